@@ -1,0 +1,100 @@
+"""Every naming convention of Service Automation, in one place.
+
+Variable names, sync-channel keys, file suffixes, generic-information keys and
+status values are shared by the Groovy scripts, the portal and the services
+users already have: change one here and every script follows.
+"""
+
+# --- Variables the scheduler or PSA provide -------------------------------------------
+PCA_INSTANCE_ID = "PCA_INSTANCE_ID"
+PA_JOB_ID = "PA_JOB_ID"
+PA_TASK_ID = "PA_TASK_ID"
+PA_TASK_SUCCESS = "PA_TASK_SUCCESS"
+PA_NODE_URL = "PA_NODE_URL"
+PA_NODE_NAME = "PA_NODE_NAME"
+PA_NODE_HOST = "PA_NODE_HOST"
+PA_NODE_SOURCE = "PA_NODE_SOURCE"
+PA_SCHEDULER_REST_URL = "PA_SCHEDULER_REST_URL"
+PA_CATALOG_REST_URL = "PA_CATALOG_REST_URL"
+PA_CLOUD_AUTOMATION_REST_URL = "PA_CLOUD_AUTOMATION_REST_URL"
+PA_CLOUD_AUTOMATION_REST_PUBLIC_URL = "PA_CLOUD_AUTOMATION_REST_PUBLIC_URL"
+
+# --- Variables users set in their service workflows -------------------------------------
+INSTANCE_NAME = "INSTANCE_NAME"
+SERVICE_PORT = "SERVICE_PORT"
+PROXYFIED = "PROXYFIED"
+PROXYFIED_MISSPELT = "PROXIFIED"  # the misspelling that silently disables the proxy
+ENDPOINT_ID = "ENDPOINT_ID"
+HTTP_ENABLED = "HTTP_ENABLED"
+HTTPS_ENABLED = "HTTPS_ENABLED"
+ENGINE = "ENGINE"
+CREDENTIALS_KEY = "CREDENTIALS_KEY"
+
+# --- Variables the scripts write ---------------------------------------------------------
+PROXYFIED_URL = "PROXYFIED_URL"
+WS_PROXYFIED_URL = "WS_PROXYFIED_URL"
+HOSTNAME = "HOSTNAME"
+PORT = "PORT"
+IS_FINISHED = "IS_FINISHED"
+LAST_TIME_MARKER = "LAST_TIME_MARKER"
+LOG_CURSOR = "LOG_CURSOR"  # ours: the exactly-once log cursor (LAST_TIME_MARKER stays for compatibility)
+
+# Where each variable normally comes from: quoted in the error when one is missing.
+VARIABLE_SOURCES = {
+    PCA_INSTANCE_ID: "PSA sets it when it launches a service action",
+    PA_JOB_ID: "the scheduler sets it for every task",
+    PA_NODE_URL: "the scheduler sets it for every task",
+    PA_NODE_NAME: "the scheduler sets it for every task",
+    PA_NODE_HOST: "the scheduler sets it for every task",
+    PA_SCHEDULER_REST_URL: "the scheduler sets it for every task",
+    PA_CATALOG_REST_URL: "the scheduler sets it for every task",
+    PA_CLOUD_AUTOMATION_REST_URL: "the scheduler sets it for every task",
+    PA_CLOUD_AUTOMATION_REST_PUBLIC_URL: "the scheduler sets it for every task",
+    INSTANCE_NAME: "a workflow variable of the service, e.g. coco-annotator-$PA_JOB_ID; "
+    "action workflows get it from the sync channel (Pre_Trigger_Action)",
+    SERVICE_PORT: "a workflow variable of the service; -1 lets the engine pick a free port",
+    ENDPOINT_ID: "a workflow variable of the service, e.g. coco-annotator-gui-$PA_JOB_ID",
+    PROXYFIED: "a workflow variable of the service (true to reach the service through the PSA proxy)",
+}
+
+# --- Generic information -------------------------------------------------------------------
+GI_SERVICE_ID = "pca.service.id"
+GI_STATES = "pca.states"
+GI_NODE_ACCESS_TOKEN = "NODE_ACCESS_TOKEN"
+GI_PARENT_JOB_ID = "PARENT_JOB_ID"
+GI_PYTHON_COMMAND = "PYTHON_COMMAND"
+
+# --- Instance statuses ------------------------------------------------------------------------
+RUNNING = "RUNNING"
+ERROR = "ERROR"
+FINISHED = "FINISHED"
+PAUSED = "PAUSED"
+DEPLOYMENT_TRANSITION = "VOID -> RUNNING"
+
+# --- Sync channel ---------------------------------------------------------------------------------
+CHANNEL_PREFIX = "Service_Instance_"
+KEY_INSTANCE_NAME = "INSTANCE_NAME"
+KEY_CREDENTIALS_KEY = "CREDENTIALS_KEY"
+KEY_RUNNING_STATE = "RUNNING_STATE"  # 1 running, 2 error
+KEY_RUNNING_LEGACY = "RUNNING"  # older services: a boolean
+KEY_FINISH_LAUNCHED = "FINISH_LAUNCHED"
+KEY_PAUSE_LAUNCHED = "PAUSE_LAUNCHED"
+KEY_RESUME_LAUNCHED = "RESUME_LAUNCHED"
+KEY_RESUMED = "RESUMED"
+KEY_FINISH_DONE = "FINISH_DONE"
+KEY_DEPLOY_ERROR_MESSAGE = "DEPLOY_ERROR_MESSAGE"
+RUNNING_STATE_RUNNING = 1
+RUNNING_STATE_ERROR = 2
+
+# --- Node tokens and groups -------------------------------------------------------------------------
+TOKEN_PREFIX = "PSA_"
+PROXY_GROUPS = ("scheduleradmins", "rmcoreadmins")
+
+# --- Files in the deployment task's localspace -----------------------------------------------------
+PORT_FILE_SUFFIX = "_port"
+CONTAINER_ID_FILE_SUFFIX = "_containerID"
+STATUS_FILE_SUFFIX = "_status"
+ALREADY_REMOVED_PREFIX = "Error: No such container: "
+
+# --- Loop control -----------------------------------------------------------------------------------
+STATUS_LOOP_CRON = "*/1 * * * *"
