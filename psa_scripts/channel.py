@@ -1,0 +1,52 @@
+"""The service's synchronization channel ``Service_Instance_<id>``: state shared by its jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import names
+from .context import parse_flag
+from .errors import InputError
+
+
+def channel_name(instance_id: int) -> str:
+    return f"{names.CHANNEL_PREFIX}{instance_id}"
+
+
+class ServiceChannel:
+    """Typed access to one service's channel through the ``synchronizationapi`` binding."""
+
+    def __init__(self, sync: Any, instance_id: int) -> None:
+        self.sync = sync
+        self.name = channel_name(instance_id)
+
+    def create(self) -> None:
+        self.sync.createChannelIfAbsent(self.name, True)
+
+    def exists(self) -> bool:
+        return bool(self.sync.channelExists(self.name))
+
+    def delete(self) -> None:
+        self.sync.deleteChannel(self.name)
+
+    def get(self, key: str) -> Any:
+        if not self.exists():
+            return None
+        return self.sync.get(self.name, key)
+
+    def put(self, key: str, value: Any) -> None:
+        self.sync.put(self.name, key, value)
+
+    def flag(self, key: str) -> bool:
+        value = self.get(key)
+        try:
+            return parse_flag(value, f"channel {self.name} key {key}")
+        except InputError:
+            return False  # a malformed flag left by another script reads as unset
+
+    def text(self, key: str) -> "str | None":
+        value = self.get(key)
+        if value is None:
+            return None
+        text = str(value).strip()
+        return text or None

@@ -1,0 +1,257 @@
+"""ScriptContext: everything one script run touches, built from the engine's bindings.
+
+The ``cpython`` engine hands a script its bindings as module globals: py4j objects
+in production (a ``JavaMap`` whose missing keys read as ``None``, a ``JavaArray``
+with no list methods, proxies with Java method names), plain dicts and lists in
+tests. The context reads both the same way, so a script never touches a binding
+directly: it asks the context, and a test swaps what the context holds.
+
+Heavy clients (``requests``, the container engine) are built on first use only:
+a script that needs no network must start in a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any, Callable, Optional
+
+from . import names
+from .errors import InputError
+
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0", ""})
+
+# Which binding holds what, to say so when one is missing.
+_BINDING_HINTS = {
+    "variables": "the engine provides it to every script",
+    "schedulerapi": "the engine provides it to pre, task, post, flow and clean scripts",
+    "rmapi": "the engine provides it to pre, task, post, flow and clean scripts",
+    "synchronizationapi": "the engine provides it to every script",
+}
+
+
+def parse_flag(value: Any, what: str, default: bool = False) -> bool:
+    """Read a boolean the way variables carry them: True/False or 'true'/'False'/... strings."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return default if text == "" else False
+    raise InputError(f"{what} must be true or false, got {value!r}")
+
+
+class Values:
+    """Typed, read-mostly access to a JavaMap or dict (variables, generic information).
+
+    A value that is absent, ``None`` or blank counts as "not set".
+    """
+
+    def __init__(self, raw: Any, label: str) -> None:
+        self.raw = raw
+        self.label = label
+
+    def get(self, name: str) -> Any:
+        if self.raw is None:
+            return None
+        # JavaMap.get and dict.get both answer None for a missing key.
+        return self.raw.get(name)
+
+    def text(self, name: str, default: Optional[str] = None) -> Optional[str]:
+        value = self.get(name)
+        if value is None:
+            return default
+        text = str(value).strip()
+        return text if text else default
+
+    def require(self, name: str) -> str:
+        value = self.text(name)
+        if value is None:
+            raise InputError(f"{self._describe(name)} is not set{self._source(name)}")
+        return value
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        return parse_flag(self.get(name), f"{self._describe(name)}{self._source(name)}", default)
+
+    def integer(self, name: str, default: Optional[int] = None) -> Optional[int]:
+        value = self.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return default
+        if isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, int):
+            return value
+        try:
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            return int(str(value).strip())
+        except ValueError:
+            pass
+        raise InputError(
+            f"{self._describe(name)} must be a whole number, got {value!r}{self._source(name)}"
+        )
+
+    def require_int(self, name: str) -> int:
+        value = self.integer(name)
+        if value is None:
+            raise InputError(f"{self._describe(name)} is not set{self._source(name)}")
+        return value
+
+    def set(self, name: str, value: Any) -> None:
+        if self.raw is None:
+            raise InputError(f"cannot write {name}: binding 'variables' is missing")
+        # Item assignment works on dicts and on py4j JavaMaps alike (a live call to Java).
+        self.raw[name] = value
+
+    def _describe(self, name: str) -> str:
+        return name if self.label == "variable" else f"{self.label} {name}"
+
+    def _source(self, name: str) -> str:
+        hint = names.VARIABLE_SOURCES.get(name) if self.label == "variable" else None
+        return f": {hint}" if hint else ""
+
+
+def as_tuple(values: Any) -> "tuple[str, ...]":
+    """A JavaArray, list or tuple of script arguments as a tuple of strings."""
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        return (values,)
+    # JavaArray has len() and indexing but no iteration helpers worth trusting.
+    return tuple(str(values[i]) for i in range(len(values)))
+
+
+def format_marker(epoch: float) -> str:
+    """ISO-8601 with a numeric offset, whole seconds, local time: 2026-11-26T21:08:03+01:00."""
+    local = time.localtime(int(epoch))
+    offset = local.tm_gmtoff or 0
+    sign = "+" if offset >= 0 else "-"
+    hours, minutes = divmod(abs(offset) // 60, 60)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", local) + f"{sign}{hours:02d}:{minutes:02d}"
+
+
+class ScriptContext:
+    """The one backend of a script run: inputs, outside-world clients, clock and output."""
+
+    def __init__(
+        self,
+        bindings: Any,
+        *,
+        kind: str = "Script/task",
+        engine: Any = None,
+        psa: Any = None,
+        clock: Optional[Callable[[], float]] = None,
+        out: Any = None,
+        environ: Any = None,
+    ) -> None:
+        self.bindings = bindings
+        self.kind = kind
+        self.variables = Values(bindings.get("variables"), "variable")
+        self.generic_info = Values(bindings.get("genericInformation"), "generic information")
+        self.args = as_tuple(bindings.get("args"))
+        self.writeback: "dict[str, Any]" = {}
+        self._engine = engine
+        self._psa = psa
+        self._clock = clock or time.time
+        self._out = out
+        self._environ = os.environ if environ is None else environ
+        self._connected: "set[str]" = set()
+
+    # --- inputs ------------------------------------------------------------------
+    @property
+    def is_clean(self) -> bool:
+        return self.kind == "Script/clean"
+
+    @property
+    def workdir(self) -> str:
+        """The task's localspace: where the deployment task leaves its port/id/status files."""
+        if self.is_clean:
+            raise InputError(
+                "clean scripts have no localspace: the engine runs them after the data spaces close"
+            )
+        localspace = self.bindings.get("localspace")
+        return str(localspace) if localspace else os.getcwd()
+
+    def arg(self, index: int, what: str, allowed: "tuple[str, ...]" = ()) -> str:
+        """Script argument ``index``; a clear error when absent or not one of ``allowed``."""
+        if index >= len(self.args) or not self.args[index].strip():
+            expected = f" (one of {', '.join(allowed)})" if allowed else ""
+            raise InputError(
+                f"argument {index + 1} ({what}) is missing{expected}: add it to the script "
+                "reference as <arguments><argument value=\"...\"/></arguments>"
+            )
+        value = self.args[index].strip()
+        if allowed and value not in allowed:
+            raise InputError(
+                f"argument {index + 1} ({what}) must be one of {', '.join(allowed)}, got {value!r}"
+            )
+        return value
+
+    def binding(self, name: str) -> Any:
+        value = self.bindings.get(name)
+        if value is None:
+            hint = _BINDING_HINTS.get(name, "the engine did not provide it")
+            raise InputError(f"binding {name!r} is missing: {hint}")
+        return value
+
+    # --- the outside world -----------------------------------------------------------
+    def _connected_binding(self, name: str) -> Any:
+        api = self.binding(name)
+        if name not in self._connected:
+            api.connect()
+            self._connected.add(name)
+        return api
+
+    @property
+    def scheduler(self) -> Any:
+        """The ``schedulerapi`` binding (Java method names), connected once."""
+        return self._connected_binding("schedulerapi")
+
+    @property
+    def rm(self) -> Any:
+        """The ``rmapi`` binding (Java method names), connected once."""
+        return self._connected_binding("rmapi")
+
+    @property
+    def sync(self) -> Any:
+        """The ``synchronizationapi`` binding (Java method names)."""
+        return self.binding("synchronizationapi")
+
+    @property
+    def psa(self) -> Any:
+        """The Service Automation REST client, authenticated with the job's session."""
+        if self._psa is None:
+            base_url = self.variables.require(names.PA_CLOUD_AUTOMATION_REST_URL)
+            session_id = self.scheduler.getSession()
+            if not session_id:
+                raise InputError("schedulerapi.getSession() gave no session id after connect()")
+            from .clients.http import HttpSettings
+            from .clients.psa import PsaClient
+
+            self._psa = PsaClient(base_url, str(session_id), HttpSettings.from_env(self._environ))
+        return self._psa
+
+    @property
+    def engine(self) -> Any:
+        """The container engine (the Docker API from the environment unless one was injected)."""
+        if self._engine is None:
+            from .engine import default_engine
+
+            self._engine = default_engine(self._environ)
+        return self._engine
+
+    def now(self) -> float:
+        """Seconds since the epoch, from the context's clock (injectable in tests)."""
+        return self._clock()
+
+    # --- output ------------------------------------------------------------------------
+    def print(self, message: str) -> None:
+        print(message, file=self._out or sys.stdout, flush=True)
+
+    def warn(self, message: str) -> None:
+        self.print(f"WARNING: {message}")

@@ -1,0 +1,83 @@
+"""The files a deployment or action task leaves in its localspace for the post script.
+
+``<INSTANCE_NAME>_port``, ``<INSTANCE_NAME>_containerID`` and ``<INSTANCE_NAME>_status``:
+the contract between the task that drives the engine and the script that reports to PSA.
+Writes are atomic (temp file then rename), so a reader never sees half a value.
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import names
+from .errors import InputError
+
+
+def path(workdir: str, instance_name: str, suffix: str) -> str:
+    return os.path.join(workdir, instance_name + suffix)
+
+
+def read(workdir: str, instance_name: str, suffix: str, *, required: bool = True) -> "str | None":
+    """The stripped content of ``<name><suffix>``; a clear error when missing or empty."""
+    file_path = path(workdir, instance_name, suffix)
+    try:
+        with open(file_path, encoding="utf-8") as handle:
+            content = handle.read().strip()
+    except FileNotFoundError:
+        if not required:
+            return None
+        raise InputError(
+            f"file {instance_name + suffix} is missing in {workdir}: "
+            "the task before this script must write it"
+        ) from None
+    if not content:
+        if not required:
+            return None
+        raise InputError(f"file {instance_name + suffix} in {workdir} is empty")
+    return content
+
+
+def write(workdir: str, instance_name: str, suffix: str, content: str) -> str:
+    file_path = path(workdir, instance_name, suffix)
+    temp_path = f"{file_path}.tmp{os.getpid()}"
+    with open(temp_path, "w", encoding="utf-8") as handle:
+        handle.write(content)
+    os.replace(temp_path, file_path)
+    return file_path
+
+
+def read_port(workdir: str, instance_name: str, *, required: bool = True) -> "int | None":
+    text = read(workdir, instance_name, names.PORT_FILE_SUFFIX, required=required)
+    if text is None:
+        return None
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise InputError(
+            f"file {instance_name + names.PORT_FILE_SUFFIX} must hold a port number (1-65535), got {text!r}"
+        )
+    return int(text)
+
+
+def read_container_id(workdir: str, instance_name: str) -> str:
+    """The container id, or '' when the file is missing or empty (the container did not start)."""
+    return read(workdir, instance_name, names.CONTAINER_ID_FILE_SUFFIX, required=False) or ""
+
+
+def read_status(workdir: str, instance_name: str) -> str:
+    return read(workdir, instance_name, names.STATUS_FILE_SUFFIX)
+
+
+def write_port(workdir: str, instance_name: str, port: int) -> str:
+    return write(workdir, instance_name, names.PORT_FILE_SUFFIX, str(int(port)))
+
+
+def write_container_id(workdir: str, instance_name: str, container_id: str) -> str:
+    return write(workdir, instance_name, names.CONTAINER_ID_FILE_SUFFIX, container_id)
+
+
+def write_status(workdir: str, instance_name: str, status: str) -> str:
+    return write(workdir, instance_name, names.STATUS_FILE_SUFFIX, status)
+
+
+def already_removed_text(instance_name: str) -> str:
+    """The status text an action writes when the container was already gone."""
+    return names.ALREADY_REMOVED_PREFIX + instance_name
