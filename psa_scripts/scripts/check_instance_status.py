@@ -1,0 +1,94 @@
+"""Check_Instance_Status — the status loop's task, run every minute while the service lives.
+
+Reads: PCA_INSTANCE_ID, INSTANCE_NAME, PA_JOB_ID, PA_NODE_URL, CREDENTIALS_KEY, LOG_CURSOR
+(else LAST_TIME_MARKER), LOG_MAX_LINES / LOG_MAX_BYTES; GI PARENT_JOB_ID; the instance's
+status; channel keys FINISH_LAUNCHED, PAUSE_LAUNCHED; the container's state and logs.
+Decides and writes:
+- instance FINISHED → IS_FINISHED=true, then every cleanup step is tried, each on its own
+  (credential, channel, detach from this job and from a still-running parent job, node
+  token): one failing step is a warning naming what is left, never a reason to skip the rest;
+- container not running and no finish/pause launched → status ERROR, RUNNING_STATE=2,
+  IS_FINISHED=true, the task fails;
+- otherwise → the container's new log lines, each exactly once, bounded per check; LOG_CURSOR.
+"""
+
+from .. import names
+from ..channel import ServiceChannel
+from ..context import ScriptContext
+from ..engine import DEFAULT_MAX_BYTES, DEFAULT_MAX_LINES, MAX_BYTES_VARIABLE, MAX_LINES_VARIABLE
+from ..errors import ServiceError
+from ..tokens import remove_node_token
+
+
+def main(ctx: ScriptContext) -> None:
+    variables = ctx.variables
+    instance_id = variables.require_int(names.PCA_INSTANCE_ID)
+    instance_name = variables.require(names.INSTANCE_NAME)
+    job_id = variables.require(names.PA_JOB_ID)
+    node_url = variables.require(names.PA_NODE_URL)
+    max_lines = variables.integer(MAX_LINES_VARIABLE, DEFAULT_MAX_LINES)
+    max_bytes = variables.integer(MAX_BYTES_VARIABLE, DEFAULT_MAX_BYTES)
+    channel = ServiceChannel(ctx.sync, instance_id)
+
+    instance = ctx.psa.get_instance(instance_id)
+    if instance.instance_status == names.FINISHED:
+        variables.set(names.IS_FINISHED, "true")
+        _release(ctx, instance_id, instance_name, job_id, node_url, channel)
+        return
+
+    if not ctx.engine.is_running(instance_name) and not (
+        channel.flag(names.KEY_FINISH_LAUNCHED) or channel.flag(names.KEY_PAUSE_LAUNCHED)
+    ):
+        _print_logs(ctx, instance_name, max_lines, max_bytes)  # the container's last words
+        from ..instances import set_status
+
+        set_status(ctx.psa, instance_id, names.ERROR)
+        variables.set(names.IS_FINISHED, "true")
+        if channel.exists():
+            channel.put(names.KEY_RUNNING_STATE, names.RUNNING_STATE_ERROR)
+        raise ServiceError(
+            f"container {instance_name} is not running and no finish or pause was launched: "
+            f"service instance {instance_id} set to ERROR"
+        )
+
+    _print_logs(ctx, instance_name, max_lines, max_bytes)
+
+
+def _print_logs(ctx: ScriptContext, instance_name: str, max_lines: int, max_bytes: int) -> None:
+    variables = ctx.variables
+    cursor = variables.text(names.LOG_CURSOR) or variables.text(names.LAST_TIME_MARKER)
+    batch = ctx.engine.read_logs(instance_name, cursor, max_lines=max_lines, max_bytes=max_bytes)
+    if batch.skipped:
+        ctx.print(f"[{batch.skipped} log lines skipped: more than {max_lines} lines or {max_bytes} bytes since the last check]")
+    for line in batch.lines:
+        ctx.print(line)
+    if batch.cursor:
+        variables.set(names.LOG_CURSOR, batch.cursor)
+
+
+def _release(ctx, instance_id, instance_name, job_id, node_url, channel) -> None:
+    """Undo everything the deployment set up; each step is tried whatever the others do."""
+    credentials_key = ctx.variables.text(names.CREDENTIALS_KEY) or channel.text(names.KEY_CREDENTIALS_KEY)
+    parent_job_id = ctx.generic_info.text(names.GI_PARENT_JOB_ID)
+
+    def detach_parent() -> None:
+        if not ctx.scheduler.isJobFinished(parent_job_id):
+            ctx.scheduler.detachService(parent_job_id, instance_id)
+
+    steps = []
+    if credentials_key:
+        steps.append((f"third-party credential {credentials_key}",
+                      lambda: ctx.scheduler.removeThirdPartyCredential(credentials_key)))
+    steps.append((f"channel {channel.name}", channel.delete))
+    steps.append((f"service registration on job {job_id}", lambda: ctx.scheduler.detachService(job_id, instance_id)))
+    if parent_job_id:
+        steps.append((f"service registration on parent job {parent_job_id}", detach_parent))
+    steps.append((f"node token PSA_{instance_name} on {node_url}",
+                  lambda: remove_node_token(ctx.rm, node_url, instance_name)))
+
+    for what, step in steps:
+        try:
+            step()
+        except Exception as error:
+            ctx.warn(f"could not remove the {what}: {error}; remove it by hand")
+    ctx.print(f"Service instance {instance_id} ({instance_name}) is FINISHED: resources released")

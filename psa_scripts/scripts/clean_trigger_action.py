@@ -1,0 +1,41 @@
+"""Clean_Trigger_Action — clean script of an action task: release what nobody else will.
+
+Reads: PCA_INSTANCE_ID, INSTANCE_NAME, CREDENTIALS_KEY, PA_NODE_URL; the instance's job
+submissions and deployments.
+Writes: removes the third-party credential CREDENTIALS_KEY if set; when the deployment job
+(the submission of transition ``VOID -> RUNNING``) has finished, its status loop can no longer
+release the node, so this removes the node token PSA_<INSTANCE_NAME> on the deployment's node.
+Each step is tried whatever the other does; failures are reported together at the end.
+"""
+
+from .. import names
+from ..context import ScriptContext
+from ..errors import PsaScriptError
+from ..tokens import node_token, remove_node_token
+
+
+def main(ctx: ScriptContext) -> None:
+    variables = ctx.variables
+    instance_id = variables.require_int(names.PCA_INSTANCE_ID)
+    instance_name = variables.require(names.INSTANCE_NAME)
+    credentials_key = variables.text(names.CREDENTIALS_KEY)
+    failures = []
+
+    if credentials_key:
+        try:
+            ctx.scheduler.removeThirdPartyCredential(credentials_key)
+        except Exception as error:
+            failures.append(f"third-party credential {credentials_key}: {error}")
+
+    try:
+        instance = ctx.psa.get_instance(instance_id)
+        deployment_job = instance.deployment_job_id()
+        if deployment_job and ctx.scheduler.isJobFinished(deployment_job):
+            node_url = instance.node_url_of(instance_name) or variables.require(names.PA_NODE_URL)
+            remove_node_token(ctx.rm, node_url, instance_name)
+            ctx.print(f"Deployment job {deployment_job} has finished: node token {node_token(instance_name)} removed from {node_url}")
+    except Exception as error:
+        failures.append(f"node token {node_token(instance_name)}: {error}")
+
+    if failures:
+        raise PsaScriptError("could not release: " + "; ".join(failures))

@@ -1,0 +1,100 @@
+"""Post_Start_Service — post script of the deployment task: the service is up, tell PSA.
+
+Reads: PCA_INSTANCE_ID, INSTANCE_NAME, PA_JOB_ID, PA_NODE_URL/NAME/HOST/SOURCE, PROXYFIED,
+ENDPOINT_ID, PROXYFIED_URL, HTTPS_ENABLED / HTTP_ENABLED / args[0] (endpoint protocol),
+ENGINE, CREDENTIALS_KEY; files <INSTANCE_NAME>_port and <INSTANCE_NAME>_containerID.
+Writes: variables HOSTNAME, PORT; the instance (status RUNNING, one deployment with its
+endpoint, admin groups when proxied); the service registered on the job; the channel
+(RUNNING_STATE=1, INSTANCE_NAME, CREDENTIALS_KEY); the node token PSA_<INSTANCE_NAME>.
+
+The instance update comes last: it is the commit point. If any step fails, the steps
+already done are undone (token, channel, registration), so the clean script's ERROR
+leaves nothing behind.
+"""
+
+from .. import names, statusfiles
+from ..channel import ServiceChannel
+from ..context import ScriptContext
+from ..errors import ServiceError
+from ..ports import endpoint_protocol, endpoint_url, propagate
+from ..tokens import add_node_token, remove_node_token
+
+
+def main(ctx: ScriptContext) -> None:
+    variables = ctx.variables
+    instance_id = variables.require_int(names.PCA_INSTANCE_ID)
+    instance_name = variables.require(names.INSTANCE_NAME)
+    job_id = variables.require(names.PA_JOB_ID)
+    node_url = variables.require(names.PA_NODE_URL)
+    proxied = variables.flag(names.PROXYFIED)
+    protocol = endpoint_protocol(variables, ctx.args)
+    endpoint_id = variables.require(names.ENDPOINT_ID) if protocol else None
+    engine_name = (variables.text(names.ENGINE) or "docker").lower()
+
+    workdir = ctx.workdir
+    container_id = statusfiles.read_container_id(workdir, instance_name)
+    if engine_name == "docker" and not container_id:
+        raise ServiceError(
+            f"the container {instance_name} did not start: file "
+            f"{instance_name}{names.CONTAINER_ID_FILE_SUFFIX} is missing or empty in {workdir}; "
+            "the instance is left for Clean_Start_Service to mark ERROR"
+        )
+    port = statusfiles.read_port(workdir, instance_name, required=protocol is not None)
+
+    host = ctx.psa.public_address() or variables.require(names.PA_NODE_HOST)
+    propagate(variables, host, port)
+    endpoint = endpoint_url(protocol, host, port) if protocol else None
+
+    def record_deployment(instance) -> None:
+        instance.instance_status = names.RUNNING
+        if endpoint:
+            instance.add_deployment(
+                node={
+                    "name": variables.text(names.PA_NODE_NAME),
+                    "host": variables.text(names.PA_NODE_HOST),
+                    "node_source_name": variables.text(names.PA_NODE_SOURCE),
+                    "url": node_url,
+                },
+                container={"id": container_id, "name": instance_name},
+                endpoint={
+                    "id": endpoint_id,
+                    "url": endpoint,
+                    "proxyfied": proxied,
+                    "proxyfiedUrl": variables.text(names.PROXYFIED_URL) if proxied else None,
+                },
+            )
+        if proxied:
+            for group in names.PROXY_GROUPS:
+                if group not in instance.groups:
+                    instance.groups.append(group)
+
+    undo = []
+    try:
+        ctx.scheduler.registerService(job_id, instance_id, True)
+        undo.append(lambda: ctx.scheduler.detachService(job_id, instance_id))
+
+        channel = ServiceChannel(ctx.sync, instance_id)
+        channel.create()
+        undo.append(channel.delete)
+        channel.put(names.KEY_RUNNING_STATE, names.RUNNING_STATE_RUNNING)
+        channel.put(names.KEY_INSTANCE_NAME, instance_name)
+        credentials_key = variables.text(names.CREDENTIALS_KEY)
+        if credentials_key:
+            channel.put(names.KEY_CREDENTIALS_KEY, credentials_key)
+
+        token = add_node_token(ctx.rm, node_url, instance_name)
+        undo.append(lambda: remove_node_token(ctx.rm, node_url, instance_name))
+
+        from ..instances import update_instance
+
+        update_instance(ctx.psa, instance_id, record_deployment)
+    except Exception:
+        for step in reversed(undo):
+            try:
+                step()
+            except Exception as error:  # keep undoing: the original error is what matters
+                ctx.warn(f"could not undo a step of the deployment: {error}")
+        raise
+
+    where = f" at {endpoint}" if endpoint else ""
+    ctx.print(f"Service instance {instance_id} ({instance_name}) is RUNNING{where}; node token {token} added")
