@@ -1,0 +1,252 @@
+"""The declarative runner: a script name and a frozen input state in, an outcome out.
+
+    harness = Harness()
+    state = State(variables={...}, files={"svc_port": "8080"}, instance={...})
+    outcome = harness.run("Post_Start_Service", state)
+    assert outcome.status_history == ["RUNNING"]
+    next_outcome = harness.run("Check_Instance_Status", outcome.state)
+
+The PSA REST API is the loopback emulator (real HTTP); the scheduler, RM and
+synchronization APIs are the recording doubles; the container engine is ``FakeEngine``
+unless one is given. ``outcome.state`` is the world after the run, ready for the next
+step of a scenario (deploy → post → check ×N → trigger → post trigger → clean).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Tuple
+
+from .. import names
+from ..scripts import run, script_info
+from .doubles import (
+    CallLog,
+    Call,
+    ContainerState,
+    FakeEngine,
+    FakeRmApi,
+    FakeSchedulerApi,
+    FakeSynchronizationApi,
+    JavaArray,
+    JavaMap,
+)
+from .emulator import ProActiveEmulator
+
+
+def node_variables(**overrides: Any) -> Dict[str, Any]:
+    """The variables the scheduler gives every task on a sample node, plus ``overrides``."""
+    variables = {
+        names.PA_JOB_ID: "42",
+        names.PA_TASK_ID: "42t0",
+        names.PA_NODE_URL: "pnp://node-1.example:64738/node-1",
+        names.PA_NODE_NAME: "node-1",
+        names.PA_NODE_HOST: "node-1.example",
+        names.PA_NODE_SOURCE: "Default",
+    }
+    variables.update(overrides)
+    return variables
+
+
+@dataclass(frozen=True)
+class State:
+    """Everything a script run starts from. Frozen: derive the next one with ``replace``."""
+
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    args: Tuple[str, ...] = ()
+    generic_info: Mapping[str, Any] = field(default_factory=dict)
+    files: Mapping[str, str] = field(default_factory=dict)
+    channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    instance: Optional[Mapping[str, Any]] = None
+    containers: Mapping[str, ContainerState] = field(default_factory=dict)
+    node_tokens: Mapping[str, FrozenSet[str]] = field(default_factory=dict)
+    finished_jobs: FrozenSet[str] = frozenset()
+    credentials: Mapping[str, str] = field(default_factory=dict)
+    java_types: bool = False  # bind JavaMap / JavaArray look-alikes instead of dict / list
+
+    def replace(self, **changes: Any) -> "State":
+        return replace(self, **changes)
+
+    def with_variables(self, **variables: Any) -> "State":
+        return replace(self, variables={**self.variables, **variables})
+
+
+@dataclass
+class Outcome:
+    """What one script run did."""
+
+    script: str
+    state: State
+    variables_written: Dict[str, Any]
+    writeback: Dict[str, Any]
+    calls: List[Call]
+    psa_requests: List[Any]
+    status_history: List[str]
+    output: str
+    error: Optional[BaseException]
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def calls_to(self, api: str, method: Optional[str] = None) -> List[Call]:
+        return [c for c in self.calls if c.api == api and (method is None or c.method == method)]
+
+    @property
+    def psa_writes(self) -> List[Any]:
+        return [r for r in self.psa_requests if r.method in ("PUT", "POST", "DELETE")]
+
+    def raise_error(self) -> "Outcome":
+        if self.error is not None:
+            raise self.error
+        return self
+
+
+class _RecordingMap(JavaMap):
+    """Variables as the engine binds them, recording what the script writes."""
+
+    def __init__(self, initial: Mapping[str, Any], missing_is_none: bool) -> None:
+        super().__init__(initial)
+        self.written: Dict[str, Any] = {}
+        self.missing_is_none = missing_is_none
+
+    def __missing__(self, key: Any) -> Any:
+        if self.missing_is_none:
+            return None
+        raise KeyError(key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.written[key] = value
+        super().__setitem__(key, value)
+
+
+class Harness:
+    """Runs catalog scripts against a state, through the emulator and the doubles."""
+
+    def __init__(
+        self,
+        *,
+        emulator: Optional[ProActiveEmulator] = None,
+        workdir: Optional[str] = None,
+        clock: Optional[Callable[[], float]] = None,
+        engine: Any = None,
+    ) -> None:
+        self._own_emulator = emulator is None
+        self.emulator = emulator or ProActiveEmulator().start()
+        self._own_workdir = workdir is None
+        self.workdir = workdir or tempfile.mkdtemp(prefix="psa-harness-")
+        self.clock = clock
+        self.engine = engine
+        self.session_id = self.emulator.new_session()
+
+    def close(self) -> None:
+        if self._own_emulator:
+            self.emulator.stop()
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> "Harness":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def run(self, script: str, state: State = State(), **variables: Any) -> Outcome:
+        """Run ``script`` on ``state`` (``variables`` override the state's) and report."""
+        info = script_info(script)
+        if variables:
+            state = state.with_variables(**variables)
+        emulator = self.emulator
+        instance_id = self._prepare_instance(state)
+        self._prepare_files(state)
+
+        calls = CallLog()
+        scheduler = FakeSchedulerApi(self.session_id, finished_jobs=state.finished_jobs, credentials=dict(state.credentials), calls=calls)
+        rm = FakeRmApi(state.node_tokens, calls=calls)
+        sync = FakeSynchronizationApi(state.channels, calls=calls)
+        engine = self.engine or FakeEngine(
+            {name: replace(c, logs=list(c.logs)) for name, c in state.containers.items()}, calls=calls
+        )
+        initial_variables = {
+            names.PA_CLOUD_AUTOMATION_REST_URL: emulator.psa_url,
+            names.PA_CLOUD_AUTOMATION_REST_PUBLIC_URL: emulator.psa_url,
+            names.PA_SCHEDULER_REST_URL: emulator.scheduler_url,
+            **state.variables,
+        }
+        bound_variables = _RecordingMap(initial_variables, missing_is_none=state.java_types)
+        bindings: Dict[str, Any] = {
+            "variables": bound_variables,
+            "genericInformation": JavaMap(state.generic_info) if state.java_types else dict(state.generic_info),
+            "schedulerapi": scheduler,
+            "rmapi": rm,
+            "synchronizationapi": sync,
+        }
+        if state.args:
+            bindings["args"] = JavaArray(state.args) if state.java_types else list(state.args)
+        if not info.kind == "Script/clean":
+            bindings["localspace"] = self.workdir
+        first_request = len(emulator.requests)
+
+        output = io.StringIO()
+        error: Optional[BaseException] = None
+        keys_before = set(bindings)
+        with contextlib.redirect_stdout(output):
+            try:
+                run(script, bindings, engine=engine, clock=self.clock)
+            except Exception as raised:  # a failed task is an outcome, not a test crash
+                error = raised
+        writeback = {k: bindings[k] for k in ("result", "selected", "branch", "runs", "loop", "resultMetadata") if k in bindings and k not in keys_before}
+
+        psa_requests = list(emulator.requests[first_request:])
+        status_history = [
+            r.json.get("instance_status") for r in psa_requests if r.method == "PUT" and isinstance(r.json, dict)
+        ]
+        carried = dict(state.variables)
+        if info.kind != "Script/clean":  # a clean script's variables are a copy: they do not propagate
+            carried.update(bound_variables.written)
+        next_state = replace(
+            state,
+            variables=carried,
+            files=self._read_files(),
+            channels={n: dict(c) for n, c in sync.channels.items()},
+            instance=emulator.instance(instance_id) if instance_id is not None else None,
+            containers=dict(getattr(engine, "containers", state.containers)),
+            node_tokens={url: frozenset(t) for url, t in rm.node_tokens.items()},
+            credentials=dict(scheduler.credentials),
+        )
+        return Outcome(
+            script=script,
+            state=next_state,
+            variables_written=dict(bound_variables.written),
+            writeback=writeback,
+            calls=list(calls),
+            psa_requests=psa_requests,
+            status_history=status_history,
+            output=output.getvalue(),
+            error=error,
+        )
+
+    def _prepare_instance(self, state: State) -> Optional[int]:
+        if state.instance is None:
+            return None
+        instance = dict(state.instance)
+        self.emulator.add_instance(instance)
+        return int(instance["instance_id"])
+
+    def _prepare_files(self, state: State) -> None:
+        for entry in os.listdir(self.workdir):
+            os.remove(os.path.join(self.workdir, entry))
+        for name, content in state.files.items():
+            with open(os.path.join(self.workdir, name), "w", encoding="utf-8") as handle:
+                handle.write(content)
+
+    def _read_files(self) -> Dict[str, str]:
+        files = {}
+        for entry in sorted(os.listdir(self.workdir)):
+            with open(os.path.join(self.workdir, entry), encoding="utf-8") as handle:
+                files[entry] = handle.read()
+        return files
