@@ -31,7 +31,7 @@ def main(ctx: ScriptContext) -> None:
         instance = ctx.psa.get_instance(instance_id)
         deployment_job = instance.deployment_job_id()
         if deployment_job and ctx.scheduler.isJobFinished(deployment_job):
-            node_url = instance.node_url_of(instance_name) or variables.require(names.PA_NODE_URL)
+            node_url = _node_url_of(instance, instance_name) or variables.require(names.PA_NODE_URL)
             remove_node_token(ctx.rm, node_url, instance_name)
             ctx.print(f"Deployment job {deployment_job} has finished: node token {node_token(instance_name)} removed from {node_url}")
     except Exception as error:
@@ -39,3 +39,11 @@ def main(ctx: ScriptContext) -> None:
 
     if failures:
         raise PsaScriptError("could not release: " + "; ".join(failures))
+
+
+def _node_url_of(instance, container_name: str) -> "str | None":
+    """The node of the deployment running ``container_name``, as PSA recorded it."""
+    for deployment in instance.deployments or []:
+        if deployment.container and deployment.container.name == container_name and deployment.node:
+            return deployment.node.url
+    return None

@@ -48,25 +48,26 @@ def main(ctx: ScriptContext) -> None:
     def record_deployment(instance) -> None:
         instance.instance_status = names.RUNNING
         if endpoint:
-            instance.add_deployment(
-                node={
+            instance.add_deployment(Deployment.from_json({
+                "node": {
                     "name": variables.text(names.PA_NODE_NAME),
                     "host": variables.text(names.PA_NODE_HOST),
                     "node_source_name": variables.text(names.PA_NODE_SOURCE),
                     "url": node_url,
                 },
-                container={"id": container_id, "name": instance_name},
-                endpoint={
+                "container": {"id": container_id, "name": instance_name},
+                "endpoint": {
                     "id": endpoint_id,
                     "url": endpoint,
                     "proxyfied": proxied,
                     "proxyfiedUrl": variables.text(names.PROXYFIED_URL) if proxied else None,
                 },
-            )
+            }))
         if proxied:
-            for group in names.PROXY_GROUPS:
-                if group not in instance.groups:
-                    instance.groups.append(group)
+            instance.add_groups(*names.PROXY_GROUPS)
+
+    from ..instances import update_instance
+    from ..model import Deployment
 
     undo = []
     try:
@@ -84,8 +85,6 @@ def main(ctx: ScriptContext) -> None:
 
         token = add_node_token(ctx.rm, node_url, instance_name)
         undo.append(lambda: remove_node_token(ctx.rm, node_url, instance_name))
-
-        from ..instances import update_instance
 
         update_instance(ctx.psa, instance_id, record_deployment)
     except Exception:
