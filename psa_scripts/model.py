@@ -1,0 +1,242 @@
+"""The Service Automation instance as data: dataclasses that round-trip PSA's JSON.
+
+PSA updates an instance by a PUT of the whole document, so whatever this library
+does not model must survive a read-modify-write: every class keeps the fields it
+does not know in ``extra`` and writes them back. A known field that was absent
+from the JSON read stays absent on output unless it was given a value, so
+``X.from_json(d).to_json() == d`` for any document ``d``.
+
+Field names follow the JSON (snake_case), except ``proxyfied_url`` which PSA
+spells ``proxyfiedUrl``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field, fields
+from typing import Any, Dict, List, Optional, Type, TypeVar
+
+from . import names
+
+T = TypeVar("T", bound="_JsonObject")
+
+_BOOKKEEPING = ("extra", "_present")
+
+
+def _known(*, key: Optional[str] = None, nested: Any = None, many: bool = False,
+           default_factory: Any = None) -> Any:
+    """A modelled JSON field: ``key`` when the JSON name differs, ``nested`` dataclass type."""
+    metadata = {"key": key, "nested": nested, "many": many}
+    if default_factory is not None:
+        return field(default_factory=default_factory, metadata=metadata)
+    return field(default=None, metadata=metadata)
+
+
+def _extra() -> Any:
+    return field(default_factory=dict)
+
+
+def _present_keys() -> Any:
+    # The known JSON keys the input held: those are written back even when empty or null.
+    return field(default=frozenset(), repr=False, compare=False)
+
+
+def _is_unset(value: Any) -> bool:
+    return value is None or (isinstance(value, (list, dict)) and not value)
+
+
+class _JsonObject:
+    """from_json/to_json shared by the model dataclasses (driven by field metadata)."""
+
+    extra: Dict[str, Any]
+    _present: frozenset
+
+    @classmethod
+    def _json_fields(cls) -> "dict[str, Any]":
+        return {
+            (f.metadata.get("key") or f.name): f
+            for f in fields(cls)  # type: ignore[arg-type]
+            if f.name not in _BOOKKEEPING
+        }
+
+    @classmethod
+    def from_json(cls: Type[T], data: Dict[str, Any]) -> T:
+        """Build from a JSON object; unknown keys go to ``extra`` (deep-copied)."""
+        known = cls._json_fields()
+        values: Dict[str, Any] = {}
+        extra: Dict[str, Any] = {}
+        for key, value in data.items():
+            spec = known.get(key)
+            if spec is None:
+                extra[key] = copy.deepcopy(value)
+            else:
+                values[spec.name] = _decode(spec.metadata, value)
+        obj = cls(**values, extra=extra)  # type: ignore[call-arg]
+        obj._present = frozenset(key for key in data if key in known)
+        return obj
+
+    def to_json(self) -> Dict[str, Any]:
+        """The JSON object: known fields that are set or were read, plus ``extra``."""
+        out: Dict[str, Any] = {}
+        for key, spec in self._json_fields().items():
+            value = getattr(self, spec.name)
+            if key in self._present or not _is_unset(value):
+                out[key] = _encode(value)
+        for key, value in self.extra.items():
+            out.setdefault(key, copy.deepcopy(value))
+        return out
+
+    def copy(self: T) -> T:
+        """A deep, independent copy (what was read stays distinguishable from what was set)."""
+        return copy.deepcopy(self)
+
+
+def _decode(metadata: Any, value: Any) -> Any:
+    nested = metadata.get("nested")
+    if nested is not None and metadata.get("many") and isinstance(value, list):
+        return [nested.from_json(item) if isinstance(item, dict) else item for item in value]
+    if nested is not None and isinstance(value, dict):
+        return nested.from_json(value)
+    return copy.deepcopy(value)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, _JsonObject):
+        return value.to_json()
+    if isinstance(value, list):
+        return [_encode(item) for item in value]
+    return copy.deepcopy(value)
+
+
+@dataclass
+class Container(_JsonObject):
+    """The container a deployment runs: engine id and name."""
+
+    id: Optional[str] = _known()
+    name: Optional[str] = _known()
+    extra: Dict[str, Any] = _extra()
+    _present: frozenset = _present_keys()
+
+
+@dataclass
+class Node(_JsonObject):
+    """The ProActive node a deployment runs on (from the PA_NODE_* variables)."""
+
+    id: Optional[str] = _known()
+    name: Optional[str] = _known()
+    node_source_name: Optional[str] = _known()
+    host: Optional[str] = _known()
+    url: Optional[str] = _known()
+    extra: Dict[str, Any] = _extra()
+    _present: frozenset = _present_keys()
+
+
+@dataclass
+class Endpoint(_JsonObject):
+    """Where users reach the service; ``proxyfied_url`` is JSON ``proxyfiedUrl``."""
+
+    id: Optional[str] = _known()
+    url: Optional[str] = _known()
+    proxyfied: Optional[bool] = _known()
+    proxyfied_url: Optional[str] = _known(key="proxyfiedUrl")
+    extra: Dict[str, Any] = _extra()
+    _present: frozenset = _present_keys()
+
+
+@dataclass
+class Deployment(_JsonObject):
+    """One running piece of a service: node, container and endpoint."""
+
+    id: Optional[Any] = _known()
+    node: Optional[Node] = _known(nested=Node)
+    container: Optional[Container] = _known(nested=Container)
+    endpoint: Optional[Endpoint] = _known(nested=Endpoint)
+    extra: Dict[str, Any] = _extra()
+    _present: frozenset = _present_keys()
+
+    def keys(self) -> "set[str]":
+        """The ids that identify this deployment: its endpoint id and container id."""
+        found = set()
+        if self.endpoint is not None and self.endpoint.id:
+            found.add(str(self.endpoint.id))
+        if self.container is not None and self.container.id:
+            found.add(str(self.container.id))
+        return found
+
+
+@dataclass
+class JobSubmission(_JsonObject):
+    """A job PSA submitted for the instance, and the transition it performs."""
+
+    transition_state: Optional[str] = _known()
+    parent_job_id: Optional[Any] = _known()
+    job_id: Optional[Any] = _known()
+    submission_time: Optional[int] = _known()
+    extra: Dict[str, Any] = _extra()
+    _present: frozenset = _present_keys()
+
+
+def _transition_key(text: str) -> str:
+    # "VOID -> RUNNING", "VOID->RUNNING" and "void  ->  running" name the same transition.
+    return re.sub(r"\s+", "", text).upper()
+
+
+@dataclass
+class ServiceInstance(_JsonObject):
+    """PSA's ServiceInstanceData."""
+
+    instance_id: Optional[int] = _known()
+    service_id: Optional[str] = _known()
+    bucket_name: Optional[str] = _known()
+    user_name: Optional[str] = _known()
+    label: Optional[str] = _known()
+    instance_status: Optional[str] = _known()
+    creation_time: Optional[int] = _known()
+    finish_time: Optional[int] = _known()
+    service_icon: Optional[str] = _known()
+    variables: Dict[str, str] = _known(default_factory=dict)
+    deployments: List[Deployment] = _known(nested=Deployment, many=True, default_factory=list)
+    groups: List[str] = _known(default_factory=list)
+    job_submissions: List[JobSubmission] = _known(
+        nested=JobSubmission, many=True, default_factory=list
+    )
+    extra: Dict[str, Any] = _extra()
+    _present: frozenset = _present_keys()
+
+    def has_deployment(self, key: str) -> bool:
+        """True when a deployment already has this endpoint id or container id."""
+        return any(
+            isinstance(d, Deployment) and str(key) in d.keys() for d in self.deployments or []
+        )
+
+    def add_deployment(self, deployment: Deployment) -> bool:
+        """Append ``deployment`` unless one with the same endpoint or container id exists.
+
+        Idempotent, so it is safe inside a change that may be applied twice. Returns
+        whether it appended.
+        """
+        if any(self.has_deployment(key) for key in deployment.keys()):
+            return False
+        if self.deployments is None:
+            self.deployments = []
+        self.deployments.append(deployment)
+        return True
+
+    def add_groups(self, *groups: str) -> None:
+        """Add each group not already there, keeping the existing order."""
+        if self.groups is None:
+            self.groups = []
+        for group in groups:
+            if group not in self.groups:
+                self.groups.append(group)
+
+    def deployment_job_id(self) -> Optional[str]:
+        """The job id of the deployment (``VOID -> RUNNING``) submission, or None."""
+        wanted = _transition_key(names.DEPLOYMENT_TRANSITION)
+        for submission in self.job_submissions or []:
+            if not isinstance(submission, JobSubmission) or not submission.transition_state:
+                continue
+            if _transition_key(submission.transition_state) == wanted and submission.job_id is not None:
+                return str(submission.job_id)
+        return None
