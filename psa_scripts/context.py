@@ -32,7 +32,7 @@ _BINDING_HINTS = {
 }
 
 
-def parse_flag(value: Any, what: str, default: bool = False) -> bool:
+def parse_flag(value: Any, what: str, default: bool = False, source: str = "") -> bool:
     """Read a boolean the way variables carry them: True/False or 'true'/'False'/... strings."""
     if value is None:
         return default
@@ -43,7 +43,7 @@ def parse_flag(value: Any, what: str, default: bool = False) -> bool:
         return True
     if text in _FALSE:
         return default if text == "" else False
-    raise InputError(f"{what} must be true or false, got {value!r}")
+    raise InputError(f"{what} must be true or false, got {value!r}{source}")
 
 
 class Values:
@@ -76,7 +76,7 @@ class Values:
         return value
 
     def flag(self, name: str, default: bool = False) -> bool:
-        return parse_flag(self.get(name), f"{self._describe(name)}{self._source(name)}", default)
+        return parse_flag(self.get(name), self._describe(name), default, self._source(name))
 
     def integer(self, name: str, default: Optional[int] = None) -> Optional[int]:
         value = self.get(name)
