@@ -194,7 +194,7 @@ class Harness:
         output = io.StringIO()
         error: Optional[BaseException] = None
         keys_before = set(bindings)
-        with contextlib.redirect_stdout(output):
+        with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
             try:
                 run(script, bindings, engine=engine, clock=self.clock)
             except Exception as raised:  # a failed task is an outcome, not a test crash
