@@ -209,24 +209,12 @@ def test_post_start_persistent_500_fails_and_undoes_everything(harness, start_st
 
 
 def test_post_start_token_failure_undoes_channel_and_registration(harness, start_state):
-    from psa_scripts.testing.doubles import FakeRmApi
-
-    class BrokenRm(FakeRmApi):
-        def addNodeToken(self, nodeUrl, token):
-            raise RuntimeError("RM unreachable")
-
-    # The harness builds its doubles per run; swap the RM by subclassing through the state's run.
-    import psa_scripts.testing.harness as harness_module
-    original = harness_module.FakeRmApi
-    harness_module.FakeRmApi = BrokenRm
-    try:
-        outcome = harness.run("Post_Start_Service", start_state)
-    finally:
-        harness_module.FakeRmApi = original
+    state = start_state.replace(failures={"rmapi.addNodeToken": RuntimeError("RM unreachable")})
+    outcome = harness.run("Post_Start_Service", state)
     assert str(outcome.error) == "RM unreachable"
     assert outcome.psa_writes == []
     assert outcome.state.channels == {}
-    assert outcome.calls_to("schedulerapi", "detachService")
+    assert [c.args for c in outcome.calls_to("schedulerapi", "detachService")] == [("42", 7)]
 
 
 def test_post_start_with_java_types(harness, start_state):

@@ -66,6 +66,7 @@ class State:
     node_tokens: Mapping[str, FrozenSet[str]] = field(default_factory=dict)
     finished_jobs: FrozenSet[str] = frozenset()
     credentials: Mapping[str, str] = field(default_factory=dict)
+    failures: Mapping[str, Exception] = field(default_factory=dict)  # "rmapi.addNodeToken": error
     java_types: bool = False  # bind JavaMap / JavaArray look-alikes instead of dict / list
 
     def replace(self, **changes: Any) -> "State":
@@ -165,9 +166,14 @@ class Harness:
         self._prepare_files(state)
 
         calls = CallLog()
-        scheduler = FakeSchedulerApi(self.session_id, finished_jobs=state.finished_jobs, credentials=dict(state.credentials), calls=calls)
-        rm = FakeRmApi(state.node_tokens, calls=calls)
-        sync = FakeSynchronizationApi(state.channels, calls=calls)
+
+        def failures(api: str) -> Dict[str, Exception]:
+            return {key.split(".", 1)[1]: error for key, error in state.failures.items() if key.startswith(api + ".")}
+
+        scheduler = FakeSchedulerApi(self.session_id, finished_jobs=state.finished_jobs,
+                                     credentials=dict(state.credentials), calls=calls, fail=failures("schedulerapi"))
+        rm = FakeRmApi(state.node_tokens, calls=calls, fail=failures("rmapi"))
+        sync = FakeSynchronizationApi(state.channels, calls=calls, fail=failures("synchronizationapi"))
         engine = self.engine or FakeEngine(
             {name: replace(c, logs=list(c.logs)) for name, c in state.containers.items()}, calls=calls
         )
