@@ -1,0 +1,255 @@
+"""The HTTP layer every client shares: one ``requests.Session``, bounded retries, clean errors.
+
+Policy, and why:
+- Retry only what a retry can cure: connection errors, timeouts and HTTP 502/503/504
+  (a proxy or a server restarting). Never 4xx (the request is wrong) nor other 5xx
+  (the server failed on this request; replaying a PUT would not help).
+- Bound the whole call, not each attempt: after ``deadline`` seconds no new attempt
+  starts and each attempt's read timeout shrinks to the time left, so a script
+  never hangs for minutes on a sick server.
+- Errors name the method and URL without the query string and never carry the
+  session id, which travels only in the ``sessionid`` header.
+
+``requests`` and ``tenacity`` are imported on first request, not at import time: a
+catalog script that never reaches the network starts without paying for them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Union
+from urllib.parse import urlsplit, urlunsplit
+
+from ..errors import InputError, RestError
+from .routes import Route
+
+if TYPE_CHECKING:  # pragma: no cover
+    import requests
+
+RETRY_STATUSES = frozenset({502, 503, 504})
+MESSAGE_LIMIT = 300
+
+_FALSE = frozenset({"false", "0", "no", "off"})
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """Timeouts, TLS verification and the retry policy, as data.
+
+    ``verify`` is True, False or the path of a CA bundle. Retries stop after
+    ``attempts`` attempts or ``deadline`` seconds, whichever comes first; waits grow
+    ``backoff_initial * 2**n`` up to ``backoff_max`` (defaults: 0.5 s, 1 s, 2 s).
+    """
+
+    connect_timeout: float = 3.05
+    read_timeout: float = 10.0
+    verify: Union[bool, str] = True
+    attempts: int = 4
+    deadline: float = 20.0
+    backoff_initial: float = 0.5
+    backoff_max: float = 4.0
+    log_retries: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None, **overrides: Any) -> "HttpSettings":
+        """Settings from ``PSA_TLS_VERIFY`` (false opts out), ``PSA_CA_BUNDLE`` and
+        ``PSA_HTTP_TIMEOUT`` (read timeout in seconds, or ``connect,read``)."""
+        env = os.environ if environ is None else environ
+        values: Dict[str, Any] = {}
+        bundle = (env.get("PSA_CA_BUNDLE") or "").strip()
+        if bundle:
+            values["verify"] = bundle
+        if (env.get("PSA_TLS_VERIFY") or "").strip().lower() in _FALSE:
+            values["verify"] = False  # an explicit opt-out wins over a bundle
+        timeout = (env.get("PSA_HTTP_TIMEOUT") or "").strip()
+        if timeout:
+            values.update(_parse_timeout(timeout))
+        values.update(overrides)
+        return cls(**values)
+
+    def stop(self) -> Any:
+        """tenacity stop condition: ``stop_after_attempt(n) | stop_after_delay(s)``."""
+        from tenacity import stop_after_attempt, stop_after_delay
+
+        return stop_after_attempt(self.attempts) | stop_after_delay(self.deadline)
+
+    def wait(self) -> Any:
+        """tenacity wait strategy: exponential backoff, capped."""
+        from tenacity import wait_exponential
+
+        return wait_exponential(multiplier=self.backoff_initial, max=self.backoff_max)
+
+
+def _parse_timeout(text: str) -> Dict[str, float]:
+    try:
+        parts = [float(part) for part in text.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) == 1 and parts[0] > 0:
+        return {"read_timeout": parts[0]}
+    if len(parts) == 2 and min(parts) > 0:
+        return {"connect_timeout": parts[0], "read_timeout": parts[1]}
+    raise InputError(
+        f"PSA_HTTP_TIMEOUT must be seconds ('10') or 'connect,read' ('3,10'), got {text!r}"
+    )
+
+
+def safe_url(url: str) -> str:
+    """The URL without query string, fragment or user:password, fit for messages and logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def trim(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """Server text on one line, cut to ``limit`` characters."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def server_message(response: "requests.Response") -> str:
+    """What the server said went wrong: ProActive's ``errorMessage`` when the body is its
+    JSON error, else the body text, trimmed."""
+    text = response.text or ""
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        for key in ("errorMessage", "message", "error"):
+            if isinstance(data.get(key), str) and data[key].strip():
+                text = data[key]
+                break
+    return trim(text) or (response.reason or "no message")
+
+
+def _describe(error: BaseException) -> str:
+    # requests puts the full URL (query included) in its messages: drop it.
+    text = re.sub(r"url: \S+", "url: <hidden>", str(error))
+    return trim(f"{type(error).__name__}: {text}")
+
+
+def _retryable(error: BaseException, route: Route) -> bool:
+    """Whether a failed attempt may be replayed.
+
+    A route that is not idempotent (launching a service) is replayed only when the
+    server surely did not act: a 503 or a connection that never opened.
+    """
+    import requests
+
+    if isinstance(error, _RetryableStatus):
+        return route.idempotent or error.response.status_code == 503
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    if isinstance(error, (requests.ConnectionError, requests.Timeout)):
+        return route.idempotent
+    return False
+
+
+class _RetryableStatus(Exception):
+    def __init__(self, response: "requests.Response") -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+class RestClient:
+    """Base of the REST clients: builds URLs from routes, sends, retries, raises RestError.
+
+    Subclasses set ``services`` to the route bases they may call.
+    """
+
+    services: Tuple[str, ...] = ()
+
+    def __init__(self, base_url: str, session_id: Optional[str] = None,
+                 settings: Optional[HttpSettings] = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session_id = session_id
+        self.settings = settings or HttpSettings()
+        self._session: Optional["requests.Session"] = None
+
+    def __repr__(self) -> str:  # never show the session id
+        return f"{type(self).__name__}({safe_url(self.base_url)!r})"
+
+    @property
+    def session(self) -> "requests.Session":
+        """The shared ``requests.Session`` (built on first use)."""
+        if self._session is None:
+            import requests
+
+            self._session = requests.Session()
+            self._session.verify = self.settings.verify
+        return self._session
+
+    def url(self, route: Route, **path_params: Any) -> str:
+        if self.services and route.service not in self.services:
+            raise ValueError(f"{type(self).__name__} cannot call a {route.service} route")
+        return self.base_url + route.expand(**path_params)
+
+    def request(self, route: Route, *, params: Any = None, data: Any = None, json: Any = None,
+                headers: Optional[Mapping[str, str]] = None,
+                **path_params: Any) -> "requests.Response":
+        """Send ``route`` and return the 2xx response; raise RestError otherwise.
+
+        ``path_params`` fill the route's placeholders. Connection errors, timeouts and
+        502/503/504 are retried within the settings' bounds.
+        """
+        import requests
+        from tenacity import Retrying, retry_if_exception
+
+        url = self.url(route, **path_params)
+        shown = safe_url(url)
+        all_headers = {"sessionid": self.session_id} if self.session_id else {}
+        all_headers.update(headers or {})
+        settings = self.settings
+        deadline = time.monotonic() + settings.deadline
+
+        def attempt() -> "requests.Response":
+            left = deadline - time.monotonic()
+            timeout = (settings.connect_timeout, max(0.05, min(settings.read_timeout, left)))
+            response = self.session.request(
+                route.method, url, params=params, data=data, json=json,
+                headers=all_headers, timeout=timeout,
+            )
+            if response.status_code in RETRY_STATUSES:
+                raise _RetryableStatus(response)
+            return response
+
+        retrying = Retrying(
+            stop=settings.stop(),
+            wait=settings.wait(),
+            retry=retry_if_exception(lambda error: _retryable(error, route)),
+            before_sleep=self._log_retry(route.method, shown) if settings.log_retries else None,
+            reraise=True,
+        )
+        try:
+            response = retrying(attempt)
+        except _RetryableStatus as exc:
+            response = exc.response
+        except requests.RequestException as exc:
+            raise RestError(route.method, shown, None, _describe(exc)) from None
+        if not 200 <= response.status_code < 300:
+            message = server_message(response)
+            raise RestError(route.method, shown, response.status_code, message)
+        return response
+
+    def _log_retry(self, method: str, shown: str) -> Any:
+        attempts = self.settings.attempts
+
+        def log(state: Any) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            what = str(error) if isinstance(error, _RetryableStatus) else type(error).__name__
+            pause = state.next_action.sleep if state.next_action else 0.0
+            print(
+                f"psa-scripts: {method} {shown}: {what}; attempt {state.attempt_number + 1}/"
+                f"{attempts} in {pause:.2f}s",
+                file=sys.stderr, flush=True,
+            )
+
+        return log

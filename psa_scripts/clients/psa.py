@@ -1,0 +1,106 @@
+"""The Service Automation REST client (``PA_CLOUD_AUTOMATION_REST_URL``).
+
+Reads and writes whole ServiceInstance documents; for a safe read-modify-write under
+concurrent writers use ``psa_scripts.instances.update_instance``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from typing import Any, Dict, List, Mapping, Optional
+
+from ..model import ServiceInstance
+from . import routes
+from .http import HttpSettings, RestClient
+
+__all__ = ["PsaClient", "HttpSettings"]
+
+
+class PsaClient(RestClient):
+    """Service Automation, authenticated by the scheduler session id (header ``sessionid``)."""
+
+    services = (routes.PSA,)
+
+    def __init__(self, base_url: str, session_id: str,
+                 settings: Optional[HttpSettings] = None) -> None:
+        super().__init__(base_url, session_id, settings)
+
+    def get_instance(self, instance_id: int) -> ServiceInstance:
+        """The instance as PSA stores it now."""
+        response = self.request(routes.PSA_GET_INSTANCE, instance_id=instance_id)
+        return ServiceInstance.from_json(response.json())
+
+    def put_instance(self, instance: ServiceInstance) -> ServiceInstance:
+        """Replace the stored instance by ``instance`` (whole document, unknown fields kept).
+
+        Returns what PSA answered, or ``instance`` itself when the answer has no body.
+        """
+        response = self.request(
+            routes.PSA_PUT_INSTANCE, json=instance.to_json(), instance_id=instance.instance_id
+        )
+        return _instance_or(response, instance)
+
+    def list_instances(self, active_only: bool = False) -> List[ServiceInstance]:
+        """Every instance the session may see (only the active ones with ``active_only``)."""
+        route = routes.PSA_LIST_ACTIVE_INSTANCES if active_only else routes.PSA_LIST_INSTANCES
+        return [ServiceInstance.from_json(item) for item in self.request(route).json()]
+
+    def public_address(self) -> Optional[str]:
+        """This host's address as PSA sees it, or None when PSA cannot tell.
+
+        None on any failure (the route is unverified, see routes.py), on an empty answer
+        and on a loopback address: the caller then falls back to ``PA_NODE_HOST``.
+        Never raises: a missing address must not fail a deployment.
+        """
+        try:
+            response = self.request(routes.PSA_PUBLIC_ADDRESS)
+            address = response.text.strip().strip('"').strip()
+        except Exception as error:  # noqa: BLE001 - by contract, any failure means "unknown"
+            print(f"psa-scripts: public address unknown ({error})", file=sys.stderr, flush=True)
+            return None
+        if not address or _is_loopback(address):
+            return None
+        return address
+
+    def launch_service(self, bucket: str, workflow: str,
+                       variables: Mapping[str, Any]) -> Optional[ServiceInstance]:
+        """Start a service from its deployment workflow; the new instance when PSA returns it."""
+        response = self.request(routes.PSA_LAUNCH_SERVICE, json=_action_body(bucket, workflow, variables))
+        return _instance_or(response, None)
+
+    def run_action(self, instance_id: int, bucket: str, workflow: str,
+                   variables: Mapping[str, Any]) -> Optional[ServiceInstance]:
+        """Run an action workflow (finish, pause...) on an instance."""
+        response = self.request(
+            routes.PSA_RUN_ACTION, json=_action_body(bucket, workflow, variables),
+            instance_id=instance_id,
+        )
+        return _instance_or(response, None)
+
+
+def _action_body(bucket: str, workflow: str, variables: Mapping[str, Any]) -> Dict[str, Any]:
+    return {
+        "bucket_name": bucket,
+        "workflow_name": workflow,
+        "variables": {str(key): str(value) for key, value in dict(variables).items()},
+    }
+
+
+def _instance_or(response: Any, fallback: Any) -> Any:
+    if not response.content:
+        return fallback
+    try:
+        data = response.json()
+    except ValueError:
+        return fallback
+    return ServiceInstance.from_json(data) if isinstance(data, dict) else fallback
+
+
+def _is_loopback(address: str) -> bool:
+    if address.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
