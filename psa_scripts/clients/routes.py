@@ -89,6 +89,21 @@ RM_LOGIN = Route("POST", "/rm/login", RM)
 RM_ADD_NODE_TOKEN = Route("POST", "/rm/node/token", RM)
 RM_REMOVE_NODE_TOKEN = Route("DELETE", "/rm/node/token", RM)
 
+# --- Catalog (base PA_CATALOG_REST_URL, .../catalog; header sessionid for writes) -----------
+# Bucket list: [{"name", "owner", "objectCount"}]. Create: query name, owner (GROUP:<group>).
+CATALOG_LIST_BUCKETS = Route("GET", "/buckets", CATALOG)
+CATALOG_CREATE_BUCKET = Route("POST", "/buckets", CATALOG, idempotent=False)
+# Object metadata: name, kind, bucket_name, content_type, commit_message, username, commit_time...
+CATALOG_LIST_OBJECTS = Route("GET", "/buckets/{bucket}/resources", CATALOG)
+CATALOG_GET_OBJECT = Route("GET", "/buckets/{bucket}/resources/{name}", CATALOG)
+CATALOG_GET_RAW = Route("GET", "/buckets/{bucket}/resources/{name}/raw", CATALOG)
+# Multipart part "file"; query name, kind, commitMessage, objectContentType, projectName, tags.
+CATALOG_CREATE_OBJECT = Route("POST", "/buckets/{bucket}/resources", CATALOG, idempotent=False)
+# Multipart part "file"; query commitMessage, projectName, tags.
+CATALOG_CREATE_REVISION = Route("POST", "/buckets/{bucket}/resources/{name}/revisions", CATALOG,
+                                idempotent=False)
+CATALOG_LIST_REVISIONS = Route("GET", "/buckets/{bucket}/resources/{name}/revisions", CATALOG)
+
 ALL_ROUTES: "tuple[Route, ...]" = tuple(
     value for value in list(globals().values()) if isinstance(value, Route)
 )
