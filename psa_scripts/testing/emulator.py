@@ -1,4 +1,4 @@
-"""ProActiveEmulator: a real HTTP server that plays Service Automation, scheduler and RM.
+"""ProActiveEmulator: a real HTTP server that plays Service Automation, scheduler, RM and Catalog.
 
 Tests drive the real clients (real ``requests``, real sockets) against it, so what
 is checked is what would go on the wire. It keeps the server-side state a test
@@ -29,7 +29,7 @@ import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Optional, Pattern, Set, Tuple
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..clients import routes
 
@@ -95,7 +95,7 @@ class _Entry:
 
 
 class ProActiveEmulator:
-    """Service Automation + scheduler + RM REST on 127.0.0.1, on a free port, in a thread."""
+    """Service Automation + scheduler + RM + Catalog REST on 127.0.0.1, on a free port, in a thread."""
 
     # (route, handler method name): the dispatch table. One line per served route.
     ROUTES: List[Tuple[routes.Route, str]] = [
@@ -115,6 +115,14 @@ class ProActiveEmulator:
         (routes.RM_LOGIN, "_login"),
         (routes.RM_ADD_NODE_TOKEN, "_add_node_token"),
         (routes.RM_REMOVE_NODE_TOKEN, "_remove_node_token"),
+        (routes.CATALOG_LIST_BUCKETS, "_list_buckets"),
+        (routes.CATALOG_CREATE_BUCKET, "_create_bucket"),
+        (routes.CATALOG_LIST_OBJECTS, "_list_objects"),
+        (routes.CATALOG_GET_OBJECT, "_get_object"),
+        (routes.CATALOG_GET_RAW, "_get_raw"),
+        (routes.CATALOG_CREATE_OBJECT, "_create_object"),
+        (routes.CATALOG_CREATE_REVISION, "_create_revision"),
+        (routes.CATALOG_LIST_REVISIONS, "_list_revisions"),
     ]
 
     def __init__(self) -> None:
@@ -130,24 +138,24 @@ class ProActiveEmulator:
         self.launches: List[Dict[str, Any]] = []
         self.actions: List[Dict[str, Any]] = []
         self.requests: List[Recorded] = []
+        # Catalog: bucket -> {"owner": str, "objects": {name: [revision, ...] oldest first}}.
+        self.buckets: Dict[str, Dict[str, Any]] = {}
         self._faults: List[_Fault] = []
         self._table: List[_Entry] = []
         for route, handler_name in self.ROUTES:
-            self.add_route(route.method, _route_regex(route), getattr(self, handler_name),
-                           open_route=route in OPEN_ROUTES)
+            self._table.append(_Entry(route.method, re.compile(_route_regex(route)),
+                                      getattr(self, handler_name), route in OPEN_ROUTES))
         self._server: Optional[ThreadingHTTPServer] = None
         self._thread: Optional[threading.Thread] = None
         self.url = ""
 
     # --- life cycle -----------------------------------------------------------------------
     def start(self) -> "ProActiveEmulator":
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        server.daemon_threads = True
-        server.handle_error = lambda request, address: None  # clients hanging up are normal here
+        server = _Server(("127.0.0.1", 0), _make_handler(self))
         self._server = server
         self.url = f"http://127.0.0.1:{server.server_address[1]}"
         self._thread = threading.Thread(target=server.serve_forever, name="proactive-emulator",
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+                                        kwargs={"poll_interval": 0.01}, daemon=True)
         self._thread.start()
         return self
 
@@ -251,8 +259,9 @@ class ProActiveEmulator:
     def add_route(self, method: str, path_regex: str, handler: Callable[..., Reply],
                   open_route: bool = False) -> None:
         """Serve ``method`` on full paths matching ``path_regex`` with
-        ``handler(recorded, **named_groups) -> (status, payload)``."""
-        self._table.append(_Entry(method, re.compile(path_regex), handler, open_route))
+        ``handler(recorded, **named_groups) -> (status, payload)``; served before the
+        built-in routes, so a test can also override one of them."""
+        self._table.insert(0, _Entry(method, re.compile(path_regex), handler, open_route))
 
     def _handle(self, recorded: Recorded) -> Optional[Reply]:
         """The reply for one request, or None to drop the connection."""
@@ -394,6 +403,146 @@ class ProActiveEmulator:
             return _error(400, "headers nodeurl and token are required")
         self.node_tokens.get(node_url, set()).discard(token)
         return 204, None
+
+    # --- Catalog -------------------------------------------------------------------------------------
+    def add_catalog_object(self, bucket: str, name: str, content: bytes, *, kind: str = "Script/task",
+                           commit_message: str = "edited", content_type: str = "text/x-python",
+                           username: str = "admin") -> Dict[str, Any]:
+        """Add a revision of ``name`` (creating bucket and object as needed): a user's edit."""
+        with self.lock:
+            entry = self.buckets.setdefault(bucket, {"owner": "GROUP:public-objects", "objects": {}})
+            revisions = entry["objects"].setdefault(name, [])
+            revision = {
+                "name": name, "kind": kind, "bucket_name": bucket, "project_name": "", "tags": [],
+                "content_type": content_type, "commit_message": commit_message,
+                "username": username, "commit_time_raw": str(len(self.requests) + 1),
+                "content": bytes(content),
+            }
+            revisions.append(revision)
+            return _catalog_metadata(revision)
+
+    def catalog_revisions(self, bucket: str, name: str) -> List[Dict[str, Any]]:
+        """Every revision of an object, oldest first, metadata plus ``content`` (bytes)."""
+        with self.lock:
+            return copy.deepcopy(self.buckets[bucket]["objects"][name])
+
+    def _catalog_objects(self, bucket: str) -> Optional[Dict[str, List[Dict[str, Any]]]]:
+        entry = self.buckets.get(unquote(bucket))
+        return None if entry is None else entry["objects"]
+
+    def _list_buckets(self, req: Recorded) -> Reply:
+        return 200, [{"name": name, "owner": entry["owner"], "objectCount": len(entry["objects"])}
+                     for name, entry in sorted(self.buckets.items())]
+
+    def _create_bucket(self, req: Recorded) -> Reply:
+        name = req.query.get("name", "")
+        if not CATALOG_BUCKET_NAME.match(name):
+            return _error(400, f"bucket name {name!r} must match {CATALOG_BUCKET_NAME.pattern}")
+        if name in self.buckets:
+            return _error(409, f"bucket {name} already exists")
+        owner = req.query.get("owner") or "GROUP:public-objects"
+        self.buckets[name] = {"owner": owner, "objects": {}}
+        return 201, {"name": name, "owner": owner, "objectCount": 0}
+
+    def _list_objects(self, req: Recorded, bucket: str) -> Reply:
+        objects = self._catalog_objects(bucket)
+        if objects is None:
+            return _error(404, f"bucket {unquote(bucket)} not found")
+        kind = req.query.get("kind")
+        latest = [revisions[-1] for _, revisions in sorted(objects.items())]
+        return 200, [_catalog_metadata(r) for r in latest if not kind or r["kind"].startswith(kind)]
+
+    def _latest(self, bucket: str, name: str) -> Any:
+        objects = self._catalog_objects(bucket)
+        if objects is None or unquote(name) not in objects:
+            return _error(404, f"object {unquote(name)} not found in bucket {unquote(bucket)}")
+        return objects[unquote(name)][-1]
+
+    def _get_object(self, req: Recorded, bucket: str, name: str) -> Reply:
+        latest = self._latest(bucket, name)
+        return latest if isinstance(latest, tuple) else (200, _catalog_metadata(latest))
+
+    def _get_raw(self, req: Recorded, bucket: str, name: str) -> Reply:
+        latest = self._latest(bucket, name)
+        return latest if isinstance(latest, tuple) else (200, latest["content"])
+
+    def _list_revisions(self, req: Recorded, bucket: str, name: str) -> Reply:
+        latest = self._latest(bucket, name)
+        if isinstance(latest, tuple):
+            return latest
+        revisions = self._catalog_objects(bucket)[unquote(name)]  # type: ignore[index]
+        return 200, [_catalog_metadata(r) for r in reversed(revisions)]
+
+    def _create_object(self, req: Recorded, bucket: str) -> Reply:
+        objects = self._catalog_objects(bucket)
+        if objects is None:
+            return _error(404, f"bucket {unquote(bucket)} not found")
+        fields = _catalog_fields(req)
+        missing = [k for k in ("name", "kind", "commitMessage", "objectContentType", "file") if not fields.get(k)]
+        if missing:
+            return _error(400, f"missing parameters: {', '.join(missing)}")
+        name = fields["name"].decode()
+        if name in objects:
+            return _error(409, f"object {name} already exists in bucket {unquote(bucket)}")
+        return 201, self._add_revision(req, unquote(bucket), name, fields, fields["kind"].decode())
+
+    def _create_revision(self, req: Recorded, bucket: str, name: str) -> Reply:
+        latest = self._latest(bucket, name)
+        if isinstance(latest, tuple):
+            return latest
+        fields = _catalog_fields(req)
+        missing = [k for k in ("commitMessage", "file") if not fields.get(k)]
+        if missing:
+            return _error(400, f"missing parameters: {', '.join(missing)}")
+        return 201, self._add_revision(req, unquote(bucket), unquote(name), fields, latest["kind"])
+
+    def _add_revision(self, req: Recorded, bucket: str, name: str, fields: Dict[str, bytes],
+                      kind: str) -> Dict[str, Any]:
+        content_type = fields.get("objectContentType", b"").decode()
+        if not content_type:
+            content_type = self.buckets[bucket]["objects"][name][-1]["content_type"]
+        return self.add_catalog_object(
+            bucket, name, fields["file"], kind=kind, commit_message=fields["commitMessage"].decode(),
+            content_type=content_type, username=self.sessions.get(req.headers.get("sessionid", ""), ""),
+        )
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # a burst of parallel clients must not wait for SYN retries
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients hanging up (their read timeout) are normal here
+
+
+CATALOG_BUCKET_NAME = re.compile(r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$")
+
+
+def _catalog_metadata(revision: Dict[str, Any]) -> Dict[str, Any]:
+    return {key: copy.deepcopy(value) for key, value in revision.items() if key != "content"}
+
+
+def _catalog_fields(req: Recorded) -> Dict[str, bytes]:
+    """Query parameters and multipart/form-data parts, as bytes (parts win)."""
+    fields = {key: value.encode() for key, value in req.query.items()}
+    fields.update(_multipart(req.headers.get("content-type", ""), req.body))
+    return fields
+
+
+def _multipart(content_type: str, body: bytes) -> Dict[str, bytes]:
+    """The parts of a multipart/form-data body by name, each body byte-exact."""
+    match = re.search(r'boundary="?([^";]+)"?', content_type)
+    if not content_type.startswith("multipart/form-data") or match is None:
+        return {}
+    parts: Dict[str, bytes] = {}
+    for chunk in body.split(b"--" + match.group(1).encode())[1:]:
+        if chunk.startswith(b"--"):
+            break
+        head, _, data = chunk.partition(b"\r\n\r\n")
+        name = re.search(rb'name="([^"]*)"', head)
+        if name is not None:
+            parts[name.group(1).decode()] = data[:-2] if data.endswith(b"\r\n") else data
+    return parts
 
 
 def _route_regex(route: routes.Route) -> str:
