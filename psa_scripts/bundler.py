@@ -1,0 +1,485 @@
+"""The bundler: catalog scripts as self-contained files, and catalog packages as zips.
+
+A catalog script is fetched as one file and run by the ``cpython`` engine with the
+bindings as module globals (DOMAIN.md §2). ``render_script`` turns a script module into
+such a file: a header comment (what it does, kind, variables read and written, version),
+the ``psa_scripts`` modules the script needs (the transitive closure of its imports,
+lazy ones included, the testing package excluded) embedded as source text, a tiny
+meta-path importer that serves them under their real names, and the call of ``run``.
+
+Decisions the generated file encodes:
+- The embedded copy always wins: its importer goes first on ``sys.meta_path`` and any
+  ``psa_scripts`` module already imported is shadowed for the run, so the code that runs
+  is the code that was published, whatever is installed on the node.
+- Each embedded module is compiled on import, on its own, with the file name
+  ``<embedded>/psa_scripts/<module>.py``: tracebacks name the module and its real line
+  numbers, and the ``from __future__`` imports of the modules keep working. Uncaught
+  errors are printed with the source lines (the interpreter's own hook cannot read them).
+- At module level it binds only ``_psa_``-prefixed helpers, deleted at the end; ``run``
+  writes back ``loop``/``selected``/``result`` only when the script sets them.
+- The file is ASCII (non-ASCII characters of the sources are escaped): it reads the same
+  whatever encoding the engine writes its temp file in.
+
+``build_package`` / ``write_zip`` / ``read_zip`` handle the server's package format
+(DOMAIN.md §7); zips are reproducible: the same sources give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+from . import __version__
+from .errors import InputError
+
+ROOT_PACKAGE = "psa_scripts"
+EXCLUDED_PACKAGES = ("psa_scripts.testing",)
+PACKAGE_FILE = "package.json"
+METADATA_FILE = "METADATA.json"
+RESOURCES_DIR = "resources/catalog/"
+DEFAULT_WORKFLOW_KIND = "Workflow/psa"
+SCRIPT_CONTENT_TYPE = "text/x-python"
+WORKFLOW_CONTENT_TYPE = "application/xml"
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+SOURCE_ROOT = Path(__file__).resolve().parent
+
+
+class BundleError(InputError):
+    """A script or package cannot be bundled (a missing module, a bad package definition)."""
+
+
+# --- which modules a script needs ---------------------------------------------------------------
+@dataclass
+class Closure:
+    """The psa_scripts modules a script needs, and what else they import."""
+
+    modules: Dict[str, Tuple[bool, str]] = field(default_factory=dict)  # name -> (is package, source)
+    third_party: List[str] = field(default_factory=list)  # top-level names outside the stdlib
+    missing: List[str] = field(default_factory=list)  # imported inside functions, not found
+
+    def warnings(self, script: str) -> List[str]:
+        return [f"{script}: {name} is imported inside a function but does not exist; "
+                "the bundled script fails if it takes that path" for name in self.missing]
+
+
+def module_file(name: str, root: Path = SOURCE_ROOT) -> Optional[Tuple[Path, bool]]:
+    """The source file of psa_scripts module ``name`` and whether it is a package."""
+    base = root.joinpath(*name.split(".")[1:])
+    if (base / "__init__.py").is_file():
+        return base / "__init__.py", True
+    if name != ROOT_PACKAGE and base.with_suffix(".py").is_file():
+        return base.with_suffix(".py"), False
+    return None
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _import_nodes(nodes: Iterable[ast.AST], lazy: bool = False) -> Iterator[Tuple[ast.AST, bool]]:
+    """Every import statement with whether it runs only when a function is called;
+    ``if TYPE_CHECKING:`` bodies are skipped (they never run)."""
+    for node in nodes:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node, lazy
+        elif isinstance(node, ast.If) and _is_type_checking(node.test):
+            yield from _import_nodes(node.orelse, lazy)
+        else:
+            inner = lazy or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+            yield from _import_nodes(ast.iter_child_nodes(node), inner)
+
+
+def _absolute(module: Optional[str], level: int, importer: str, is_package: bool) -> str:
+    if level == 0:
+        return module or ""
+    parts = importer.split(".")
+    base = parts if is_package else parts[:-1]
+    base = base[: len(base) - (level - 1)]
+    return ".".join(base + ([module] if module else []))
+
+
+def _is_stdlib(name: str) -> bool:
+    names = getattr(sys, "stdlib_module_names", None)
+    if names is not None:
+        return name in names
+    import importlib.util  # Python 3.9: judge by where it is installed
+
+    spec = importlib.util.find_spec(name)
+    origin = (spec.origin or "") if spec else ""
+    return spec is not None and "-packages" not in origin
+
+
+def module_closure(roots: Sequence[str], source_root: Path = SOURCE_ROOT) -> Closure:
+    """The psa_scripts modules ``roots`` need, by AST: imports at any depth (inside functions
+    too), parent packages included, ``psa_scripts.testing`` excluded."""
+    closure = Closure()
+    pending = [(name, False) for name in roots]
+    third_party = set()
+    while pending:
+        name, lazy = pending.pop()
+        if name in closure.modules or name.startswith(EXCLUDED_PACKAGES):
+            continue
+        found = module_file(name, source_root)
+        if found is None:
+            if not lazy:
+                raise BundleError(f"module {name} is imported but has no source file")
+            closure.missing.append(name)
+            continue
+        path, is_package = found
+        source = path.read_text(encoding="utf-8")
+        closure.modules[name] = (is_package, source)
+        if "." in name:
+            pending.append((name.rsplit(".", 1)[0], lazy))
+        for node, node_lazy in _import_nodes(ast.parse(source, str(path)).body):
+            node_lazy = lazy or node_lazy
+            if isinstance(node, ast.Import):
+                targets = [(alias.name, None) for alias in node.names]
+            else:
+                base = _absolute(node.module, node.level, name, is_package)
+                targets = [(base, alias.name) for alias in node.names]  # type: ignore[union-attr]
+            for base, attribute in targets:
+                top = base.split(".")[0]
+                if top != ROOT_PACKAGE:
+                    if top and top != "__future__" and not _is_stdlib(top):
+                        third_party.add(top)
+                    continue
+                pending.append((base, node_lazy))
+                if attribute and module_file(f"{base}.{attribute}", source_root):
+                    pending.append((f"{base}.{attribute}", node_lazy))
+    closure.modules = dict(sorted(closure.modules.items()))
+    closure.third_party = sorted(third_party)
+    closure.missing = sorted(set(closure.missing))
+    return closure
+
+
+# --- the generated file --------------------------------------------------------------------------
+_LOADER = '''\
+def _psa_install(modules):
+    """Serve the embedded modules under their real names, ahead of any installed copy."""
+    import sys
+    from importlib.machinery import ModuleSpec
+
+    roots = {name.split(".")[0] for name in modules}
+
+    def filename(name):
+        return "<embedded>/" + name.replace(".", "/") + ("/__init__.py" if modules[name][0] else ".py")
+
+    class Loader:
+        @staticmethod
+        def create_module(spec):
+            return None
+
+        @staticmethod
+        def exec_module(module):
+            name = module.__spec__.name
+            exec(compile(modules[name][1], filename(name), "exec", dont_inherit=True), module.__dict__)
+
+        @staticmethod
+        def get_source(name):
+            return modules[name][1]
+
+    class Finder:
+        @staticmethod
+        def find_spec(name, path=None, target=None):
+            if name not in modules:
+                return None
+            spec = ModuleSpec(name, Loader, origin=filename(name), is_package=modules[name][0])
+            spec.has_location = True
+            return spec
+
+    def excepthook(kind, value, traceback_):
+        import linecache
+        import traceback
+
+        for name, (_, source) in modules.items():  # so the traceback shows the source lines
+            linecache.cache[filename(name)] = (len(source), None, source.splitlines(True), filename(name))
+        traceback.print_exception(kind, value, traceback_)
+
+    shadowed = {name: sys.modules.pop(name) for name in list(sys.modules) if name.split(".")[0] in roots}
+    previous_hook = sys.excepthook
+    if previous_hook is sys.__excepthook__:
+        sys.excepthook = excepthook
+    sys.meta_path.insert(0, Finder)
+
+    def uninstall():
+        sys.meta_path.remove(Finder)
+        if sys.excepthook is excepthook:
+            sys.excepthook = previous_hook
+        for name in [name for name in sys.modules if name.split(".")[0] in roots]:
+            del sys.modules[name]
+        sys.modules.update(shadowed)
+
+    return uninstall
+'''
+
+_ASCII = {"\u2014": "--", "\u2013": "-", "\u2192": "->", "\u2190": "<-", "\u2026": "...",
+          "\u00d7": "x", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00a7": "S"}
+
+
+def ascii_text(text: str) -> str:
+    """``text`` in ASCII for comments: dashes and arrows spelt out, accents dropped."""
+    out = []
+    for char in text:
+        if ord(char) < 128:
+            out.append(char)
+        else:
+            out.append(_ASCII.get(char) or unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode() or "?")
+    return "".join(out)
+
+
+def source_literal(text: str) -> str:
+    """A triple-quoted ASCII literal that evaluates to ``text``, its lines kept as lines."""
+    out = []
+    for char in text.replace("\\", "\\\\").replace("'''", "\\'\\'\\'"):
+        code = ord(char)
+        if char in "\n\t" or 32 <= code < 127:
+            out.append(char)
+        elif code < 256:
+            out.append(f"\\x{code:02x}")
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    body = "".join(out)
+    if body.endswith("'"):
+        body = body[:-1] + "\\'"
+    return "'''\\\n" + body + "'''"
+
+
+def _docstring_parts(source: str) -> Tuple[str, List[str]]:
+    """The docstring's first paragraph on one line, and the rest as lines."""
+    doc = ast.get_docstring(ast.parse(source)) or ""
+    first, _, rest = doc.strip().partition("\n\n")
+    return " ".join(first.split()), rest.strip().splitlines()
+
+
+def _comment(lines: Iterable[str]) -> List[str]:
+    return [("# " + ascii_text(line)).rstrip() for line in lines]
+
+
+def render_script(info, *, version: str = __version__,
+                  source_root: Path = SOURCE_ROOT) -> str:
+    """The self-contained catalog file of script ``info`` (a ``ScriptInfo``)."""
+    closure = module_closure([info.module], source_root)
+    summary, details = _docstring_parts(closure.modules[info.module][1])
+    module_path = info.module.replace(".", "/") + ".py"
+    extras = ", ".join(closure.third_party) or "nothing"
+    header = _comment([
+        summary,
+        "",
+        f"Catalog object {info.name}: kind {info.kind}, language cpython.",
+        f"psa-scripts {version}, generated by `psa bundle` from {module_path}.",
+        "Edit that module, not this file.",
+        "",
+        *details,
+        "",
+        f"Self-contained: embeds the {len(closure.modules)} psa_scripts modules it needs and imports them",
+        "from here even where psa_scripts is installed (the code that runs is the code published).",
+        f"Standard library only, plus, imported only where used: {extras}.",
+        "Bindings are read from the module globals; only what the script sets (loop, selected,",
+        "result) is written back; helpers are named _psa_* and deleted at the end, where the call is.",
+    ])
+    modules = [f"    {name!r}: ({is_package}, {source_literal(source)}),"
+               for name, (is_package, source) in closure.modules.items()]
+    tail = [
+        "_psa_uninstall = _psa_install({",
+        *modules,
+        "})",
+        "from psa_scripts.scripts import run as _psa_run",
+        "",
+        f"_psa_run({info.name!r}, globals())",
+        "_psa_uninstall()",
+        "del _psa_install, _psa_uninstall, _psa_run",
+        "",
+    ]
+    return "\n".join(header + ["", "", _LOADER.rstrip("\n"), "", ""] + tail)
+
+
+# --- packages ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CatalogObject:
+    """One object of a package: its catalog metadata and its file's bytes."""
+
+    name: str
+    kind: str
+    content_type: str
+    file: str
+    content: bytes
+    project_name: str = ""
+    tags: str = ""
+    commit_message: str = ""
+
+
+@dataclass(frozen=True)
+class Package:
+    """A catalog package: what METADATA.json says plus the files under resources/catalog/."""
+
+    slug: str
+    name: str
+    version: str
+    bucket: str
+    objects: Tuple[CatalogObject, ...]
+    short_description: str = ""
+    author: str = ""
+    user_group: str = "public-objects"
+    warnings: Tuple[str, ...] = field(default=(), compare=False)  # found while building, not stored
+
+    @property
+    def commit_prefix(self) -> str:
+        """The commit message this package's objects start with: what marks them as ours."""
+        messages = {o.commit_message for o in self.objects}
+        return messages.pop() if len(messages) == 1 else default_commit_message(self.slug)
+
+    def metadata(self) -> Dict[str, object]:
+        """METADATA.json, in the server's package format."""
+        return {
+            "metadata": {"slug": self.slug, "name": self.name, "short_description": self.short_description,
+                         "author": self.author, "version": self.version},
+            "catalog": {"bucket": self.bucket, "userGroup": self.user_group, "objects": [
+                {"name": o.name, "metadata": {"kind": o.kind, "commitMessage": o.commit_message,
+                                              "contentType": o.content_type, "projectName": o.project_name,
+                                              "tags": o.tags}, "file": o.file}
+                for o in self.objects]},
+        }
+
+
+def default_commit_message(slug: str) -> str:
+    # Stable across versions (the server's loader revises only objects whose last commit
+    # message starts with the package's); the closing parenthesis keeps slugs apart.
+    return f"Published by psa-scripts ({slug})"
+
+
+def retarget(text: str, old_buckets: Iterable[str], new_bucket: str) -> str:
+    """Point catalog URLs ``/buckets/<old>/resources/`` of a workflow at ``new_bucket``."""
+    for old in old_buckets:
+        if old != new_bucket:
+            text = text.replace(f"/buckets/{old}/resources/", f"/buckets/{new_bucket}/resources/")
+    return text
+
+
+def _definition(directory: Path) -> Dict[str, object]:
+    path = directory / PACKAGE_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BundleError(f"{path} is missing: every package of bundles/ needs one") from None
+    except ValueError as error:
+        raise BundleError(f"{path} is not valid JSON: {error}") from None
+    for key in ("slug", "name", "bucket"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise BundleError(f"{path}: {key!r} is required (a non-empty string)")
+    return data
+
+
+def package_dirs(bundles_dir: Path) -> List[Path]:
+    """The package directories of ``bundles_dir`` (those with a package.json), sorted."""
+    if not bundles_dir.is_dir():
+        raise BundleError(f"{bundles_dir} is not a directory: pass the bundles/ directory of the repository")
+    return sorted(p.parent for p in bundles_dir.glob(f"*/{PACKAGE_FILE}"))
+
+
+def default_buckets(bundles_dir: Path) -> List[str]:
+    return sorted({str(_definition(d)["bucket"]) for d in package_dirs(bundles_dir)})
+
+
+def build_package(directory: Path, *, bucket: Optional[str] = None, retarget_from: Iterable[str] = (),
+                  scripts: Optional[Mapping[str, object]] = None, version: str = __version__) -> Package:
+    """The package defined by ``directory/package.json``: every script of SCRIPTS when it says
+    ``"scripts": true``, plus each ``*.xml`` workflow of the directory."""
+    data = _definition(directory)
+    target = bucket or str(data["bucket"])
+    commit = str(data.get("commitMessage") or default_commit_message(str(data["slug"])))
+    common = dict(project_name=str(data.get("projectName", "")), tags=",".join(data.get("tags", [])),
+                  commit_message=commit)
+    objects: List[CatalogObject] = []
+    warnings: List[str] = []
+    if data.get("scripts"):
+        if scripts is None:
+            from .scripts import SCRIPTS as scripts
+        for info in scripts.values():  # type: ignore[union-attr]
+            text = render_script(info, version=version)
+            warnings += module_closure([info.module]).warnings(info.name)  # type: ignore[attr-defined]
+            objects.append(CatalogObject(info.name, info.kind, SCRIPT_CONTENT_TYPE, f"{info.name}.py",  # type: ignore[attr-defined]
+                                         text.encode("ascii"), **common))
+    kind = str(data.get("workflowKind", DEFAULT_WORKFLOW_KIND))
+    for path in sorted(directory.glob("*.xml")):
+        text = retarget(path.read_text(encoding="utf-8"), retarget_from, target) if bucket else path.read_text(encoding="utf-8")
+        objects.append(CatalogObject(path.stem, kind, WORKFLOW_CONTENT_TYPE, path.name, text.encode("utf-8"), **common))
+    if not objects:
+        raise BundleError(f"{directory} defines no object: set \"scripts\": true or add workflow XML files")
+    return Package(slug=str(data["slug"]), name=str(data["name"]), version=version, bucket=target,
+                   objects=tuple(objects), short_description=str(data.get("short_description", "")),
+                   author=str(data.get("author", "")), user_group=str(data.get("userGroup", "public-objects")),
+                   warnings=tuple(warnings))
+
+
+def _zip_entry(name: str) -> zipfile.ZipInfo:
+    entry = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+    entry.compress_type = zipfile.ZIP_DEFLATED
+    entry.create_system = 3  # Unix, whatever the building machine
+    entry.external_attr = 0o100644 << 16
+    return entry
+
+
+def package_bytes(package: Package) -> Dict[str, bytes]:
+    """The zip's entries: METADATA.json and resources/catalog/<file>, sorted by name."""
+    entries = {METADATA_FILE: (json.dumps(package.metadata(), indent=2) + "\n").encode("utf-8")}
+    for obj in package.objects:
+        entries[RESOURCES_DIR + obj.file] = obj.content
+    return dict(sorted(entries.items()))
+
+
+def write_zip(package: Package, path: Path) -> Path:
+    """Write ``package`` as a reproducible zip: fixed dates and modes, sorted entries."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in package_bytes(package).items():
+            archive.writestr(_zip_entry(name), data, compresslevel=9)
+    return path
+
+
+def read_zip(path: Path) -> Package:
+    """A package zip back as a Package (what ``psa publish`` sends)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = json.loads(archive.read(METADATA_FILE))
+            catalog, meta = data["catalog"], data["metadata"]
+            objects = tuple(
+                CatalogObject(o["name"], o["metadata"]["kind"], o["metadata"]["contentType"], o["file"],
+                              archive.read(RESOURCES_DIR + o["file"]), o["metadata"].get("projectName", ""),
+                              o["metadata"].get("tags", ""), o["metadata"].get("commitMessage", ""))
+                for o in catalog["objects"])
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError) as error:
+        raise BundleError(f"{path} is not a catalog package: {type(error).__name__}: {error}") from None
+    return Package(slug=meta["slug"], name=meta.get("name", meta["slug"]), version=meta.get("version", ""),
+                   bucket=catalog["bucket"], objects=objects, short_description=meta.get("short_description", ""),
+                   author=meta.get("author", ""), user_group=catalog.get("userGroup", "public-objects"))
+
+
+def with_bucket(package: Package, bucket: str) -> Package:
+    """``package`` sent to ``bucket``: workflow URLs into its old bucket follow."""
+    objects = tuple(
+        replace(o, content=retarget(o.content.decode("utf-8"), [package.bucket], bucket).encode("utf-8"))
+        if o.content_type == WORKFLOW_CONTENT_TYPE else o
+        for o in package.objects)
+    return replace(package, bucket=bucket, objects=objects)
+
+
+def build_all(bundles_dir: Path, out_dir: Path, *,
+              bucket: Optional[str] = None) -> List[Tuple[Path, Package]]:
+    """Build ``<out_dir>/<slug>.zip`` for every package of ``bundles_dir``."""
+    old_buckets = default_buckets(bundles_dir) if bucket else []
+    built = []
+    for directory in package_dirs(bundles_dir):
+        package = build_package(directory, bucket=bucket, retarget_from=old_buckets)
+        built.append((write_zip(package, out_dir / f"{package.slug}.zip"), package))
+    if not built:
+        raise BundleError(f"{bundles_dir} holds no package (no */{PACKAGE_FILE})")
+    return built
