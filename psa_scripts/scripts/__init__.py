@@ -52,6 +52,11 @@ SCRIPTS: Dict[str, ScriptInfo] = {
         _info("Pre_Trigger_Action", "Script/task"),
         _info("Post_Trigger_Action", "Script/post"),
         _info("Clean_Trigger_Action", "Script/clean"),
+        _info("Start_Docker_Service", "Script/task"),
+        _info("Finish_Docker_Service", "Script/task"),
+        _info("Pause_Docker_Service", "Script/task"),
+        _info("Resume_Docker_Service", "Script/task"),
+        _info("Check_Not_Used_By_Other_Service", "Script/selection"),
     )
 }
 

@@ -1,0 +1,330 @@
+"""``DockerEngine``: the Docker Engine API (Docker, or Podman's compat API) via the ``docker`` SDK.
+
+It implements the ``ContainerEngine`` interface Check_Instance_Status uses (``is_running``,
+``read_logs``) and what the Docker action scripts need (``deploy``, ``stop``, ``start``,
+``remove``). No shell, ever: every call is an HTTP request with a timeout, and every
+container name passes ``check_instance_name`` first. ``docker`` and ``requests`` are
+imported inside the methods: a script that never touches the engine must start fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
+
+from ..engine import LogBatch
+from ..errors import EngineError
+from .logs import LogCursor, LogDelivery, format_second, log_entries
+from .spec import DEFAULT_STOP_TIMEOUT, PICK_FREE_PORT, ActionOutcome, Deployed, DeploySpec, check_instance_name
+
+DEFAULT_TIMEOUT = 30.0  # seconds, every API call (a stop adds its own grace period)
+PORT_WAIT_SECONDS = 10.0  # how long a fresh container may take to show its published port
+LOG_READ_SECONDS = 10.0  # the most one status check spends reading logs
+PULL_SECONDS = 900.0  # the most a deployment waits for an image pull
+_POLL_SECONDS = 0.05
+_CHUNK = 65536
+
+
+class DockerEngine:
+    """The Docker Engine API (Docker or Podman) behind the ContainerEngine interface.
+
+    ``client`` is a ``docker.DockerClient`` (or a double with the same surface); build one
+    from the environment with ``from_env``.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        log_read_seconds: float = LOG_READ_SECONDS,
+        port_wait_seconds: float = PORT_WAIT_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.timeout = timeout
+        self.log_read_seconds = log_read_seconds
+        self.port_wait_seconds = port_wait_seconds
+        self.clock = clock
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], *, timeout: float = DEFAULT_TIMEOUT, **options: Any) -> "DockerEngine":
+        """The engine ``DOCKER_HOST`` (``DOCKER_TLS_VERIFY``, ``DOCKER_CERT_PATH``) names, else the local socket."""
+        import docker
+
+        where = environ.get("DOCKER_HOST") or "the default socket /var/run/docker.sock"
+        try:
+            client = docker.from_env(timeout=timeout, environment=dict(environ))
+        except docker.errors.DockerException as error:
+            raise EngineError(
+                f"no container engine answers at {where}: {error}; start Docker or run "
+                "tools/engine-up.sh and export the DOCKER_HOST it prints"
+            ) from None
+        return cls(client, timeout=timeout, **options)
+
+    # --- state ----------------------------------------------------------------------------
+    def inspect(self, name: str) -> Optional[Dict[str, Any]]:
+        """The container's inspect document, or None when there is no such container."""
+        check_instance_name(name)
+        with _engine_errors(f"inspect container {name}"):
+            try:
+                return self.client.api.inspect_container(name)
+            except _not_found():
+                return None
+
+    def is_running(self, name: str) -> bool:
+        attrs = self.inspect(name)
+        return bool(attrs and attrs.get("State", {}).get("Running"))
+
+    # --- logs -------------------------------------------------------------------------------
+    def read_logs(self, name: str, cursor: Optional[str], *, max_lines: int, max_bytes: int) -> LogBatch:
+        """Entries since ``cursor``, each exactly once across checks; bounded in lines, bytes and time."""
+        attrs = self.inspect(name)
+        if attrs is None:
+            return LogBatch([], cursor, 0)
+        container = str(attrs["Id"])[:12]
+        notes = []
+        try:
+            start = LogCursor.decode(cursor)
+        except ValueError:
+            notes.append(f"[log cursor {cursor!r} not understood: reading {name}'s logs from the start]")
+            start = LogCursor()
+        if start.container and start.container != container:
+            start = LogCursor()  # a new container under the same name: its logs start over
+        delivery = LogDelivery(start, max_lines, max_bytes)
+        deadline = self.clock() + self.log_read_seconds
+        multiplexed = not attrs.get("Config", {}).get("Tty")
+        complete, problem = self._stream_logs(container, start.since, deadline, multiplexed, delivery)
+        if complete:
+            batch = delivery.batch(container)
+        elif problem is None:  # out of time: the container writes faster than a check reads
+            now = self.clock()
+            batch = delivery.batch(container, jump_to=now, note=(
+                f"[log reading stopped after {self.log_read_seconds:g} s: {name} writes faster than "
+                f"a check can read; lines written until {format_second(int(now))} that were not "
+                "read are skipped]"))
+        else:  # the engine broke the stream: resume after the last entry read
+            batch = delivery.batch(container, note=f"[log reading of {name} interrupted: {problem}]")
+        return LogBatch(notes + batch.lines, batch.cursor, batch.skipped)
+
+    def _stream_logs(self, container: str, since: int, deadline: float, multiplexed: bool,
+                     delivery: LogDelivery) -> Tuple[bool, Optional[str]]:
+        """Feed the entries at or after ``since`` to ``delivery``: (read to the end?, what broke)."""
+        import requests
+
+        api = self.client.api
+        params: Dict[str, Any] = {"stdout": 1, "stderr": 1, "timestamps": 1, "follow": 0, "tail": "all"}
+        if since > 0:
+            params["since"] = f"{since - 1}.999999"  # a microsecond early: the filter may be strict
+        read_timeout = max(1.0, deadline - self.clock())
+        response = None
+        try:
+            # The SDK's streaming helpers switch the socket timeout off; this request keeps it.
+            response = api._get(api._url("/containers/{0}/logs", container), params=params,
+                                stream=True, timeout=read_timeout)
+            if response.status_code == 404:
+                return True, None  # removed since it was inspected: nothing more to read
+            with _engine_errors(f"read the logs of container {container}"):
+                api._raise_for_status(response)
+            for entry in log_entries(self._chunks(response, deadline), multiplexed):
+                delivery.feed(entry)
+            return True, None
+        except _OutOfTime:
+            return False, None
+        except requests.exceptions.RequestException as error:
+            timed_out = isinstance(error, requests.exceptions.Timeout) or "timed out" in str(error).lower()
+            if timed_out or self.clock() >= deadline:
+                return False, None  # Podman may scan a long log for minutes before the first entry
+            return False, str(error)
+        finally:
+            if response is not None:
+                response.close()
+
+    def _chunks(self, response: Any, deadline: float) -> Iterator[bytes]:
+        for chunk in response.iter_content(chunk_size=_CHUNK):
+            yield chunk
+            if self.clock() > deadline:
+                raise _OutOfTime()
+
+    # --- deploy -------------------------------------------------------------------------------
+    def deploy(self, spec: DeploySpec) -> Deployed:
+        """Reuse a running container named ``spec.name``, start a stopped one, else create it."""
+        check_instance_name(spec.name)
+        for _ in range(2):
+            attrs = self.inspect(spec.name)
+            if attrs is None:
+                try:
+                    container_id = self._create(spec)
+                except _NameTaken:
+                    continue  # a concurrent deployment created it first: use that one
+                action = "created"
+            elif attrs.get("State", {}).get("Running"):
+                container_id, action = attrs["Id"], "reused"
+            else:
+                container_id, action = attrs["Id"], "started"
+                with _engine_errors(f"start container {spec.name}"):
+                    self.client.api.start(container_id)
+            port = self._published_port(spec, container_id, wait=action != "reused")
+            return Deployed(container_id, port, action)
+        raise EngineError(f"container {spec.name} keeps appearing and disappearing: another deployment is racing this one")
+
+    def _create(self, spec: DeploySpec) -> str:
+        self._ensure_image(spec.image)
+        options = dict(spec.options)
+        if "device_requests" in options:
+            from docker.types import DeviceRequest
+
+            options["device_requests"] = [DeviceRequest(**request) for request in options["device_requests"]]
+        if spec.volumes:
+            options["volumes"] = list(spec.volumes)
+        if spec.environment:
+            options["environment"] = dict(spec.environment)
+        if spec.container_port:
+            host_port = None if spec.service_port == PICK_FREE_PORT else spec.service_port
+            options["ports"] = {spec.container_port: host_port}  # None: the engine picks, no race
+        import docker
+
+        with _engine_errors(f"create container {spec.name} from {spec.image}"):
+            try:
+                container = self.client.containers.create(
+                    spec.image, list(spec.command) if spec.command else None, name=spec.name,
+                    detach=True, **options)
+            except docker.errors.APIError as error:
+                if error.status_code == 409:
+                    raise _NameTaken() from None
+                raise
+        try:
+            with _engine_errors(f"start container {spec.name}"):
+                container.start()
+        except EngineError:
+            with contextlib.suppress(Exception):  # do not leave a container that cannot start
+                container.remove(force=True, v=True)
+            raise
+        return str(container.id)
+
+    def _ensure_image(self, image: str) -> None:
+        """Pull ``image`` only when it is not there locally; a clear error when it cannot be had."""
+        import docker
+        from docker.utils import parse_repository_tag
+
+        with _engine_errors(f"look up image {image}"):
+            try:
+                self.client.images.get(image)
+                return
+            except docker.errors.ImageNotFound:
+                pass
+        repository, tag = parse_repository_tag(image)
+        try:
+            self._pull(repository, tag or "latest")
+            with _engine_errors(f"look up image {image}"):
+                self.client.images.get(image)
+        except (EngineError, docker.errors.DockerException) as error:
+            raise EngineError(
+                f"image {image} is not on this host and could not be pulled: {error}; "
+                "load or build it on the node, or check DOCKER_IMAGE and the registry"
+            ) from None
+
+    def _pull(self, repository: str, tag: str) -> None:
+        """``POST /images/create`` with a deadline (the SDK's pull has no timeout at all)."""
+        from docker import auth
+
+        api = self.client.api
+        headers = {}
+        registry, _ = auth.resolve_repository_name(repository)
+        credentials = auth.get_config_header(api, registry)
+        if credentials:
+            headers["X-Registry-Auth"] = credentials
+        deadline = self.clock() + PULL_SECONDS
+        with _engine_errors(f"pull {repository}:{tag}"):
+            response = api._post(api._url("/images/create"), params={"fromImage": repository, "tag": tag},
+                                 headers=headers, stream=True, timeout=self.timeout)
+            try:
+                api._raise_for_status(response)
+                for line in response.iter_lines():  # progress messages; an error can come with HTTP 200
+                    with contextlib.suppress(ValueError):
+                        message = json.loads(line)
+                        if isinstance(message, dict) and message.get("error"):
+                            raise EngineError(str(message["error"]))
+                    if self.clock() > deadline:
+                        raise EngineError(f"the pull took more than {PULL_SECONDS:g} s")
+            finally:
+                response.close()
+
+    def _published_port(self, spec: DeploySpec, container_id: str, *, wait: bool) -> Optional[int]:
+        """The host port the engine published for ``spec.container_port`` (it may appear late)."""
+        if not spec.container_port:
+            return None
+        deadline = self.clock() + (self.port_wait_seconds if wait else 0.0)
+        while True:
+            with _engine_errors(f"inspect container {spec.name}"):
+                attrs = self.client.api.inspect_container(container_id)
+            bindings = (attrs.get("NetworkSettings", {}).get("Ports") or {}).get(spec.container_port) or []
+            for binding in bindings:
+                if str(binding.get("HostPort") or "").isdigit() and int(binding["HostPort"]) > 0:
+                    return int(binding["HostPort"])
+            state = attrs.get("State", {})
+            if not state.get("Running"):
+                raise EngineError(
+                    f"container {spec.name} stopped right after it started (exit code "
+                    f"{state.get('ExitCode')}): {self._last_words(container_id)}")
+            if self.clock() > deadline:
+                raise EngineError(
+                    f"container {spec.name} runs but does not publish port {spec.container_port}: "
+                    "remove it, or pick another INSTANCE_NAME")
+            time.sleep(_POLL_SECONDS)
+
+    def _last_words(self, container_id: str) -> str:
+        with contextlib.suppress(Exception):
+            tail = self.client.api.logs(container_id, tail=10).decode("utf-8", "replace").strip()
+            return f"its last lines: {tail}" if tail else "it logged nothing"
+        return "its logs could not be read"
+
+    # --- actions ------------------------------------------------------------------------------
+    def stop(self, name: str, timeout: int = DEFAULT_STOP_TIMEOUT) -> ActionOutcome:
+        return self._act(name, "stop", lambda: self.client.api.stop(name, timeout=timeout))
+
+    def start(self, name: str) -> ActionOutcome:
+        return self._act(name, "start", lambda: self.client.api.start(name))
+
+    def remove(self, name: str) -> ActionOutcome:
+        """Remove the container, running or not, with its anonymous volumes (``rm -fv``)."""
+        return self._act(name, "remove", lambda: self.client.api.remove_container(name, v=True, force=True))
+
+    def _act(self, name: str, verb: str, call: Callable[[], Any]) -> ActionOutcome:
+        check_instance_name(name)
+        with _engine_errors(f"{verb} container {name}"):
+            try:
+                call()
+            except _not_found():
+                return ActionOutcome.NO_SUCH_CONTAINER
+        return ActionOutcome.DONE
+
+
+class _OutOfTime(Exception):
+    """The log read reached its deadline."""
+
+
+class _NameTaken(Exception):
+    """create() found the name taken: another deployment won the race."""
+
+
+def _not_found() -> type:
+    import docker
+
+    return docker.errors.NotFound
+
+
+@contextlib.contextmanager
+def _engine_errors(what: str) -> Iterator[None]:
+    """Engine and connection failures as EngineError carrying the engine's own message."""
+    import docker
+    import requests
+
+    try:
+        yield
+    except docker.errors.APIError as error:
+        raise EngineError(f"could not {what}: {error.explanation or error}") from None
+    except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
+        raise EngineError(f"could not {what}: the container engine did not answer: {error}") from None

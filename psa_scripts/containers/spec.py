@@ -1,0 +1,205 @@
+"""What the Docker scripts ask of the engine: a checked container name, a deploy spec, outcomes.
+
+**Deploy variables** (read by ``DeploySpec.from_variables``): ``INSTANCE_NAME``,
+``DOCKER_IMAGE``, ``CONTAINER_PORT`` (``80``, ``80/tcp``, ``53/udp``; unset: no port),
+``SERVICE_PORT`` (``-1``/unset: the engine picks a free host port), ``DOCKER_ENV`` (JSON
+object, or one ``NAME=value`` per line), ``DOCKER_VOLUMES`` (JSON list, or one
+``source:/target[:ro]`` per line), ``DOCKER_COMMAND`` (JSON list, or words split like a
+POSIX shell would, without running one), ``DOCKER_OPTIONS`` (JSON object of extra
+``containers.create`` arguments, limited to ``ALLOWED_OPTIONS``).
+Nothing here talks to the engine: a bad variable is refused before any call.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+import shlex
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+from .. import names, statusfiles
+from ..errors import EngineError, InputError
+
+NAME_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+NAME_MAX_LENGTH = 200  # the name is also a file name: <name>_containerID must fit in 255 bytes
+
+DOCKER_IMAGE = "DOCKER_IMAGE"
+CONTAINER_PORT = "CONTAINER_PORT"
+DOCKER_ENV = "DOCKER_ENV"
+DOCKER_VOLUMES = "DOCKER_VOLUMES"
+DOCKER_COMMAND = "DOCKER_COMMAND"
+DOCKER_OPTIONS = "DOCKER_OPTIONS"
+DOCKER_STOP_TIMEOUT = "DOCKER_STOP_TIMEOUT"
+DEFAULT_STOP_TIMEOUT = 10  # seconds the process gets between SIGTERM and SIGKILL
+PICK_FREE_PORT = -1
+
+# Extra create() arguments a workflow may set. Privilege-raising ones (privileged, cap_add,
+# security_opt, pid/ipc modes...) are left out on purpose: they must be a deliberate change here.
+ALLOWED_OPTIONS = frozenset({
+    "user", "working_dir", "entrypoint", "hostname", "labels", "mem_limit", "memswap_limit",
+    "shm_size", "nano_cpus", "cpu_shares", "cpuset_cpus", "network", "extra_hosts", "dns",
+    "restart_policy", "init", "read_only", "tmpfs", "stop_signal", "devices", "device_requests",
+})
+
+
+def check_instance_name(name: Any) -> str:
+    """``name`` if the engine would accept it as a container name; else InputError, before any call."""
+    text = "" if name is None else str(name)
+    if not NAME_PATTERN.fullmatch(text) or len(text) > NAME_MAX_LENGTH:
+        raise InputError(
+            f"{names.INSTANCE_NAME} {text!r} is not a valid container name: it must match "
+            f"{NAME_PATTERN.pattern} (letters, digits, '_', '.', '-'; at most {NAME_MAX_LENGTH} "
+            "characters), so that no engine or shell can read it as anything but a name"
+        )
+    return text
+
+
+def instance_name(variables: Any) -> str:
+    """The validated ``INSTANCE_NAME`` variable: every Docker script starts with this."""
+    return check_instance_name(variables.require(names.INSTANCE_NAME))
+
+
+# --- Outcomes -----------------------------------------------------------------------------------
+class ActionOutcome(enum.Enum):
+    """What a stop/start/remove did. Engine failures raise EngineError instead."""
+
+    DONE = "done"
+    NO_SUCH_CONTAINER = "no such container"
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """A deployed container: where its port is published and how it came to run."""
+
+    container_id: str
+    host_port: Optional[int]
+    action: str  # "reused" (was running), "started" (existed, stopped), "created"
+
+
+def action_status(name: str, action: Callable[[], ActionOutcome]) -> str:
+    """Run an action and give the ``<name>_status`` text Post_Trigger_Action reads."""
+    try:
+        outcome = action()
+    except EngineError as error:
+        return str(error) or f"the container engine failed on {name}"
+    if outcome is ActionOutcome.NO_SUCH_CONTAINER:
+        return statusfiles.already_removed_text(name)
+    return name
+
+
+# --- What to deploy, from the workflow's variables ----------------------------------------------
+@dataclass(frozen=True)
+class DeploySpec:
+    """One container to deploy. ``service_port`` -1 lets the engine pick a free host port."""
+
+    name: str
+    image: str
+    container_port: Optional[str] = None  # "80/tcp"
+    service_port: int = PICK_FREE_PORT
+    environment: Mapping[str, str] = field(default_factory=dict)
+    volumes: Tuple[str, ...] = ()
+    command: Optional[Tuple[str, ...]] = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_instance_name(self.name)
+
+    @classmethod
+    def from_variables(cls, variables: Any) -> "DeploySpec":
+        """Read and check every deploy variable (see the module docstring); InputError names the bad one."""
+        name = instance_name(variables)
+        port = variables.text(CONTAINER_PORT)
+        return cls(
+            name=name,
+            image=variables.require(DOCKER_IMAGE),
+            container_port=_port_key(port) if port else None,
+            service_port=_service_port(variables.integer(names.SERVICE_PORT, PICK_FREE_PORT)),
+            environment=_environment(variables.text(DOCKER_ENV)),
+            volumes=_volumes(variables.text(DOCKER_VOLUMES)),
+            command=_command(variables.text(DOCKER_COMMAND)),
+            options=_options(variables.text(DOCKER_OPTIONS)),
+        )
+
+
+def _port_key(port: str) -> str:
+    number, _, protocol = port.strip().partition("/")
+    protocol = protocol or "tcp"
+    if not number.isdigit() or not 0 < int(number) < 65536 or protocol not in ("tcp", "udp", "sctp"):
+        raise InputError(f"{CONTAINER_PORT} must be a port like 80, 80/tcp or 53/udp, got {port!r}")
+    return f"{int(number)}/{protocol}"
+
+
+def _service_port(port: int) -> int:
+    if port != PICK_FREE_PORT and not 0 < port < 65536:
+        raise InputError(f"{names.SERVICE_PORT} must be -1 (pick a free port) or 1-65535, got {port}")
+    return port
+
+
+def _json(text: str, variable: str, kind: type) -> Any:
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise InputError(f"{variable} is not valid JSON: {error}") from None
+    if not isinstance(value, kind):
+        raise InputError(f"{variable} must be a JSON {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _lines(text: str) -> List[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _environment(text: Optional[str]) -> Dict[str, str]:
+    if not text:
+        return {}
+    if text.startswith("{"):
+        pairs = _json(text, DOCKER_ENV, dict).items()
+    else:
+        pairs = []
+        for line in _lines(text):
+            key, equals, value = line.partition("=")
+            if not equals:
+                raise InputError(f"{DOCKER_ENV}: expected NAME=value, got {line!r}")
+            pairs.append((key, value))
+    environment = {str(key).strip(): "" if value is None else str(value) for key, value in pairs}
+    bad = [key for key in environment if not key or "=" in key]
+    if bad:
+        raise InputError(f"{DOCKER_ENV}: invalid variable names {bad!r}")
+    return environment
+
+
+def _volumes(text: Optional[str]) -> Tuple[str, ...]:
+    if not text:
+        return ()
+    entries = _json(text, DOCKER_VOLUMES, list) if text.startswith("[") else _lines(text)
+    for entry in entries:
+        if not isinstance(entry, str) or entry.count(":") not in (1, 2):
+            raise InputError(f"{DOCKER_VOLUMES}: expected source:/target[:ro|rw], got {entry!r}")
+    return tuple(entries)
+
+
+def _command(text: Optional[str]) -> Optional[Tuple[str, ...]]:
+    if not text:
+        return None
+    if text.startswith("["):
+        words = _json(text, DOCKER_COMMAND, list)
+    else:
+        try:
+            words = shlex.split(text)  # tokenising only: nothing is ever run by a shell
+        except ValueError as error:
+            raise InputError(f"{DOCKER_COMMAND}: {error}") from None
+    return tuple(str(word) for word in words) or None
+
+
+def _options(text: Optional[str]) -> Dict[str, Any]:
+    if not text:
+        return {}
+    options = _json(text, DOCKER_OPTIONS, dict)
+    refused = sorted(set(options) - ALLOWED_OPTIONS)
+    if refused:
+        raise InputError(
+            f"{DOCKER_OPTIONS}: {', '.join(refused)} not allowed; allowed: {', '.join(sorted(ALLOWED_OPTIONS))}"
+        )
+    return options

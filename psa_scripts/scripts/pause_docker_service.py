@@ -1,0 +1,20 @@
+"""Pause_Docker_Service — the pause action's executable: stop the container, keep it.
+
+Reads: INSTANCE_NAME (checked against the engine's name rule before anything runs),
+DOCKER_STOP_TIMEOUT (seconds between SIGTERM and SIGKILL, default 10).
+Writes: file <INSTANCE_NAME>_status for Post_Trigger_Action: the name when stopped,
+``Error: No such container: <name>`` when it is gone, the engine's message otherwise.
+"""
+
+from .. import statusfiles
+from ..containers import action_status, instance_name
+from ..containers.spec import DEFAULT_STOP_TIMEOUT, DOCKER_STOP_TIMEOUT
+from ..context import ScriptContext
+
+
+def main(ctx: ScriptContext) -> None:
+    name = instance_name(ctx.variables)
+    timeout = ctx.variables.integer(DOCKER_STOP_TIMEOUT, DEFAULT_STOP_TIMEOUT)
+    status = action_status(name, lambda: ctx.engine.stop(name, timeout))
+    statusfiles.write_status(ctx.workdir, name, status)
+    ctx.print(f"Pause {name}: {status}")

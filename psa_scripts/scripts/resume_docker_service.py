@@ -1,0 +1,18 @@
+"""Resume_Docker_Service — the resume action's executable: start the stopped container again.
+
+Reads: INSTANCE_NAME (checked against the engine's name rule before anything runs).
+Writes: file <INSTANCE_NAME>_status for Post_Trigger_Action: the name when it runs (also
+when it was running already), ``Error: No such container: <name>`` when it is gone, the
+engine's message otherwise.
+"""
+
+from .. import statusfiles
+from ..containers import action_status, instance_name
+from ..context import ScriptContext
+
+
+def main(ctx: ScriptContext) -> None:
+    name = instance_name(ctx.variables)
+    status = action_status(name, lambda: ctx.engine.start(name))
+    statusfiles.write_status(ctx.workdir, name, status)
+    ctx.print(f"Resume {name}: {status}")

@@ -1,0 +1,30 @@
+"""Start_Docker_Service — the deployment task's executable: run the service's container.
+
+Reads: INSTANCE_NAME (checked against the engine's name rule before anything runs),
+DOCKER_IMAGE, CONTAINER_PORT, SERVICE_PORT (-1: the engine picks a free host port),
+optional DOCKER_ENV, DOCKER_VOLUMES, DOCKER_COMMAND, DOCKER_OPTIONS (formats in
+``psa_scripts.containers.spec``).
+Decides: reuse a running container of that name, start a stopped one, else create it
+(pulling the image only when it is not on the node).
+Writes: files <INSTANCE_NAME>_port (when a port is published) and <INSTANCE_NAME>_containerID
+in the task's localspace, for Post_Start_Service. The id is written last: it is what
+says "the container started". An engine failure fails the task (Clean_Start_Service
+then sets the instance to ERROR).
+"""
+
+from .. import statusfiles
+from ..containers import DeploySpec
+from ..context import ScriptContext
+
+
+def main(ctx: ScriptContext) -> None:
+    spec = DeploySpec.from_variables(ctx.variables)
+    deployed = ctx.engine.deploy(spec)
+
+    workdir = ctx.workdir
+    if deployed.host_port is not None:
+        statusfiles.write_port(workdir, spec.name, deployed.host_port)
+    statusfiles.write_container_id(workdir, spec.name, deployed.container_id)
+
+    where = f"; port {spec.container_port} on host port {deployed.host_port}" if deployed.host_port else ""
+    ctx.print(f"Container {spec.name} {deployed.action} from {spec.image} (id {deployed.container_id[:12]}){where}")
