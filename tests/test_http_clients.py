@@ -1,5 +1,6 @@
 """The REST clients against the real emulator: what goes on the wire, retries, errors."""
 
+import socket
 import subprocess
 import sys
 import time
@@ -49,6 +50,16 @@ def session(emu):
 @pytest.fixture
 def psa(emu, session):
     return PsaClient(emu.psa_url, session, FAST)
+
+
+@pytest.fixture
+def closed_url():
+    """A URL whose port refuses connections: bound but not listening, so no one else's
+    server (tests run concurrently on this machine) can take it meanwhile."""
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    yield f"http://127.0.0.1:{holder.getsockname()[1]}/cloud-automation-service"
+    holder.close()
 
 
 def _count(emu, method, path=INSTANCE_PATH):
@@ -193,17 +204,15 @@ def test_read_timeout_is_retried_then_reported(emu, session):
 
 
 def test_one_slow_answer_then_success(emu, session):
-    settings = HttpSettings(read_timeout=0.2, backoff_initial=0.01, backoff_max=0.01)
-    emu.delay("GET", INSTANCE_PATH, 0.6)
+    settings = HttpSettings(read_timeout=0.5, backoff_initial=0.01, backoff_max=0.01)
+    emu.delay("GET", INSTANCE_PATH, 1.5)
     assert PsaClient(emu.psa_url, session, settings).get_instance(1).instance_id == 1
     assert _count(emu, "GET") == 2
 
 
-def test_unreachable_server_is_a_rest_error_without_status(session):
-    with ProActiveEmulator() as gone:
-        url = gone.psa_url
+def test_unreachable_server_is_a_rest_error_without_status(session, closed_url):
     with pytest.raises(RestError) as caught:
-        PsaClient(url, session, FAST).get_instance(1)
+        PsaClient(closed_url, session, FAST).get_instance(1)
     assert caught.value.status is None and "ConnectionError" in caught.value.message
     assert session not in str(caught.value)
 
@@ -236,6 +245,32 @@ def test_server_message_is_trimmed(emu, psa):
     assert len(caught.value.message) <= 300
 
 
+def test_server_echoing_the_session_id_is_scrubbed(emu, psa, session):
+    emu.fail("GET", INSTANCE_PATH, 403, body=f"session {session} may not read this")
+    with pytest.raises(RestError) as caught:
+        psa.get_instance(1)
+    assert caught.value.message == "session <session id> may not read this"
+
+
+def test_an_answer_that_is_not_json_is_a_rest_error(emu, psa):
+    route = routes.Route("GET", "/html", routes.PSA)
+    emu.add_route("GET", "^/cloud-automation-service/html$", lambda recorded: (200, "<html>login"))
+    with pytest.raises(RestError, match="expected JSON, got: <html>login"):
+        psa.request_json(route)
+
+
+def test_an_instance_that_is_not_an_object_is_a_rest_error(emu, psa):
+    emu.instances[1] = ["not", "an", "object"]
+    with pytest.raises(RestError, match="expected a JSON object"):
+        psa.get_instance(1)
+
+
+def test_put_without_instance_id_is_refused_before_sending(emu, psa):
+    with pytest.raises(InputError):
+        psa.put_instance(ServiceInstance(label="x"))
+    assert emu.requests == []
+
+
 def test_client_refuses_routes_of_another_service(emu, session):
     with pytest.raises(ValueError):
         PsaClient(emu.psa_url, session, FAST).request(routes.RM_ADD_NODE_TOKEN)
@@ -256,14 +291,12 @@ def test_public_address(emu, psa, answer, expected):
     assert psa.public_address() == expected
 
 
-def test_public_address_is_none_on_any_error(emu, psa, session):
+def test_public_address_is_none_on_any_error(emu, psa, session, closed_url):
     emu.public_address = "203.0.113.7"
     emu.fail("GET", r"/ipUtils/", 500)
     assert psa.public_address() is None
     assert PsaClient(emu.psa_url, "bad-session", FAST).public_address() is None
-    with ProActiveEmulator() as gone:
-        url = gone.psa_url
-    assert PsaClient(url, session, FAST).public_address() is None
+    assert PsaClient(closed_url, session, FAST).public_address() is None
 
 
 # --- update_instance -------------------------------------------------------------------------------

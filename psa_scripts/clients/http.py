@@ -235,9 +235,24 @@ class RestClient:
         except requests.RequestException as exc:
             raise RestError(route.method, shown, None, _describe(exc)) from None
         if not 200 <= response.status_code < 300:
-            message = server_message(response)
+            message = self._scrub(server_message(response))
             raise RestError(route.method, shown, response.status_code, message)
         return response
+
+    def request_json(self, route: Route, **kwargs: Any) -> Any:
+        """``request`` and decode the JSON answer; a non-JSON answer (a proxy's HTML
+        page, say) is a RestError, not a ValueError from deep inside a script."""
+        response = self.request(route, **kwargs)
+        try:
+            return response.json()
+        except ValueError:
+            shown = safe_url(response.url or self.base_url)
+            raise RestError(route.method, shown, response.status_code,
+                            "expected JSON, got: " + self._scrub(trim(response.text, 120))) from None
+
+    def _scrub(self, text: str) -> str:
+        # A server may echo what it was sent; the session id must not reach a log.
+        return text.replace(self.session_id, "<session id>") if self.session_id else text
 
     def _log_retry(self, method: str, shown: str) -> Any:
         attempts = self.settings.attempts

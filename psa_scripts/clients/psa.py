@@ -10,9 +10,10 @@ import ipaddress
 import sys
 from typing import Any, Dict, List, Mapping, Optional
 
+from ..errors import InputError, RestError
 from ..model import ServiceInstance
 from . import routes
-from .http import HttpSettings, RestClient
+from .http import HttpSettings, RestClient, safe_url
 
 __all__ = ["PsaClient", "HttpSettings"]
 
@@ -28,14 +29,18 @@ class PsaClient(RestClient):
 
     def get_instance(self, instance_id: int) -> ServiceInstance:
         """The instance as PSA stores it now."""
-        response = self.request(routes.PSA_GET_INSTANCE, instance_id=instance_id)
-        return ServiceInstance.from_json(response.json())
+        route = routes.PSA_GET_INSTANCE
+        url = self.url(route, instance_id=instance_id)
+        data = self.request_json(route, instance_id=instance_id)
+        return ServiceInstance.from_json(_expect(dict, data, route, url))
 
     def put_instance(self, instance: ServiceInstance) -> ServiceInstance:
         """Replace the stored instance by ``instance`` (whole document, unknown fields kept).
 
         Returns what PSA answered, or ``instance`` itself when the answer has no body.
         """
+        if instance.instance_id is None:
+            raise InputError("cannot PUT a service instance without instance_id")
         response = self.request(
             routes.PSA_PUT_INSTANCE, json=instance.to_json(), instance_id=instance.instance_id
         )
@@ -44,7 +49,9 @@ class PsaClient(RestClient):
     def list_instances(self, active_only: bool = False) -> List[ServiceInstance]:
         """Every instance the session may see (only the active ones with ``active_only``)."""
         route = routes.PSA_LIST_ACTIVE_INSTANCES if active_only else routes.PSA_LIST_INSTANCES
-        return [ServiceInstance.from_json(item) for item in self.request(route).json()]
+        url = self.url(route)
+        data = _expect(list, self.request_json(route), route, url)
+        return [ServiceInstance.from_json(_expect(dict, item, route, url)) for item in data]
 
     def public_address(self) -> Optional[str]:
         """This host's address as PSA sees it, or None when PSA cannot tell.
@@ -77,6 +84,14 @@ class PsaClient(RestClient):
             instance_id=instance_id,
         )
         return _instance_or(response, None)
+
+
+def _expect(kind: type, data: Any, route: routes.Route, url: str) -> Any:
+    """``data`` when it is a JSON ``kind`` (object or list), else a RestError saying so."""
+    if not isinstance(data, kind):
+        what = "a JSON object" if kind is dict else "a JSON list"
+        raise RestError(route.method, safe_url(url), 200, f"expected {what}, got {type(data).__name__}")
+    return data
 
 
 def _action_body(bucket: str, workflow: str, variables: Mapping[str, Any]) -> Dict[str, Any]:

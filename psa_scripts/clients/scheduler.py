@@ -82,7 +82,7 @@ class SchedulerClient(RestClient):
 
     def isJobFinished(self, jobId: str) -> bool:  # noqa: N802,N803
         """True once the job's status is no longer alive (finished, canceled, failed, killed)."""
-        info = self.request(routes.SCHEDULER_JOB_INFO, job_id=jobId).json()
+        info = self.request_json(routes.SCHEDULER_JOB_INFO, job_id=jobId)
         return job_status(info) in FINISHED_STATUSES
 
     def putThirdPartyCredential(self, key: str, value: str) -> None:  # noqa: N802

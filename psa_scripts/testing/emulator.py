@@ -168,6 +168,10 @@ class ProActiveEmulator:
             self._thread.join(timeout=5)
             self._thread = None
 
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
     def __enter__(self) -> "ProActiveEmulator":
         return self.start()
 
