@@ -331,12 +331,6 @@ class Package:
     user_group: str = "public-objects"
     warnings: Tuple[str, ...] = field(default=(), compare=False)  # found while building, not stored
 
-    @property
-    def commit_prefix(self) -> str:
-        """The commit message this package's objects start with: what marks them as ours."""
-        messages = {o.commit_message for o in self.objects}
-        return messages.pop() if len(messages) == 1 else default_commit_message(self.slug)
-
     def metadata(self) -> Dict[str, object]:
         """METADATA.json, in the server's package format."""
         return {

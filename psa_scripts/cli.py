@@ -1,0 +1,166 @@
+"""The ``psa`` command: build catalog packages, validate workflows, publish to a Catalog.
+
+    psa bundle [--out dist] [--bucket NAME] [--bundles DIR]
+    psa validate FILE_OR_DIR... [--bucket NAME] [--bundles DIR]
+    psa publish DIST_OR_ZIP --url CATALOG_URL (--session-id ID | --login USER)
+                [--bucket NAME] [--dry-run] [--force]
+
+Exit codes: 0 done, 1 something failed (an object, a finding of severity error, a
+login), 2 a usage error. Errors are one line on stderr. The password comes from
+``PSA_PASSWORD`` or a prompt, the session id from ``--session-id`` or ``PSA_SESSION_ID``;
+neither is ever printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from . import __version__
+from .errors import PsaScriptError
+
+BUCKET_NAME = re.compile(r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$")
+DEFAULT_BUNDLES = Path("bundles")
+
+
+def _bucket(value: str) -> str:
+    if not BUCKET_NAME.match(value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a bucket name: lower-case letters, digits and '-', 3 to 63 characters, "
+            "starting with a letter")
+    return value
+
+
+def _url(value: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an http(s) URL, e.g. https://host:8443/catalog")
+    return value.rstrip("/")
+
+
+def _bundle(args: argparse.Namespace) -> int:
+    from .bundler import build_all
+
+    for path, package in build_all(args.bundles, args.out, bucket=args.bucket):
+        kinds = sorted({o.kind for o in package.objects})
+        print(f"{path}: {package.slug} {package.version}, bucket {package.bucket}, "
+              f"{len(package.objects)} objects ({', '.join(kinds)})")
+        for warning in package.warnings:
+            print(f"psa bundle: warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .validate import default_known, validate_paths
+
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        raise PsaScriptError(f"no such file or directory: {', '.join(missing)}")
+    known = default_known(args.bundles, args.bucket or ())
+    findings, count = validate_paths(args.paths, known)
+    for finding in findings:
+        print(finding.format())
+    errors = sum(1 for f in findings if f.severity == "error")
+    warnings = len(findings) - errors
+    verdict = "no problem found" if not findings else f"{errors} error(s), {warnings} warning(s)"
+    print(f"{count} workflow file(s) checked: {verdict}")
+    return 1 if errors else 0
+
+
+def scheduler_url_for(catalog_url: str) -> str:
+    """The scheduler REST base next to a Catalog: ``https://h:8443/catalog`` → ``.../rest``."""
+    base = catalog_url.rstrip("/")
+    return (base[: -len("/catalog")] if base.endswith("/catalog") else base) + "/rest"
+
+
+def _session_id(args: argparse.Namespace) -> str:
+    from .clients.http import HttpSettings
+    from .clients.scheduler import SchedulerClient
+
+    if args.login:
+        password = os.environ.get("PSA_PASSWORD")
+        if password is None:
+            import getpass
+
+            password = getpass.getpass(f"Password of {args.login}: ")
+        if not password:
+            raise PsaScriptError("no password: set PSA_PASSWORD or type it at the prompt")
+        client = SchedulerClient(args.scheduler_url or scheduler_url_for(args.url), settings=HttpSettings.from_env())
+        try:
+            return client.login(args.login, password)
+        except PsaScriptError as error:
+            raise PsaScriptError(f"login as {args.login} failed: {error}") from None
+    session_id = args.session_id or os.environ.get("PSA_SESSION_ID")
+    if not session_id:
+        raise PsaScriptError("not authenticated: give --login USER (password in PSA_PASSWORD or at the prompt), "
+                             "--session-id ID or PSA_SESSION_ID")
+    return session_id
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from .bundler import with_bucket
+    from .clients.catalog import CatalogClient
+    from .clients.http import HttpSettings
+    from .publish import Publisher, load_packages
+
+    packages = load_packages(args.source)
+    if args.bucket:
+        packages = [with_bucket(p, args.bucket) for p in packages]
+    client = CatalogClient(args.url, _session_id(args), HttpSettings.from_env())
+    if args.dry_run:
+        print(f"Dry run against {args.url}: reads the Catalog, writes nothing")
+    summary = Publisher(client, force=args.force, dry_run=args.dry_run).publish(packages)
+    return 0 if summary.ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="psa", description="Catalog packages of the PSA lifecycle scripts in Python.")
+    parser.add_argument("--version", action="version", version=f"psa-scripts {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    bundle = commands.add_parser("bundle", help="build dist/<slug>.zip for every package of bundles/")
+    bundle.add_argument("--out", type=Path, default=Path("dist"), help="where the zips go (default: dist)")
+    bundle.add_argument("--bucket", type=_bucket, help="bucket of every package (and of the workflows' script URLs)")
+    bundle.add_argument("--bundles", type=Path, default=DEFAULT_BUNDLES, help="package definitions (default: bundles)")
+    bundle.set_defaults(handler=_bundle)
+
+    validate = commands.add_parser("validate", help="lint PSA workflow XML files")
+    validate.add_argument("paths", nargs="+", type=Path, metavar="FILE_OR_DIR")
+    validate.add_argument("--bucket", type=_bucket, action="append",
+                          help="another bucket holding our scripts (repeatable; default: the bundles' buckets)")
+    validate.add_argument("--bundles", type=Path, default=DEFAULT_BUNDLES,
+                          help="package definitions, for the names of our workflows (default: bundles)")
+    validate.set_defaults(handler=_validate)
+
+    publish = commands.add_parser("publish", help="send built packages to a Catalog")
+    publish.add_argument("source", type=Path, metavar="DIST_OR_ZIP")
+    publish.add_argument("--url", type=_url, required=True, help="the Catalog REST URL, e.g. https://host:8443/catalog")
+    auth = publish.add_mutually_exclusive_group()
+    auth.add_argument("--session-id", help="a scheduler session id (or set PSA_SESSION_ID)")
+    auth.add_argument("--login", metavar="USER", help="log in as USER; password from PSA_PASSWORD or a prompt")
+    publish.add_argument("--scheduler-url", type=_url, help="scheduler REST URL for --login (default: next to --url)")
+    publish.add_argument("--bucket", type=_bucket, help="publish every package to this bucket")
+    publish.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+    publish.add_argument("--force", action="store_true", help="also replace objects a user edited")
+    publish.set_defaults(handler=_publish)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    try:
+        return int(args.handler(args))
+    except PsaScriptError as error:
+        print(f"psa {args.command}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"psa {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
