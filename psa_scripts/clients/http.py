@@ -268,3 +268,37 @@ class RestClient:
             )
 
         return log
+
+
+class LoginClient(RestClient):
+    """A REST client that logs in by itself when given no session (scheduler, RM).
+
+    ``connect()`` and ``getSession()`` keep the binding's Java names, so the client can
+    stand in for ``schedulerapi`` / ``rmapi`` off-node.
+    """
+
+    login_route: Route
+
+    def __init__(self, base_url: str, session_id: Optional[str] = None,
+                 settings: Optional[HttpSettings] = None, *,
+                 username: Optional[str] = None, password: Optional[str] = None) -> None:
+        super().__init__(base_url, session_id, settings)
+        self._credentials = (username, password) if username else None
+
+    def login(self, username: str, password: str) -> str:
+        """Log in (form ``username``, ``password``); keep and return the session id."""
+        self.session_id = None
+        response = self.request(self.login_route, data={"username": username, "password": password})
+        self.session_id = response.text.strip().strip('"')
+        return self.session_id
+
+    def connect(self) -> None:
+        """Make sure there is a session: keep the one given, else log in."""
+        if self.session_id:
+            return
+        if self._credentials is None:
+            raise InputError(f"{type(self).__name__} has neither a session id nor a username and password")
+        self.login(*self._credentials)  # type: ignore[arg-type]
+
+    def getSession(self) -> Optional[str]:  # noqa: N802 - Java name
+        return self.session_id

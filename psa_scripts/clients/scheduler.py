@@ -7,11 +7,10 @@ binding on a node and with this client from a laptop or a test.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
-from ..errors import InputError
 from . import routes
-from .http import HttpSettings, RestClient
+from .http import LoginClient
 
 # JobStatus values of a job that will not run again (the others, PENDING, RUNNING,
 # STALLED, PAUSED and IN_ERROR, are alive).
@@ -33,39 +32,12 @@ def job_status(info: Any) -> str:
     return str(status or "").strip().upper().replace("-", "_")
 
 
-class SchedulerClient(RestClient):
+class SchedulerClient(LoginClient):
     """The scheduler REST API (base ``PA_SCHEDULER_REST_URL``, ending in ``/rest``)."""
 
     services = (routes.SCHEDULER,)
 
-    def __init__(self, base_url: str, session_id: Optional[str] = None,
-                 settings: Optional[HttpSettings] = None, *,
-                 username: Optional[str] = None, password: Optional[str] = None) -> None:
-        super().__init__(base_url, session_id, settings)
-        self._credentials = (username, password) if username else None
-
-    def login(self, username: str, password: str) -> str:
-        """Log in (form ``username``, ``password``); keep and return the session id."""
-        self.session_id = None
-        response = self.request(
-            routes.SCHEDULER_LOGIN, data={"username": username, "password": password}
-        )
-        self.session_id = response.text.strip().strip('"')
-        return self.session_id
-
-    # --- the schedulerapi binding's methods, by their Java names ------------------------
-    def connect(self) -> None:
-        """Make sure there is a session: keep the one given, else log in."""
-        if self.session_id:
-            return
-        if self._credentials is None:
-            raise InputError(
-                "SchedulerClient has neither a session id nor a username and password"
-            )
-        self.login(*self._credentials)  # type: ignore[arg-type]
-
-    def getSession(self) -> Optional[str]:  # noqa: N802 - Java name
-        return self.session_id
+    login_route = routes.SCHEDULER_LOGIN
 
     def registerService(self, jobId: str, instanceId: int,  # noqa: N802,N803
                         enableActions: Any) -> None:

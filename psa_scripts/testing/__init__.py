@@ -16,6 +16,12 @@ from .doubles import (  # noqa: F401
     JavaMap,
 )
 
+__all__ = [
+    "Call", "CallLog", "ChannelError", "ContainerState", "FakeEngine", "FakeRmApi", "FakeSchedulerApi",
+    "FakeSynchronizationApi", "JavaArray", "JavaMap", "ProActiveEmulator", "Harness", "State", "Outcome",
+    "node_variables",
+]
+
 
 def __getattr__(name):
     # The emulator and the runner are imported on first use (they start servers, load requests).
