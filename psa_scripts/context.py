@@ -20,6 +20,9 @@ from typing import Any, Callable, Optional
 from . import names
 from .errors import InputError
 
+# Settings read from the environment that a workflow variable of the same name overrides.
+_SETTING_VARIABLES = ("PSA_TLS_VERIFY", "PSA_CA_BUNDLE", "PSA_HTTP_TIMEOUT", "DOCKER_HOST")
+
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0", ""})
 
@@ -233,8 +236,21 @@ class ScriptContext:
             from .clients.http import HttpSettings
             from .clients.psa import PsaClient
 
-            self._psa = PsaClient(base_url, str(session_id), HttpSettings.from_env(self._environ))
+            self._psa = PsaClient(base_url, str(session_id), HttpSettings.from_env(self.settings_source()))
         return self._psa
+
+    def settings_source(self) -> "dict[str, str]":
+        """The node's environment, overridden by workflow variables of the same names.
+
+        So ``PSA_TLS_VERIFY``, ``PSA_CA_BUNDLE``, ``PSA_HTTP_TIMEOUT`` (and ``DOCKER_HOST``)
+        can be set per node or per workflow.
+        """
+        merged = dict(self._environ)
+        for name in _SETTING_VARIABLES:
+            value = self.variables.text(name)
+            if value is not None:
+                merged[name] = value
+        return merged
 
     @property
     def engine(self) -> Any:
@@ -242,7 +258,7 @@ class ScriptContext:
         if self._engine is None:
             from .engine import default_engine
 
-            self._engine = default_engine(self._environ)
+            self._engine = default_engine(self.settings_source())
         return self._engine
 
     def now(self) -> float:

@@ -113,3 +113,12 @@ def test_marker_is_iso8601_with_offset_whole_seconds(monkeypatch):
 
 def test_parse_flag_default_for_none():
     assert parse_flag(None, "x", default=True) is True
+
+
+def test_http_settings_come_from_env_then_workflow_variables():
+    ctx = ScriptContext({"variables": {"PSA_TLS_VERIFY": "false", "OTHER": "x"}},
+                        environ={"PSA_CA_BUNDLE": "/etc/ca.pem", "PSA_HTTP_TIMEOUT": "5", "PATH": "/bin"})
+    assert ctx.settings_source() == {"PSA_CA_BUNDLE": "/etc/ca.pem", "PSA_HTTP_TIMEOUT": "5", "PATH": "/bin",
+                                     "PSA_TLS_VERIFY": "false"}
+    from psa_scripts.clients.http import HttpSettings
+    assert HttpSettings.from_env(ctx.settings_source()).verify is False
