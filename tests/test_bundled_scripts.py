@@ -1,0 +1,431 @@
+"""Every bundled script, run the way the cpython engine runs it, where psa_scripts is not installed.
+
+Each run is a fresh ``python -I -S -u`` process on a file made of: a prologue standing in
+for the engine's (stdlib-only doubles of ``variables``, ``args``, ``schedulerapi``, ``rmapi``,
+``synchronizationapi``... bound as module globals, plus ``gateway`` and ``bindings``), the
+bundled script's text, then an epilogue that writes back what the engine's would
+(``result``, ``selected``, ``branch``, ``runs``, ``loop``, ``resultMetadata``) and dumps it with
+the variables and the recorded calls as JSON; then ``sys.exit()``. ``-S`` keeps the
+site-packages (and so an installed psa_scripts) out; the prologue adds a copy of them
+without psa_scripts, and checks that ``psa_scripts`` cannot be found before the script runs.
+PSA is the loopback emulator. The outcomes checked are those of the module tests.
+"""
+
+import json
+import os
+import re
+import site
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from psa_scripts.bundler import render_script
+from psa_scripts.scripts import SCRIPTS
+from psa_scripts.testing.emulator import ProActiveEmulator
+
+from conftest import INSTANCE_ID, NAME, instance_json, service_variables
+
+NODE = "pnp://node-1.example:64738/node-1"
+CHANNEL = f"Service_Instance_{INSTANCE_ID}"
+NOT_ISOLATED = 97  # the prologue's exit code when psa_scripts is importable: the test would be void
+
+PROLOGUE = r'''
+import json, os, sys
+sys.path.append(os.getcwd())
+sys.path.append(SITE_DIR)
+import importlib.util
+if importlib.util.find_spec("psa_scripts") is not None:
+    print("engine double: psa_scripts is importable, the run proves nothing", file=sys.stderr)
+    os._exit(NOT_ISOLATED)
+_engine_calls = []
+
+
+class _JavaMap(dict):
+    def __missing__(self, key):
+        return None
+    def put(self, key, value):
+        previous = dict.get(self, key)
+        self[key] = value
+        return previous
+    def containsKey(self, key):
+        return key in self
+    def keySet(self):
+        return set(self)
+
+
+class _JavaArray:
+    def __init__(self, items):
+        self._items = list(items)
+    def __len__(self):
+        return len(self._items)
+    def __getitem__(self, index):
+        return self._items[index]
+
+
+class _Api:
+    def __init__(self, api, state):
+        self._api, self._state = api, state
+    def _call(self, method, *args):
+        _engine_calls.append([self._api, method, list(args)])
+
+
+class _SchedulerApi(_Api):
+    connected = False
+    def connect(self):
+        self._call("connect"); self.connected = True
+    def getSession(self):
+        self._call("getSession"); return self._state["session_id"] if self.connected else None
+    def registerService(self, jobId, instanceId, enableActions):
+        self._call("registerService", jobId, instanceId, enableActions)
+    def detachService(self, jobId, instanceId):
+        self._call("detachService", jobId, instanceId); return True
+    def isJobFinished(self, jobId):
+        self._call("isJobFinished", jobId); return str(jobId) in self._state["finished_jobs"]
+    def putThirdPartyCredential(self, key, value):
+        self._call("putThirdPartyCredential", key)
+    def removeThirdPartyCredential(self, key):
+        self._call("removeThirdPartyCredential", key)
+
+
+class _RmApi(_Api):
+    def connect(self):
+        self._call("connect")
+    def addNodeToken(self, nodeUrl, token):
+        self._call("addNodeToken", nodeUrl, token)
+        self._state["node_tokens"].setdefault(nodeUrl, []).append(token)
+    def removeNodeToken(self, nodeUrl, token):
+        self._call("removeNodeToken", nodeUrl, token)
+        tokens = self._state["node_tokens"].get(nodeUrl, [])
+        if token in tokens:
+            tokens.remove(token)
+
+
+class _SynchronizationApi(_Api):
+    def _channel(self, name):
+        if name not in self._state["channels"]:
+            raise RuntimeError("Channel " + name + " does not exist")
+        return self._state["channels"][name]
+    def createChannelIfAbsent(self, name, isPersistent):
+        self._call("createChannelIfAbsent", name, isPersistent)
+        return self._state["channels"].setdefault(name, {}) == {}
+    def channelExists(self, name):
+        self._call("channelExists", name); return name in self._state["channels"]
+    def deleteChannel(self, name):
+        self._call("deleteChannel", name); return self._state["channels"].pop(name, None) is not None
+    def put(self, name, key, value):
+        self._call("put", name, key, value); channel = self._channel(name)
+        previous = channel.get(key); channel[key] = value; return previous
+    def get(self, name, key):
+        self._call("get", name, key); return self._channel(name).get(key)
+    def containsKey(self, name, key):
+        return key in self._channel(name)
+    def remove(self, name, key):
+        return self._channel(name).pop(key, None)
+    def keySet(self, name):
+        return set(self._channel(name))
+
+
+_engine_state = json.loads(STATE_JSON)
+_engine_gateway = gateway = object()
+bindings = {
+    "variables": _JavaMap(_engine_state["variables"]),
+    "genericInformation": _JavaMap(_engine_state["generic_info"]),
+    "schedulerapi": _SchedulerApi("schedulerapi", _engine_state),
+    "rmapi": _RmApi("rmapi", _engine_state),
+    "synchronizationapi": _SynchronizationApi("synchronizationapi", _engine_state),
+    "credentials": _JavaMap(),
+}
+bindings.update(_engine_state["extra_bindings"])
+if _engine_state["args"] is not None:
+    bindings["args"] = _JavaArray(_engine_state["args"])
+if _engine_state["localspace"]:
+    bindings["localspace"] = os.getcwd()
+_engine_bindings = bindings
+locals().update(bindings)
+'''
+
+EPILOGUE = r'''
+_engine_out = {"writeback": {}}
+for _engine_name in ("result", "selected", "branch", "runs", "loop", "resultMetadata"):
+    if _engine_name in globals():
+        _engine_out["writeback"][_engine_name] = globals()[_engine_name]
+_engine_out.update(
+    variables=dict(variables), calls=_engine_calls, channels=_engine_state["channels"],
+    node_tokens=_engine_state["node_tokens"],
+    leftovers=sorted(n for n in globals() if n.startswith("_psa")),
+    gateway_intact=gateway is _engine_gateway, bindings_intact=bindings is _engine_bindings,
+    psa_scripts_files=sorted({getattr(m, "__file__", "") or "" for n, m in sys.modules.items() if n.startswith("psa_scripts")}),
+)
+with open(_engine_state["out"], "w") as _engine_file:
+    json.dump(_engine_out, _engine_file, default=repr)
+sys.exit()
+'''
+
+
+def _site_dir(target: Path) -> Path:
+    """The interpreter's site-packages as links, minus psa_scripts (the node has requests & co.)."""
+    target.mkdir()
+    dirs = [Path(p) for p in site.getsitepackages() + [site.getusersitepackages()]]
+    dirs += [Path(p) for p in sys.path if p.endswith(("site-packages", "dist-packages"))]
+    for directory in dirs:
+        if not directory.is_dir():
+            continue
+        for entry in directory.iterdir():
+            lowered = entry.name.lower()
+            if lowered.startswith(("psa_scripts", "psa-scripts", "__editable__", "_psa_scripts")) \
+                    or lowered.endswith((".pth", ".egg-link")) or (target / entry.name).exists():
+                continue
+            (target / entry.name).symlink_to(entry)
+    return target
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory):
+    """The node: every script bundled, and a site-packages without psa_scripts."""
+    root = tmp_path_factory.mktemp("node")
+    scripts = root / "catalog"
+    scripts.mkdir()
+    for name, info in SCRIPTS.items():
+        (scripts / f"{name}.py").write_text(render_script(info), encoding="ascii")
+    return {"scripts": scripts, "site": _site_dir(root / "site-packages"), "root": root}
+
+
+@pytest.fixture
+def emu():
+    with ProActiveEmulator() as emulator:
+        yield emulator
+
+
+class EngineRun:
+    def __init__(self, process, out_path):
+        self.returncode = process.returncode
+        self.stdout = process.stdout
+        self.stderr = process.stderr
+        self.out = json.loads(out_path.read_text()) if out_path.exists() else None
+
+    def calls(self, api, method=None):
+        return [tuple(args) for a, m, args in self.out["calls"] if a == api and (method is None or m == method)]
+
+    def ok(self):
+        assert self.returncode == 0, f"exit {self.returncode}\n{self.stdout}\n{self.stderr}"
+        assert self.out["leftovers"] == [] and self.out["gateway_intact"] and self.out["bindings_intact"]
+        assert all(f.startswith("<embedded>/") for f in self.out["psa_scripts_files"])
+        return self
+
+
+@pytest.fixture
+def engine_run(node, tmp_path):
+    """``engine_run(script, variables=..., args=..., ...)`` runs a bundled script as the engine would."""
+    counter = [0]
+
+    def run(script, *, variables=None, args=None, generic_info=None, channels=None, node_tokens=None,
+            finished_jobs=(), session_id="no-session", files=None, localspace=None, extra_bindings=None,
+            env=None, text=None):
+        counter[0] += 1
+        workdir = tmp_path / f"localspace-{counter[0]}"
+        workdir.mkdir()
+        for file_name, content in (files or {}).items():
+            (workdir / file_name).write_text(content)
+        out_path = tmp_path / f"out-{counter[0]}.json"
+        state = {"variables": variables or {}, "generic_info": generic_info or {}, "args": args,
+                 "channels": channels or {}, "node_tokens": node_tokens or {}, "finished_jobs": list(finished_jobs),
+                 "session_id": session_id, "out": str(out_path), "extra_bindings": extra_bindings or {},
+                 "localspace": SCRIPTS[script].kind not in ("Script/clean", "Script/selection")
+                 if localspace is None else localspace}
+        prologue = (PROLOGUE.replace("SITE_DIR", repr(str(node["site"])))
+                    .replace("NOT_ISOLATED", str(NOT_ISOLATED)).replace("STATE_JSON", repr(json.dumps(state))))
+        body = text if text is not None else (node["scripts"] / f"{script}.py").read_text()
+        job = tmp_path / f"job-{counter[0]}.py"  # the engine's temp file
+        job.write_text(prologue + body + EPILOGUE, encoding="utf-8")
+        environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NO_PROXY": "127.0.0.1,localhost",
+                       "no_proxy": "127.0.0.1,localhost", **(env or {})}
+        process = subprocess.run([sys.executable, "-I", "-S", "-u", str(job)], cwd=workdir, env=environment,
+                                 capture_output=True, text=True, timeout=120)
+        assert process.returncode != NOT_ISOLATED, process.stderr
+        result = EngineRun(process, out_path)
+        result.workdir = workdir
+        return result
+
+    return run
+
+
+def psa_variables(emu, **overrides):
+    return {**service_variables(), "PA_CLOUD_AUTOMATION_REST_URL": emu.psa_url,
+            "PA_CLOUD_AUTOMATION_REST_PUBLIC_URL": emu.psa_url, "PA_SCHEDULER_REST_URL": emu.scheduler_url,
+            **overrides}
+
+
+# --- every script --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("script", sorted(SCRIPTS))
+def test_every_script_runs_alone_and_fails_clearly_without_its_inputs(engine_run, script):
+    """No variable at all: a script either has nothing to do or stops on a clear InputError,
+    raised from its embedded modules, never on an import."""
+    run = engine_run(script, env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    if run.returncode == 0:
+        run.ok()
+        return
+    assert "ImportError" not in run.stderr and "ModuleNotFoundError" not in run.stderr, run.stderr
+    assert "psa_scripts.errors.InputError: " in run.stderr, run.stderr
+    assert 'File "<embedded>/psa_scripts/' in run.stderr
+    assert run.out is None  # the failure skipped the write-back
+
+
+def test_a_bundled_file_is_what_the_engine_can_run(node):
+    for name in SCRIPTS:
+        text = (node["scripts"] / f"{name}.py").read_text()
+        tree = compile(text, name, "exec", flags=0x400, dont_inherit=True)  # ast.PyCF_ONLY_AST
+        top_names = {n.id for n in __import__("ast").walk(tree) if isinstance(n, __import__("ast").Name)}
+        assert not {"gateway", "bindings"} & top_names
+        assert "from __future__" not in text.split("def _psa_install", 1)[0]
+
+
+# --- the scripts, outcome by outcome -------------------------------------------------------------------
+
+def test_pre_start_service_sets_the_proxy_urls(engine_run, emu):
+    run = engine_run("Pre_Start_Service", variables=psa_variables(emu)).ok()
+    assert run.out["variables"]["PROXYFIED_URL"] == f"{emu.psa_url}/services/7/endpoints/coco-annotator-gui-42/"
+    assert run.out["variables"]["WS_PROXYFIED_URL"] == (
+        f"{emu.psa_url.replace('http://', 'ws://')}/services/7/endpoints/coco-annotator-gui-42/")
+    assert run.out["writeback"] == {}
+
+
+def test_pre_start_service_warns_about_proxified(engine_run, emu):
+    variables = psa_variables(emu, PROXIFIED="True")
+    del variables["PROXYFIED"]
+    run = engine_run("Pre_Start_Service", variables=variables).ok()
+    assert "WARNING: variable PROXIFIED is set but PROXYFIED is not" in run.stdout
+    assert "PROXYFIED_URL" not in run.out["variables"]
+
+
+def test_post_start_service_reports_the_running_service(engine_run, emu):
+    emu.add_instance(instance_json())
+    session = emu.new_session()
+    variables = psa_variables(emu, PROXYFIED_URL=f"{emu.psa_url}/services/7/endpoints/coco-annotator-gui-42/")
+    run = engine_run("Post_Start_Service", variables=variables, session_id=session,
+                     files={f"{NAME}_port": "32768\n", f"{NAME}_containerID": "4f1c2a9e7b3d\n"}).ok()
+
+    puts = emu.requests_to("PUT", r"/serviceInstances/7$")
+    assert len(puts) == 1 and puts[0].headers["sessionid"] == session
+    assert puts[0].json == {
+        **instance_json(),
+        "instance_status": "RUNNING",
+        "groups": ["users", "scheduleradmins", "rmcoreadmins"],
+        "deployments": [{
+            "node": {"name": "node-1", "host": "node-1.example", "node_source_name": "Default", "url": NODE},
+            "container": {"id": "4f1c2a9e7b3d", "name": NAME},
+            "endpoint": {"id": "coco-annotator-gui-42", "url": "http://node-1.example:32768",
+                         "proxyfied": True, "proxyfiedUrl": variables["PROXYFIED_URL"]},
+        }],
+    }
+    assert run.out["variables"]["HOSTNAME"] == "node-1.example" and run.out["variables"]["PORT"] == "32768"
+    assert run.calls("schedulerapi", "registerService") == [("42", 7, True)]
+    assert run.calls("synchronizationapi", "createChannelIfAbsent") == [(CHANNEL, True)]
+    assert run.out["channels"] == {CHANNEL: {"RUNNING_STATE": 1, "INSTANCE_NAME": NAME}}
+    assert run.out["node_tokens"] == {NODE: [f"PSA_{NAME}"]}
+    assert run.out["writeback"] == {}
+    assert session not in run.stdout + run.stderr
+
+
+def test_post_start_service_without_a_variable_fails_with_a_readable_traceback(engine_run, emu):
+    variables = psa_variables(emu)
+    del variables["PCA_INSTANCE_ID"]
+    run = engine_run("Post_Start_Service", variables=variables,
+                     files={f"{NAME}_port": "32768", f"{NAME}_containerID": "4f1c2a9e7b3d"})
+    assert run.returncode != 0 and run.out is None
+    assert "PCA_INSTANCE_ID is not set: PSA sets it when it launches a service action" in run.stderr
+    source = Path("psa_scripts/context.py")
+    if not source.exists():
+        source = Path(__file__).resolve().parents[1] / "psa_scripts" / "context.py"
+    lines = source.read_text().splitlines()
+    match = re.search(r'File "<embedded>/psa_scripts/context.py", line (\d+), in require\w*\n\s+(.+)\n', run.stderr)
+    assert match, run.stderr
+    assert lines[int(match.group(1)) - 1].strip() == match.group(2).strip()
+    assert 'File "<embedded>/psa_scripts/scripts/post_start_service.py", line' in run.stderr
+    assert emu.requests_to("PUT", ".") == []
+
+
+def test_clean_start_service_marks_a_failed_deployment(engine_run, emu):
+    emu.add_instance(instance_json())
+    run = engine_run("Clean_Start_Service", variables=psa_variables(emu), session_id=emu.new_session(),
+                     channels={CHANNEL: {"RUNNING_STATE": 1}}).ok()
+    assert [r.json["instance_status"] for r in emu.requests_to("PUT", r"/serviceInstances/7$")] == ["ERROR"]
+    assert run.out["channels"][CHANNEL]["RUNNING_STATE"] == 2
+
+
+def test_check_instance_status_finished_releases_everything(engine_run, emu):
+    """The FINISHED branch does not ask the engine (the real one is tested in the engine tier)."""
+    emu.add_instance(instance_json("FINISHED"))
+    run = engine_run("Check_Instance_Status", variables=psa_variables(emu, CREDENTIALS_KEY="coco-creds"),
+                     session_id=emu.new_session(), channels={CHANNEL: {"INSTANCE_NAME": NAME}},
+                     node_tokens={NODE: [f"PSA_{NAME}"]}, env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"}).ok()
+    assert run.out["variables"]["IS_FINISHED"] == "true"
+    assert run.calls("schedulerapi", "removeThirdPartyCredential") == [("coco-creds",)]
+    assert run.calls("schedulerapi", "detachService") == [("42", 7)]
+    assert run.out["channels"] == {} and run.out["node_tokens"] == {NODE: []}
+    assert emu.requests_to("PUT", ".") == []
+
+
+@pytest.mark.parametrize("is_finished, loop", [("false", "*/1 * * * *"), ("True", False)])
+def test_fetch_logs_loops_every_minute_until_finished(engine_run, is_finished, loop):
+    run = engine_run("Fetch_Logs", variables={"IS_FINISHED": is_finished}).ok()
+    assert run.out["writeback"] == {"loop": loop}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", run.out["variables"]["LAST_TIME_MARKER"])
+
+
+def test_pre_trigger_action_announces_the_finish(engine_run):
+    run = engine_run("Pre_Trigger_Action", variables={"PCA_INSTANCE_ID": "7"}, args=["FINISH_LAUNCHED"],
+                     channels={CHANNEL: {"INSTANCE_NAME": NAME, "CREDENTIALS_KEY": "coco-creds"}}).ok()
+    assert run.out["variables"]["INSTANCE_NAME"] == NAME and run.out["variables"]["CREDENTIALS_KEY"] == "coco-creds"
+    assert run.out["channels"][CHANNEL]["FINISH_LAUNCHED"] is True
+
+
+def test_pre_trigger_action_without_its_argument(engine_run):
+    run = engine_run("Pre_Trigger_Action", variables={"PCA_INSTANCE_ID": "7"}, channels={CHANNEL: {}})
+    assert run.returncode != 0
+    assert "argument 1 (the action launched) is missing" in run.stderr
+
+
+def test_post_trigger_action_finishes_the_instance(engine_run, emu):
+    emu.add_instance(instance_json("RUNNING"))
+    run = engine_run("Post_Trigger_Action", variables=psa_variables(emu), args=["FINISHED"],
+                     session_id=emu.new_session(), channels={CHANNEL: {"INSTANCE_NAME": NAME}},
+                     files={f"{NAME}_status": NAME}).ok()
+    assert [r.json["instance_status"] for r in emu.requests_to("PUT", r"/serviceInstances/7$")] == ["FINISHED"]
+    assert run.out["channels"][CHANNEL]["FINISH_DONE"] is True
+
+
+def test_clean_trigger_action_releases_the_node_of_a_finished_deployment(engine_run, emu):
+    emu.add_instance(instance_json("FINISHED", deployments=[
+        {"node": {"url": "pnp://deploy-node:64738/node-9"}, "container": {"id": "4f1c", "name": NAME}}]))
+    run = engine_run("Clean_Trigger_Action", variables=psa_variables(emu, CREDENTIALS_KEY="coco-creds"),
+                     session_id=emu.new_session(), finished_jobs=["42"],
+                     node_tokens={"pnp://deploy-node:64738/node-9": [f"PSA_{NAME}"]}).ok()
+    assert run.calls("schedulerapi", "removeThirdPartyCredential") == [("coco-creds",)]
+    assert run.calls("rmapi", "removeNodeToken") == [("pnp://deploy-node:64738/node-9", f"PSA_{NAME}")]
+
+
+@pytest.mark.parametrize("tokens, selected", [(["PSA_other-service"], False), (["gpu"], True), ([], True)])
+def test_check_not_used_by_other_service_selects_free_nodes(engine_run, tokens, selected):
+    run = engine_run("Check_Not_Used_By_Other_Service", extra_bindings={"nodeTokens": tokens}).ok()
+    assert run.out["writeback"] == {"selected": selected}
+
+
+def test_the_embedded_copy_wins_over_an_installed_psa_scripts(engine_run, node, tmp_path):
+    """An older psa_scripts on the node, even already imported, does not change what runs."""
+    fake = tmp_path / "old-install" / "psa_scripts"
+    (fake / "scripts").mkdir(parents=True)
+    (fake / "__init__.py").write_text("__version__ = '0.0.1-old'\n")
+    (fake / "scripts" / "__init__.py").write_text("def run(name, bindings):\n    bindings['loop'] = 'OLD'\n")
+    script = (node["scripts"] / "Fetch_Logs.py").read_text()
+    text = (f"import importlib.util as _t_util\nsys.path.insert(0, {str(fake.parent)!r})\n"
+            "_t_old = __import__('psa_scripts')\n" + script +
+            "_t_after = sys.modules.get('psa_scripts')\n"
+            "variables['AFTER'] = getattr(_t_after, '__version__', None)\n")
+    run = engine_run("Fetch_Logs", variables={"IS_FINISHED": "false"}, text=text)
+    assert run.returncode == 0, run.stderr
+    assert run.out["writeback"] == {"loop": "*/1 * * * *"}
+    assert run.out["variables"]["AFTER"] == "0.0.1-old"  # the installed module is back after the run
+    assert run.out["leftovers"] == []
