@@ -192,7 +192,7 @@ class DockerEngine:
                     spec.image, list(spec.command) if spec.command else None, name=spec.name,
                     detach=True, **options)
             except docker.errors.APIError as error:
-                if error.status_code == 409:
+                if error.status_code == 409 or "already in use" in str(error.explanation):  # Podman: 500
                     raise _NameTaken() from None
                 raise
         try:
@@ -253,22 +253,22 @@ class DockerEngine:
                 response.close()
 
     def _published_port(self, spec: DeploySpec, container_id: str, *, wait: bool) -> Optional[int]:
-        """The host port the engine published for ``spec.container_port`` (it may appear late)."""
-        if not spec.container_port:
-            return None
+        """The host port published for ``spec.container_port`` (it may appear late); the container must run."""
         deadline = self.clock() + (self.port_wait_seconds if wait else 0.0)
         while True:
             with _engine_errors(f"inspect container {spec.name}"):
                 attrs = self.client.api.inspect_container(container_id)
-            bindings = (attrs.get("NetworkSettings", {}).get("Ports") or {}).get(spec.container_port) or []
-            for binding in bindings:
-                if str(binding.get("HostPort") or "").isdigit() and int(binding["HostPort"]) > 0:
-                    return int(binding["HostPort"])
             state = attrs.get("State", {})
             if not state.get("Running"):
                 raise EngineError(
                     f"container {spec.name} stopped right after it started (exit code "
                     f"{state.get('ExitCode')}): {self._last_words(container_id)}")
+            if not spec.container_port:
+                return None
+            bindings = (attrs.get("NetworkSettings", {}).get("Ports") or {}).get(spec.container_port) or []
+            for binding in bindings:
+                if str(binding.get("HostPort") or "").isdigit() and int(binding["HostPort"]) > 0:
+                    return int(binding["HostPort"])
             if self.clock() > deadline:
                 raise EngineError(
                     f"container {spec.name} runs but does not publish port {spec.container_port}: "

@@ -105,6 +105,9 @@ class DeploySpec:
 
     def __post_init__(self) -> None:
         check_instance_name(self.name)
+        if self.container_port is not None:  # "80" and "80/tcp" alike, as the engine keys ports
+            object.__setattr__(self, "container_port", _port_key(str(self.container_port)))
+        _service_port(self.service_port)
 
     @classmethod
     def from_variables(cls, variables: Any) -> "DeploySpec":
@@ -114,8 +117,8 @@ class DeploySpec:
         return cls(
             name=name,
             image=variables.require(DOCKER_IMAGE),
-            container_port=_port_key(port) if port else None,
-            service_port=_service_port(variables.integer(names.SERVICE_PORT, PICK_FREE_PORT)),
+            container_port=port,
+            service_port=variables.integer(names.SERVICE_PORT, PICK_FREE_PORT),
             environment=_environment(variables.text(DOCKER_ENV)),
             volumes=_volumes(variables.text(DOCKER_VOLUMES)),
             command=_command(variables.text(DOCKER_COMMAND)),
