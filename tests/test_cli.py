@@ -1,0 +1,188 @@
+"""The psa command: arguments, exit codes, one-line errors, secrets never printed."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from psa_scripts.cli import main, scheduler_url_for
+from psa_scripts.testing.emulator import ProActiveEmulator
+
+REPO = Path(__file__).resolve().parents[1]
+BUNDLES = REPO / "bundles"
+PASSWORD = "s3cret-pa55"
+
+
+@pytest.fixture
+def emu():
+    with ProActiveEmulator() as emulator:
+        emulator.add_user("alice", PASSWORD)
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dist")
+    assert main(["bundle", "--bundles", str(BUNDLES), "--out", str(out)]) == 0
+    return out
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def usage_error(capsys, *argv):
+    with pytest.raises(SystemExit) as raised:
+        main([str(a) for a in argv])
+    assert raised.value.code == 2
+    return capsys.readouterr().err
+
+
+# --- bundle ------------------------------------------------------------------------------------------
+
+def test_bundle_builds_every_package(capsys, tmp_path):
+    code, out, err = run(capsys, "bundle", "--bundles", BUNDLES, "--out", tmp_path)
+    assert code == 0 and err == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "coco-annotator.zip", "docker-service-template.zip", "service-automation-python.zip"]
+    assert f"{tmp_path}/coco-annotator.zip: coco-annotator" in out and "bucket service-automation-python" in out
+
+
+def test_bundle_without_a_bundles_directory_is_one_clear_line(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "bundle")
+    assert code == 1 and out == ""
+    assert err == "psa bundle: bundles is not a directory: pass the bundles/ directory of the repository\n"
+
+
+def test_bundle_refuses_a_bad_bucket_name(capsys):
+    assert "is not a bucket name" in usage_error(capsys, "bundle", "--bucket", "Bad_Bucket")
+
+
+def test_the_console_script_runs_from_a_shell(tmp_path):
+    process = subprocess.run([sys.executable, "-m", "psa_scripts.cli", "bundle", "--out", str(tmp_path)],
+                             cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert process.returncode == 0, process.stderr
+    assert (tmp_path / "service-automation-python.zip").exists()
+
+
+# --- validate -----------------------------------------------------------------------------------------
+
+def test_validate_our_bundles(capsys):
+    code, out, _ = run(capsys, "validate", BUNDLES, "--bundles", BUNDLES)
+    assert code == 0 and out == "6 workflow file(s) checked: no problem found\n"
+
+
+def test_validate_reports_and_fails_on_errors(capsys, tmp_path):
+    bad = tmp_path / "Bad.xml"
+    bad.write_text('<job name="Bad">\n  <variables>\n    <variable name="PROXIFIED" value="true"/>\n'
+                   '  </variables>\n</job>\n')
+    code, out, _ = run(capsys, "validate", bad, "--bundles", BUNDLES)
+    assert code == 1
+    assert f"{bad}:3: error: variable PROXIFIED is ignored" in out
+    assert "    fix: rename it to PROXYFIED (with a Y)" in out
+    assert out.endswith("1 workflow file(s) checked: 3 error(s), 0 warning(s)\n")
+
+
+def test_validate_a_missing_path(capsys, tmp_path):
+    code, _, err = run(capsys, "validate", tmp_path / "nope.xml")
+    assert code == 1 and err == f"psa validate: no such file or directory: {tmp_path / 'nope.xml'}\n"
+
+
+def test_validate_needs_a_path(capsys):
+    assert "the following arguments are required: FILE_OR_DIR" in usage_error(capsys, "validate")
+
+
+# --- publish -------------------------------------------------------------------------------------------
+
+def test_publish_with_a_session_id(capsys, emu, dist):
+    session = emu.new_session()
+    code, out, err = run(capsys, "publish", dist, "--url", emu.catalog_url, "--session-id", session)
+    assert code == 0, err
+    assert "Summary: created 19, revised 0, unchanged 0, skipped 0, failed 0" in out
+    assert session not in out + err
+
+
+def test_publish_with_a_session_id_from_the_environment(capsys, emu, dist, monkeypatch):
+    monkeypatch.setenv("PSA_SESSION_ID", emu.new_session())
+    code, out, _ = run(capsys, "publish", dist / "coco-annotator.zip", "--url", emu.catalog_url)
+    assert code == 0 and "created 2" in out
+
+
+def test_publish_with_a_login_and_the_password_from_the_environment(capsys, emu, dist, monkeypatch):
+    monkeypatch.setenv("PSA_PASSWORD", PASSWORD)
+    code, out, err = run(capsys, "publish", dist, "--url", emu.catalog_url + "/", "--login", "alice")
+    assert code == 0, err
+    [login] = emu.requests_to("POST", r"^/rest/scheduler/login$")
+    assert login.form == {"username": "alice", "password": PASSWORD}
+    assert {r["username"] for r in emu.catalog_revisions("service-automation-python", "Fetch_Logs")} == {"alice"}
+    assert PASSWORD not in out + err
+
+
+def test_publish_prompts_for_the_password(capsys, emu, dist, monkeypatch):
+    monkeypatch.delenv("PSA_PASSWORD", raising=False)
+    prompts = []
+    monkeypatch.setattr("getpass.getpass", lambda prompt: prompts.append(prompt) or PASSWORD)
+    code, out, err = run(capsys, "publish", dist, "--url", emu.catalog_url, "--login", "alice", "--dry-run")
+    assert code == 0 and prompts == ["Password of alice: "]
+    assert out.startswith(f"Dry run against {emu.catalog_url}: reads the Catalog, writes nothing")
+    assert [r for r in emu.requests if r.method != "GET" and "/catalog/" in r.path] == []
+    assert PASSWORD not in out + err
+
+
+def test_publish_with_a_wrong_password_is_one_line_without_the_password(capsys, emu, dist, monkeypatch):
+    monkeypatch.setenv("PSA_PASSWORD", "wrong-" + PASSWORD)
+    code, out, err = run(capsys, "publish", dist, "--url", emu.catalog_url, "--login", "alice")
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith("psa publish: login as alice failed: POST ")
+    assert "HTTP 401" in err and PASSWORD not in err
+
+
+def test_publish_with_an_expired_session_fails_every_object(capsys, emu, dist):
+    code, out, err = run(capsys, "publish", dist, "--url", emu.catalog_url, "--session-id", "expired-0000")
+    assert code == 1
+    assert "failed 19" in out and "HTTP 401" in out and "expired-0000" not in out + err
+
+
+def test_publish_needs_credentials(capsys, emu, dist, monkeypatch):
+    monkeypatch.delenv("PSA_SESSION_ID", raising=False)
+    code, _, err = run(capsys, "publish", dist, "--url", emu.catalog_url)
+    assert code == 1 and err.startswith("psa publish: not authenticated: give --login USER")
+
+
+def test_publish_to_another_bucket_moves_the_workflow_urls(capsys, emu, dist):
+    code, _, _ = run(capsys, "publish", dist, "--url", emu.catalog_url, "--session-id", emu.new_session(),
+                     "--bucket", "team-scripts")
+    assert code == 0
+    content = emu.catalog_revisions("team-scripts", "COCO_Annotator")[-1]["content"].decode()
+    assert "/buckets/team-scripts/resources/Post_Start_Service/raw" in content
+    assert "service-automation-python" not in emu.buckets
+
+
+def test_publish_of_nothing(capsys, emu, tmp_path):
+    code, _, err = run(capsys, "publish", tmp_path, "--url", emu.catalog_url, "--session-id", "x")
+    assert code == 1 and err == f"psa publish: {tmp_path} holds no package zip: run `psa bundle` first\n"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--url", "ftp://host/catalog", "--session-id", "x"], "is not an http(s) URL"),
+    (["--session-id", "x"], "the following arguments are required: --url"),
+    (["--url", "http://h/catalog", "--session-id", "x", "--login", "bob"], "not allowed with argument"),
+])
+def test_publish_usage_errors(capsys, dist, argv, message):
+    assert message in usage_error(capsys, "publish", dist, *argv)
+
+
+def test_scheduler_url_next_to_the_catalog():
+    assert scheduler_url_for("https://h:8443/catalog") == "https://h:8443/rest"
+    assert scheduler_url_for("https://h:8443/catalog/") == "https://h:8443/rest"
+    assert scheduler_url_for("https://h:8443") == "https://h:8443/rest"
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as raised:
+        main(["--version"])
+    assert raised.value.code == 0 and capsys.readouterr().out.startswith("psa-scripts ")
