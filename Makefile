@@ -24,8 +24,16 @@ test: venv
 	if [ -n "$$host" ]; then export $$host; fi; \
 	$(PY) -m pytest -ra $(PYTEST_ARGS)
 
+# A lifecycle through the harness, then the catalog side: build the bundles, validate
+# their workflows, and rehearse `psa publish` (dry run, publish, republish) on a loopback
+# Catalog -- no ProActive server needed.
 demo: venv
 	$(PY) -m psa_scripts.demo
+	@echo; echo "== psa bundle"
+	$(VENV)/bin/psa bundle --out dist
+	@echo; echo "== psa validate bundles"
+	$(VENV)/bin/psa validate bundles
+	$(PY) -m psa_scripts.publish dist
 
 bench: venv
 	@host=$$(tools/engine-up.sh) && export $$host && $(PY) -m benchmarks
