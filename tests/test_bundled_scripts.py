@@ -4,8 +4,9 @@ Each run is a fresh ``python -I -S -u`` process on a file made of: a prologue st
 for the engine's (stdlib-only doubles of ``variables``, ``args``, ``schedulerapi``, ``rmapi``,
 ``synchronizationapi``... bound as module globals, plus ``gateway`` and ``bindings``), the
 bundled script's text, then an epilogue that writes back what the engine's would
-(``result``, ``selected``, ``branch``, ``runs``, ``loop``, ``resultMetadata``) and dumps it with
-the variables and the recorded calls as JSON; then ``sys.exit()``. ``-S`` keeps the
+(``result``, ``selected``, ``branch``, ``runs``, ``loop``, ``resultMetadata``); then ``sys.exit()``.
+At exit, even after a failure, the prologue's hook dumps the write-back, the variables (their
+writes are live calls in the real engine) and the recorded calls as JSON. ``-S`` keeps the
 site-packages (and so an installed psa_scripts) out; the prologue adds a copy of them
 without psa_scripts, and checks that ``psa_scripts`` cannot be found before the script runs.
 PSA is the loopback emulator. The outcomes checked are those of the module tests.
@@ -24,15 +25,18 @@ import pytest
 from psa_scripts.bundler import render_script
 from psa_scripts.scripts import SCRIPTS
 from psa_scripts.testing.emulator import ProActiveEmulator
+from psa_scripts.testing.harness import node_variables
 
-from conftest import INSTANCE_ID, NAME, instance_json, service_variables
-
+# The sample service of the module tests (tests/conftest.py), restated: "conftest" is not a
+# module name to import from once several test directories have one.
+NAME = "coco-annotator-42"
+INSTANCE_ID = 7
 NODE = "pnp://node-1.example:64738/node-1"
 CHANNEL = f"Service_Instance_{INSTANCE_ID}"
 NOT_ISOLATED = 97  # the prologue's exit code when psa_scripts is importable: the test would be void
 
 PROLOGUE = r'''
-import json, os, sys
+import atexit, json, os, sys
 sys.path.append(os.getcwd())
 sys.path.append(SITE_DIR)
 import importlib.util
@@ -128,6 +132,24 @@ class _SynchronizationApi(_Api):
 
 
 _engine_state = json.loads(STATE_JSON)
+_engine_out = {"writeback": {}, "completed": False}
+
+
+def _engine_dump():
+    """At exit, even after a failure: variable writes are live calls in the real engine."""
+    _engine_out.update(
+        variables=dict(variables), calls=_engine_calls, channels=_engine_state["channels"],
+        node_tokens=_engine_state["node_tokens"],
+        leftovers=sorted(n for n in globals() if n.startswith("_psa")),
+        gateway_intact=gateway is _engine_gateway, bindings_intact=bindings is _engine_bindings,
+        psa_scripts_files=sorted({getattr(m, "__file__", "") or "" for n, m in sys.modules.items()
+                                  if n.startswith("psa_scripts")}),
+    )
+    with open(_engine_state["out"], "w") as handle:
+        json.dump(_engine_out, handle, default=repr)
+
+
+atexit.register(_engine_dump)
 _engine_gateway = gateway = object()
 bindings = {
     "variables": _JavaMap(_engine_state["variables"]),
@@ -147,19 +169,10 @@ locals().update(bindings)
 '''
 
 EPILOGUE = r'''
-_engine_out = {"writeback": {}}
 for _engine_name in ("result", "selected", "branch", "runs", "loop", "resultMetadata"):
     if _engine_name in globals():
         _engine_out["writeback"][_engine_name] = globals()[_engine_name]
-_engine_out.update(
-    variables=dict(variables), calls=_engine_calls, channels=_engine_state["channels"],
-    node_tokens=_engine_state["node_tokens"],
-    leftovers=sorted(n for n in globals() if n.startswith("_psa")),
-    gateway_intact=gateway is _engine_gateway, bindings_intact=bindings is _engine_bindings,
-    psa_scripts_files=sorted({getattr(m, "__file__", "") or "" for n, m in sys.modules.items() if n.startswith("psa_scripts")}),
-)
-with open(_engine_state["out"], "w") as _engine_file:
-    json.dump(_engine_out, _engine_file, default=repr)
+_engine_out["completed"] = True
 sys.exit()
 '''
 
@@ -209,7 +222,7 @@ class EngineRun:
         return [tuple(args) for a, m, args in self.out["calls"] if a == api and (method is None or m == method)]
 
     def ok(self):
-        assert self.returncode == 0, f"exit {self.returncode}\n{self.stdout}\n{self.stderr}"
+        assert self.returncode == 0 and self.out["completed"], f"exit {self.returncode}\n{self.stdout}\n{self.stderr}"
         assert self.out["leftovers"] == [] and self.out["gateway_intact"] and self.out["bindings_intact"]
         assert all(f.startswith("<embedded>/") for f in self.out["psa_scripts_files"])
         return self
@@ -251,6 +264,18 @@ def engine_run(node, tmp_path):
     return run
 
 
+def instance_json(status="VOID -> RUNNING", **extra):
+    return {"instance_id": INSTANCE_ID, "service_id": "COCO_Annotator", "bucket_name": "service-automation",
+            "instance_status": status, "variables": {"INSTANCE_NAME": NAME}, "deployments": [], "groups": ["users"],
+            "job_submissions": [{"transition_state": "VOID -> RUNNING", "job_id": "42", "submission_time": 1}],
+            "some_future_field": {"kept": True}, **extra}
+
+
+def service_variables(**overrides):
+    return node_variables(PCA_INSTANCE_ID=str(INSTANCE_ID), INSTANCE_NAME=NAME, SERVICE_PORT="-1", PROXYFIED="True",
+                          ENDPOINT_ID="coco-annotator-gui-42", HTTP_ENABLED="True", **overrides)
+
+
 def psa_variables(emu, **overrides):
     return {**service_variables(), "PA_CLOUD_AUTOMATION_REST_URL": emu.psa_url,
             "PA_CLOUD_AUTOMATION_REST_PUBLIC_URL": emu.psa_url, "PA_SCHEDULER_REST_URL": emu.scheduler_url,
@@ -270,7 +295,7 @@ def test_every_script_runs_alone_and_fails_clearly_without_its_inputs(engine_run
     assert "ImportError" not in run.stderr and "ModuleNotFoundError" not in run.stderr, run.stderr
     assert "psa_scripts.errors.InputError: " in run.stderr, run.stderr
     assert 'File "<embedded>/psa_scripts/' in run.stderr
-    assert run.out is None  # the failure skipped the write-back
+    assert run.out["completed"] is False and run.out["writeback"] == {}  # the failure skipped the write-back
 
 
 def test_a_bundled_file_is_what_the_engine_can_run(node):
@@ -334,7 +359,7 @@ def test_post_start_service_without_a_variable_fails_with_a_readable_traceback(e
     del variables["PCA_INSTANCE_ID"]
     run = engine_run("Post_Start_Service", variables=variables,
                      files={f"{NAME}_port": "32768", f"{NAME}_containerID": "4f1c2a9e7b3d"})
-    assert run.returncode != 0 and run.out is None
+    assert run.returncode != 0 and not run.out["completed"]
     assert "PCA_INSTANCE_ID is not set: PSA sets it when it launches a service action" in run.stderr
     source = Path("psa_scripts/context.py")
     if not source.exists():
@@ -429,3 +454,105 @@ def test_the_embedded_copy_wins_over_an_installed_psa_scripts(engine_run, node, 
     assert run.out["writeback"] == {"loop": "*/1 * * * *"}
     assert run.out["variables"]["AFTER"] == "0.0.1-old"  # the installed module is back after the run
     assert run.out["leftovers"] == []
+
+
+# --- on a real container engine (the engine tier: DOCKER_HOST, from tools/engine-up.sh) ----------------
+
+TEST_IMAGE = "psa-test/busybox-httpd:latest"  # built by tools/engine-up.sh; serves "psa-test-page" on 80
+
+
+@pytest.fixture(scope="module")
+def docker():
+    """The Docker API of DOCKER_HOST with the test image; skip without one (fail under CI=true)."""
+    def unavailable(reason):
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true: the engine tier is required)")
+        pytest.skip(reason)
+
+    if not os.environ.get("DOCKER_HOST"):
+        unavailable("no container engine: DOCKER_HOST is not set (run tools/engine-up.sh, or make test)")
+    from psa_scripts.containers import DockerEngine
+
+    try:
+        engine = DockerEngine.from_env(os.environ)
+        engine.client.images.get(TEST_IMAGE)
+    except Exception as error:  # no API, or no test image
+        unavailable(f"no usable container engine at {os.environ['DOCKER_HOST']}: {error}")
+    return engine
+
+
+@pytest.fixture
+def container_name(docker):
+    name = f"psa-bundled-{os.urandom(5).hex()}"
+    yield name
+    docker.remove(name)
+
+
+def _fetch(port, timeout=20.0):
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                return response.read()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def _deployed(engine_run, emu, name, session):
+    """Start_Docker_Service then Post_Start_Service, as the deployment task runs them."""
+    env = {"DOCKER_HOST": os.environ["DOCKER_HOST"]}
+    variables = psa_variables(emu, INSTANCE_NAME=name, DOCKER_IMAGE=TEST_IMAGE, CONTAINER_PORT="80",
+                              SERVICE_PORT="-1", PROXYFIED="false")
+    start = engine_run("Start_Docker_Service", variables=variables, env=env).ok()
+    files = {p.name: p.read_text() for p in start.workdir.iterdir()}
+    port = int(files[f"{name}_port"])
+    assert b"psa-test-page" in _fetch(port)
+    post = engine_run("Post_Start_Service", variables=variables, session_id=session, files=files).ok()
+    assert emu.instance(INSTANCE_ID)["instance_status"] == "RUNNING"
+    return variables, post, env
+
+
+@pytest.mark.engine
+def test_engine_a_whole_lifecycle_of_bundled_scripts(engine_run, emu, docker, container_name):
+    emu.add_instance(instance_json())
+    session = emu.new_session()
+    variables, post, env = _deployed(engine_run, emu, container_name, session)
+    channels, tokens = post.out["channels"], post.out["node_tokens"]
+
+    check = engine_run("Check_Instance_Status", variables=variables, session_id=session, channels=channels,
+                       node_tokens=tokens, env=env).ok()
+    assert check.out["variables"].get("LOG_CURSOR") and emu.requests_to("PUT", r"/serviceInstances/7$")[1:] == []
+
+    trigger = engine_run("Pre_Trigger_Action", variables={"PCA_INSTANCE_ID": "7"}, args=["FINISH_LAUNCHED"],
+                         channels=channels).ok()
+    finish = engine_run("Finish_Docker_Service", variables=trigger.out["variables"], env=env).ok()
+    files = {p.name: p.read_text() for p in finish.workdir.iterdir()}
+    assert files == {f"{container_name}_status": container_name}
+    assert not docker.is_running(container_name)
+    engine_run("Post_Trigger_Action", variables=psa_variables(emu, INSTANCE_NAME=container_name), args=["FINISHED"],
+               session_id=session, channels=trigger.out["channels"], files=files).ok()
+    assert emu.instance(INSTANCE_ID)["instance_status"] == "FINISHED"
+
+    last = engine_run("Check_Instance_Status", variables=check.out["variables"], session_id=session,
+                      channels=trigger.out["channels"], node_tokens=tokens, env=env).ok()
+    assert last.out["variables"]["IS_FINISHED"] == "true"
+    assert last.out["channels"] == {} and last.out["node_tokens"] == {NODE: []}
+
+
+@pytest.mark.engine
+def test_engine_a_dead_container_sets_error_in_one_check(engine_run, emu, docker, container_name):
+    emu.add_instance(instance_json())
+    session = emu.new_session()
+    variables, post, env = _deployed(engine_run, emu, container_name, session)
+    docker.stop(container_name, timeout=1)
+    check = engine_run("Check_Instance_Status", variables=variables, session_id=session,
+                       channels=post.out["channels"], node_tokens=post.out["node_tokens"], env=env)
+    assert check.returncode != 0 and not check.out["completed"]
+    assert f"container {container_name} is not running and no finish or pause was launched" in check.stderr
+    assert emu.instance(INSTANCE_ID)["instance_status"] == "ERROR"
+    assert check.out["variables"]["IS_FINISHED"] == "true"  # a live write: it sticks although the task fails
