@@ -33,7 +33,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from . import __version__
 from .errors import InputError
@@ -142,8 +142,9 @@ def module_closure(roots: Sequence[str], source_root: Path = SOURCE_ROOT) -> Clo
             if isinstance(node, ast.Import):
                 targets = [(alias.name, None) for alias in node.names]
             else:
+                assert isinstance(node, ast.ImportFrom)
                 base = _absolute(node.module, node.level, name, is_package)
-                targets = [(base, alias.name) for alias in node.names]  # type: ignore[union-attr]
+                targets = [(base, alias.name) for alias in node.names]
             for base, attribute in targets:
                 top = base.split(".")[0]
                 if top != ROOT_PACKAGE:
@@ -264,10 +265,9 @@ def _comment(lines: Iterable[str]) -> List[str]:
     return [("# " + ascii_text(line)).rstrip() for line in lines]
 
 
-def render_script(info, *, version: str = __version__,
-                  source_root: Path = SOURCE_ROOT) -> str:
+def render_script(info: Any, *, version: str = __version__, closure: Optional[Closure] = None) -> str:
     """The self-contained catalog file of script ``info`` (a ``ScriptInfo``)."""
-    closure = module_closure([info.module], source_root)
+    closure = closure or module_closure([info.module])
     summary, details = _docstring_parts(closure.modules[info.module][1])
     module_path = info.module.replace(".", "/") + ".py"
     extras = ", ".join(closure.third_party) or "nothing"
@@ -384,28 +384,35 @@ def default_buckets(bundles_dir: Path) -> List[str]:
 
 
 def build_package(directory: Path, *, bucket: Optional[str] = None, retarget_from: Iterable[str] = (),
-                  scripts: Optional[Mapping[str, object]] = None, version: str = __version__) -> Package:
-    """The package defined by ``directory/package.json``: every script of SCRIPTS when it says
-    ``"scripts": true``, plus each ``*.xml`` workflow of the directory."""
+                  scripts: Optional[Mapping[str, Any]] = None, version: str = __version__) -> Package:
+    """The package defined by ``directory/package.json``: every script of ``scripts`` (default:
+    SCRIPTS, as it is at build time) when it says ``"scripts": true``, plus each ``*.xml``
+    workflow of the directory, its catalog URLs moved from ``retarget_from`` to ``bucket``."""
     data = _definition(directory)
     target = bucket or str(data["bucket"])
     commit = str(data.get("commitMessage") or default_commit_message(str(data["slug"])))
-    common = dict(project_name=str(data.get("projectName", "")), tags=",".join(data.get("tags", [])),
-                  commit_message=commit)
+    project, tags = str(data.get("projectName", "")), ",".join(data.get("tags", []))
+
+    def catalog_object(name: str, kind: str, content_type: str, file: str, content: bytes) -> CatalogObject:
+        return CatalogObject(name, kind, content_type, file, content, project, tags, commit)
+
     objects: List[CatalogObject] = []
     warnings: List[str] = []
     if data.get("scripts"):
         if scripts is None:
             from .scripts import SCRIPTS as scripts
-        for info in scripts.values():  # type: ignore[union-attr]
-            text = render_script(info, version=version)
-            warnings += module_closure([info.module]).warnings(info.name)  # type: ignore[attr-defined]
-            objects.append(CatalogObject(info.name, info.kind, SCRIPT_CONTENT_TYPE, f"{info.name}.py",  # type: ignore[attr-defined]
-                                         text.encode("ascii"), **common))
+        for info in scripts.values():
+            closure = module_closure([info.module])
+            warnings += closure.warnings(info.name)
+            text = render_script(info, version=version, closure=closure)
+            objects.append(catalog_object(info.name, info.kind, SCRIPT_CONTENT_TYPE, f"{info.name}.py",
+                                          text.encode("ascii")))
     kind = str(data.get("workflowKind", DEFAULT_WORKFLOW_KIND))
     for path in sorted(directory.glob("*.xml")):
-        text = retarget(path.read_text(encoding="utf-8"), retarget_from, target) if bucket else path.read_text(encoding="utf-8")
-        objects.append(CatalogObject(path.stem, kind, WORKFLOW_CONTENT_TYPE, path.name, text.encode("utf-8"), **common))
+        text = path.read_text(encoding="utf-8")
+        if bucket:
+            text = retarget(text, retarget_from, target)
+        objects.append(catalog_object(path.stem, kind, WORKFLOW_CONTENT_TYPE, path.name, text.encode("utf-8")))
     if not objects:
         raise BundleError(f"{directory} defines no object: set \"scripts\": true or add workflow XML files")
     return Package(slug=str(data["slug"]), name=str(data["name"]), version=version, bucket=target,

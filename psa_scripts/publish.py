@@ -139,13 +139,13 @@ class Publisher:
                         entry: Optional[CatalogEntry]) -> Tuple[str, str]:
         prefix = _commit_prefix(package, obj)
         message = f"{prefix} {package.version}".strip()
-        common = dict(content=obj.content, content_type=obj.content_type, commit_message=message,
-                      filename=obj.file, project_name=obj.project_name, tags=obj.tags)
         if entry is None:
             if self.dry_run:
                 path = routes.CATALOG_CREATE_OBJECT.expand(bucket=package.bucket)
                 return "created", f"{obj.kind}, {len(obj.content)} bytes: POST {path}"
-            self.client.create_object(package.bucket, obj.name, kind=obj.kind, **common)  # type: ignore[arg-type]
+            self.client.create_object(
+                package.bucket, obj.name, kind=obj.kind, content=obj.content, content_type=obj.content_type,
+                commit_message=message, filename=obj.file, project_name=obj.project_name, tags=obj.tags)
             return "created", obj.kind
         if self.client.get_raw(package.bucket, obj.name) == obj.content:
             return "unchanged", ""
@@ -158,7 +158,9 @@ class Publisher:
         if self.dry_run:
             path = routes.CATALOG_CREATE_REVISION.expand(bucket=package.bucket, name=obj.name)
             return "revised", f"{len(obj.content)} bytes: POST {path}" + (f"; {detail}" if detail else "")
-        self.client.create_revision(package.bucket, obj.name, **common)  # type: ignore[arg-type]
+        self.client.create_revision(
+            package.bucket, obj.name, content=obj.content, content_type=obj.content_type, commit_message=message,
+            filename=obj.file, project_name=obj.project_name, tags=obj.tags)
         return "revised", detail
 
 

@@ -1,7 +1,6 @@
 """psa publish through the loopback Catalog: create, revise only what changed, respect user edits."""
 
 import io
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
