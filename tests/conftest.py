@@ -2,11 +2,9 @@
 
 import pytest
 
-from psa_scripts import names
-from psa_scripts.testing.harness import Harness, State, node_variables
+from psa_scripts.testing.harness import Harness, State
 
-NAME = "coco-annotator-42"
-INSTANCE_ID = 7
+from samples import NAME, instance_json, service_variables
 
 
 @pytest.fixture
@@ -15,34 +13,6 @@ def harness(tmp_path):
     workdir.mkdir()
     with Harness(workdir=str(workdir), clock=lambda: 1_764_000_000.0) as running:
         yield running
-
-
-def instance_json(status="VOID -> RUNNING", **extra):
-    data = {
-        "instance_id": INSTANCE_ID,
-        "service_id": "COCO_Annotator",
-        "bucket_name": "service-automation",
-        "instance_status": status,
-        "variables": {"INSTANCE_NAME": NAME},
-        "deployments": [],
-        "groups": ["users"],
-        "job_submissions": [{"transition_state": "VOID -> RUNNING", "job_id": "42", "submission_time": 1}],
-        "some_future_field": {"kept": True},
-    }
-    data.update(extra)
-    return data
-
-
-def service_variables(**overrides):
-    return node_variables(**{
-        names.PCA_INSTANCE_ID: str(INSTANCE_ID),
-        names.INSTANCE_NAME: NAME,
-        names.SERVICE_PORT: "-1",
-        names.PROXYFIED: "True",
-        names.ENDPOINT_ID: "coco-annotator-gui-42",
-        names.HTTP_ENABLED: "True",
-        **overrides,
-    })
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from psa_scripts.errors import InputError, ServiceError
 from psa_scripts.testing.doubles import ContainerState
 from psa_scripts.testing.harness import State
 
-from conftest import NAME, instance_json, service_variables
+from samples import NAME, instance_json, service_variables
 
 NODE = "pnp://node-1.example:64738/node-1"
 CHANNEL = "Service_Instance_7"

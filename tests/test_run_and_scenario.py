@@ -12,7 +12,7 @@ from psa_scripts.testing.doubles import ContainerState, FakeEngine
 from psa_scripts.testing.emulator import ProActiveEmulator
 from psa_scripts.testing.harness import State
 
-from conftest import NAME, instance_json, service_variables
+from samples import NAME, instance_json, service_variables
 
 LIFECYCLE = ["Pre_Start_Service", "Post_Start_Service", "Clean_Start_Service", "Check_Instance_Status",
              "Fetch_Logs", "Pre_Trigger_Action", "Post_Trigger_Action", "Clean_Trigger_Action"]

@@ -5,7 +5,7 @@ import pytest
 from psa_scripts import names
 from psa_scripts.errors import InputError, RestError, ServiceError
 
-from conftest import INSTANCE_ID, NAME, instance_json, service_variables
+from samples import INSTANCE_ID, NAME, instance_json, service_variables
 from psa_scripts.testing.harness import State
 
 PUT_PATH = f"/cloud-automation-service/serviceInstances/{INSTANCE_ID}"

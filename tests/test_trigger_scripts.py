@@ -5,7 +5,7 @@ import pytest
 from psa_scripts.errors import InputError, PsaScriptError, ServiceError
 from psa_scripts.testing.harness import State
 
-from conftest import NAME, instance_json
+from samples import NAME, instance_json
 
 NODE = "pnp://node-1.example:64738/node-1"
 DEPLOYED_NODE = "pnp://deploy-node:64738/node-9"
