@@ -24,6 +24,7 @@ PORT_WAIT_SECONDS = 10.0  # how long a fresh container may take to show its publ
 LOG_READ_SECONDS = 10.0  # the most one status check spends reading logs
 PULL_SECONDS = 900.0  # the most a deployment waits for an image pull
 _POLL_SECONDS = 0.05
+_INSPECT_REUSE_SECONDS = 1.0
 _CHUNK = 65536
 
 
@@ -48,6 +49,8 @@ class DockerEngine:
         self.log_read_seconds = log_read_seconds
         self.port_wait_seconds = port_wait_seconds
         self.clock = clock
+        # is_running's answer, reused by a read_logs right after it (a status check asks both).
+        self._last_inspect: Tuple[str, float, Optional[Dict[str, Any]]] = ("", 0.0, None)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], *, timeout: float = DEFAULT_TIMEOUT, **options: Any) -> "DockerEngine":
@@ -76,12 +79,22 @@ class DockerEngine:
 
     def is_running(self, name: str) -> bool:
         attrs = self.inspect(name)
+        self._last_inspect = (name, self.clock(), attrs)
         return bool(attrs and attrs.get("State", {}).get("Running"))
+
+    def _identity(self, name: str) -> Optional[Dict[str, Any]]:
+        """Inspect ``name``, or reuse what is_running saw of it under a second ago (id and TTY only)."""
+        last_name, when, attrs = self._last_inspect
+        self._last_inspect = ("", 0.0, None)
+        if last_name == name and attrs is not None and 0 <= self.clock() - when < _INSPECT_REUSE_SECONDS:
+            return attrs
+        return self.inspect(name)
 
     # --- logs -------------------------------------------------------------------------------
     def read_logs(self, name: str, cursor: Optional[str], *, max_lines: int, max_bytes: int) -> LogBatch:
         """Entries since ``cursor``, each exactly once across checks; bounded in lines, bytes and time."""
-        attrs = self.inspect(name)
+        check_instance_name(name)
+        attrs = self._identity(name)
         if attrs is None:
             return LogBatch([], cursor, 0)
         container = str(attrs["Id"])[:12]
