@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds at start-up: annotations here are strings
+    from typing import Any
 
 from . import names
 from .context import parse_flag

@@ -15,7 +15,9 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any, Callable, Optional
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds at start-up: annotations here are strings
+    from typing import Any, Callable, Optional
 
 from . import names
 from .errors import InputError

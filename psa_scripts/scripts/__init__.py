@@ -14,7 +14,9 @@ the task fails, as it would with the Groovy script.
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable, Dict, Optional
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds at start-up: annotations here are strings
+    from typing import Any, Callable, Dict, Optional
 
 from ..context import ScriptContext
 from ..errors import InputError
