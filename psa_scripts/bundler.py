@@ -27,6 +27,7 @@ Decisions the generated file encodes:
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import sys
 import unicodedata
@@ -164,13 +165,40 @@ def module_closure(roots: Sequence[str], source_root: Path = SOURCE_ROOT) -> Clo
 _LOADER = '''\
 def _psa_install(modules):
     """Serve the embedded modules under their real names, ahead of any installed copy."""
+    import os
     import sys
     from importlib.machinery import ModuleSpec
 
     roots = {name.split(".")[0] for name in modules}
+    cache = os.environ.get("PSA_SCRIPTS_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "psa-scripts")
+    cache = None if cache == "off" else os.path.join(cache, sys.implementation.cache_tag or "none")
 
     def filename(name):
         return "<embedded>/" + name.replace(".", "/") + ("/__init__.py" if modules[name][0] else ".py")
+
+    def code_of(name):
+        # Compiling costs milliseconds a module and this runs every minute: keep the bytecode,
+        # keyed by the source's digest (taken at bundle time), like __pycache__ does.
+        import marshal
+
+        _, digest, source = modules[name]
+        path = cache and os.path.join(cache, digest + ".bin")
+        if path:
+            try:
+                with open(path, "rb") as handle:
+                    return marshal.loads(handle.read())
+            except (OSError, ValueError, EOFError, TypeError):
+                pass
+        code = compile(source, filename(name), "exec", dont_inherit=True)
+        if path:
+            try:
+                os.makedirs(cache, exist_ok=True)
+                with open(f"{path}.{os.getpid()}", "wb") as handle:
+                    handle.write(marshal.dumps(code))
+                os.replace(f"{path}.{os.getpid()}", path)
+            except OSError:
+                pass  # a read-only home only costs the compile
+        return code
 
     class Loader:
         @staticmethod
@@ -179,12 +207,11 @@ def _psa_install(modules):
 
         @staticmethod
         def exec_module(module):
-            name = module.__spec__.name
-            exec(compile(modules[name][1], filename(name), "exec", dont_inherit=True), module.__dict__)
+            exec(code_of(module.__spec__.name), module.__dict__)
 
         @staticmethod
         def get_source(name):
-            return modules[name][1]
+            return modules[name][2]
 
     class Finder:
         @staticmethod
@@ -199,7 +226,7 @@ def _psa_install(modules):
         import linecache
         import traceback
 
-        for name, (_, source) in modules.items():  # so the traceback shows the source lines
+        for name, (_, _, source) in modules.items():  # so the traceback shows the source lines
             linecache.cache[filename(name)] = (len(source), None, source.splitlines(True), filename(name))
         traceback.print_exception(kind, value, traceback_)
 
@@ -254,6 +281,11 @@ def source_literal(text: str) -> str:
     return "'''\\\n" + body + "'''"
 
 
+def source_digest(name: str, source: str) -> str:
+    """The key of a module's cached bytecode on the node: its name and source, hashed."""
+    return hashlib.sha256(f"{name}\0{source}".encode()).hexdigest()[:32]
+
+
 def _docstring_parts(source: str) -> Tuple[str, List[str]]:
     """The docstring's first paragraph on one line, and the rest as lines."""
     doc = ast.get_docstring(ast.parse(source)) or ""
@@ -286,7 +318,7 @@ def render_script(info: Any, *, version: str = __version__, closure: Optional[Cl
         "Bindings are read from the module globals; only what the script sets (loop, selected,",
         "result) is written back; helpers are named _psa_* and deleted at the end, where the call is.",
     ])
-    modules = [f"    {name!r}: ({is_package}, {source_literal(source)}),"
+    modules = [f"    {name!r}: ({is_package}, {source_digest(name, source)!r}, {source_literal(source)}),"
                for name, (is_package, source) in closure.modules.items()]
     tail = [
         "_psa_uninstall = _psa_install({",

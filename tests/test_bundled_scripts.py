@@ -254,7 +254,8 @@ def engine_run(node, tmp_path):
         job = tmp_path / f"job-{counter[0]}.py"  # the engine's temp file
         job.write_text(prologue + body + EPILOGUE, encoding="utf-8")
         environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NO_PROXY": "127.0.0.1,localhost",
-                       "no_proxy": "127.0.0.1,localhost", **(env or {})}
+                       "no_proxy": "127.0.0.1,localhost", "PSA_SCRIPTS_CACHE": str(tmp_path / "bytecode"),
+                       **(env or {})}
         process = subprocess.run([sys.executable, "-I", "-S", "-u", str(job)], cwd=workdir, env=environment,
                                  capture_output=True, text=True, timeout=120)
         assert process.returncode != NOT_ISOLATED, process.stderr
@@ -281,6 +282,34 @@ def psa_variables(emu, **overrides):
     return {**service_variables(), "PA_CLOUD_AUTOMATION_REST_URL": emu.psa_url,
             "PA_CLOUD_AUTOMATION_REST_PUBLIC_URL": emu.psa_url, "PA_SCHEDULER_REST_URL": emu.scheduler_url,
             **overrides}
+
+
+# --- the bytecode cache ---------------------------------------------------------------------------
+
+def test_embedded_modules_compile_once_then_load_from_the_cache(engine_run, tmp_path):
+    cache = tmp_path / "bytecode"
+    first = engine_run("Fetch_Logs", variables={"IS_FINISHED": "false"}).ok()
+    cached = sorted(cache.rglob("*.bin"))
+    assert cached and all(path.parent.name.startswith("cpython-") for path in cached)
+    stamps = {path: path.stat().st_mtime_ns for path in cached}
+    second = engine_run("Fetch_Logs", variables={"IS_FINISHED": "false"}).ok()
+    assert second.out["writeback"] == first.out["writeback"] == {"loop": "*/1 * * * *"}
+    assert {path: path.stat().st_mtime_ns for path in sorted(cache.rglob("*.bin"))} == stamps  # read, not rewritten
+
+
+def test_a_corrupt_cache_entry_is_recompiled_and_tracebacks_still_name_embedded_files(engine_run, tmp_path):
+    engine_run("Pre_Start_Service", variables={"PROXYFIED": "false"}).ok()
+    for path in (tmp_path / "bytecode").rglob("*.bin"):
+        path.write_bytes(b"not bytecode")
+    run = engine_run("Pre_Start_Service", variables={"PROXYFIED": "true"})
+    assert run.returncode != 0
+    assert "psa_scripts.errors.InputError: PCA_INSTANCE_ID is not set" in run.stderr
+    assert 'File "<embedded>/psa_scripts/context.py"' in run.stderr
+
+
+def test_the_cache_can_be_turned_off(engine_run, tmp_path):
+    engine_run("Fetch_Logs", variables={}, env={"PSA_SCRIPTS_CACHE": "off"}).ok()
+    assert not (tmp_path / "bytecode").exists()
 
 
 # --- every script --------------------------------------------------------------------------------
