@@ -19,6 +19,7 @@ from ..errors import EngineError
 from .logs import LogCursor, LogDelivery, format_second, log_entries
 from .spec import DEFAULT_STOP_TIMEOUT, PICK_FREE_PORT, ActionOutcome, Deployed, DeploySpec, check_instance_name
 
+API_VERSION = "1.41"  # Docker 20.10+ and Podman 4 speak it; set DOCKER_API_VERSION for others
 DEFAULT_TIMEOUT = 30.0  # seconds, every API call (a stop adds its own grace period)
 PORT_WAIT_SECONDS = 10.0  # how long a fresh container may take to show its published port
 LOG_READ_SECONDS = 10.0  # the most one status check spends reading logs
@@ -54,12 +55,17 @@ class DockerEngine:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], *, timeout: float = DEFAULT_TIMEOUT, **options: Any) -> "DockerEngine":
-        """The engine ``DOCKER_HOST`` (``DOCKER_TLS_VERIFY``, ``DOCKER_CERT_PATH``) names, else the local socket."""
+        """The engine ``DOCKER_HOST`` (``DOCKER_TLS_VERIFY``, ``DOCKER_CERT_PATH``) names, else the local socket.
+
+        The API version is ``DOCKER_API_VERSION`` or ``API_VERSION``, not negotiated: asking
+        costs a request per script run, half a second on Podman. ``auto`` negotiates.
+        """
         import docker
 
         where = environ.get("DOCKER_HOST") or "the default socket /var/run/docker.sock"
+        version = environ.get("DOCKER_API_VERSION") or API_VERSION
         try:
-            client = docker.from_env(timeout=timeout, environment=dict(environ))
+            client = docker.from_env(version=version, timeout=timeout, environment=dict(environ))
         except docker.errors.DockerException as error:
             raise EngineError(
                 f"no container engine answers at {where}: {error}; start Docker or run "
@@ -340,4 +346,6 @@ def _engine_errors(what: str) -> Iterator[None]:
     except docker.errors.APIError as error:
         raise EngineError(f"could not {what}: {error.explanation or error}") from None
     except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
-        raise EngineError(f"could not {what}: the container engine did not answer: {error}") from None
+        raise EngineError(
+            f"could not {what}: the container engine did not answer (is DOCKER_HOST right? "
+            f"tools/engine-up.sh provisions one): {error}") from None
