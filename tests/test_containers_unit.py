@@ -192,6 +192,22 @@ def test_a_missing_container_gives_nothing_and_keeps_the_cursor():
     assert (batch.lines, batch.cursor, batch.skipped) == ([], "since=start seen=0", 0)
 
 
+def test_a_log_driver_that_cannot_be_read_is_a_note_not_a_failure():
+    class Unreadable(FakeLogApi):
+        def _raise_for_status(self, response):
+            raise docker.errors.APIError("501", explanation='configured logging driver does not support reading')
+
+    api = Unreadable("docker")
+    batch = engine_on(api).read_logs("svc", "since=start seen=0", max_lines=10, max_bytes=100)
+    assert batch.lines == ["[could not read all the logs of svc: could not read them: "
+                           "configured logging driver does not support reading]"]
+    assert batch.cursor == "since=start seen=0 container=abcdef012345"
+
+
+def test_a_negative_seen_count_reads_as_zero():
+    assert LogCursor.decode("since=start seen=-4").seen == 0
+
+
 # --- bounds ---------------------------------------------------------------------------------------
 def test_more_lines_than_the_cap_keeps_the_newest_and_counts_the_rest():
     api = FakeLogApi("podman")

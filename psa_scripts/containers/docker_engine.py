@@ -124,8 +124,8 @@ class DockerEngine:
                 f"[log reading stopped after {self.log_read_seconds:g} s: {name} writes faster than "
                 f"a check can read; lines written until {format_second(int(now))} that were not "
                 "read are skipped]"))
-        else:  # the engine broke the stream: resume after the last entry read
-            batch = delivery.batch(container, note=f"[log reading of {name} interrupted: {problem}]")
+        else:  # the engine refused or broke the stream: resume after the last entry read
+            batch = delivery.batch(container, note=f"[could not read all the logs of {name}: {problem}]")
         return LogBatch(notes + batch.lines, batch.cursor, batch.skipped)
 
     def _stream_logs(self, container: str, since: int, deadline: float, multiplexed: bool,
@@ -145,8 +145,11 @@ class DockerEngine:
                                 stream=True, timeout=read_timeout)
             if response.status_code == 404:
                 return True, None  # removed since it was inspected: nothing more to read
-            with _engine_errors(f"read the logs of container {container}"):
-                api._raise_for_status(response)
+            try:
+                with _engine_errors("read them"):
+                    api._raise_for_status(response)
+            except EngineError as error:  # e.g. a log driver that cannot be read: not worth failing a check
+                return False, str(error)
             for entry in log_entries(self._chunks(response, deadline), multiplexed):
                 delivery.feed(entry)
             return True, None

@@ -56,7 +56,7 @@ class LogCursor:
         since = fields.get("since", "start")
         return cls(
             since=0 if since == "start" else _parse_marker(since),
-            seen=int(fields.get("seen", "0")),
+            seen=max(0, int(fields.get("seen", "0"))),
             container=fields.get("container") or None,
         )
 
