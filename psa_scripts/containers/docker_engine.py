@@ -165,10 +165,17 @@ class DockerEngine:
                 response.close()
 
     def _chunks(self, response: Any, deadline: float) -> Iterator[bytes]:
-        for chunk in response.iter_content(chunk_size=_CHUNK):
-            yield chunk
-            if self.clock() > deadline:
+        """The body's chunks until the deadline; no socket read may wait past it either."""
+        chunks = response.iter_content(chunk_size=_CHUNK)
+        while True:
+            remaining = deadline - self.clock()
+            if remaining <= 0:
                 raise _OutOfTime()
+            _limit_socket_wait(response, remaining)
+            chunk = next(chunks, None)
+            if chunk is None:
+                return
+            yield chunk
 
     # --- deploy -------------------------------------------------------------------------------
     def deploy(self, spec: DeploySpec) -> Deployed:
@@ -330,6 +337,13 @@ class _OutOfTime(Exception):
 
 class _NameTaken(Exception):
     """create() found the name taken: another deployment won the race."""
+
+
+def _limit_socket_wait(response: Any, seconds: float) -> None:
+    """Make the response's next socket read give up after ``seconds`` (unix and TCP sockets)."""
+    with contextlib.suppress(Exception):  # another transport (ssh, npipe): the request timeout holds
+        raw = response.raw._fp.fp.raw
+        getattr(raw, "_sock", raw).settimeout(max(0.05, seconds))
 
 
 def _not_found() -> type:

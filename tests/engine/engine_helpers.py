@@ -32,5 +32,26 @@ def fetch_page(port, timeout=20.0):
     return wait_until(attempt, timeout, what=f"a page on port {port}")
 
 
-def container_ids(engine):
-    return {c["Id"] for c in engine.client.api.containers(all=True)}
+def containers_named(engine, name):
+    """The ids of the containers called exactly ``name`` (other test sessions may run alongside)."""
+    found = engine.client.api.containers(all=True, filters={"name": name})
+    return [c["Id"] for c in found if name in [n.lstrip("/") for n in c.get("Names") or []]]
+
+
+class SpyEngine:
+    """Passes every call to ``engine`` and records the names of the methods called."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.calls = []
+
+    def __getattr__(self, attribute):
+        value = getattr(self.engine, attribute)
+        if not callable(value):
+            return value
+
+        def spy(*args, **kwargs):
+            self.calls.append(attribute)
+            return value(*args, **kwargs)
+
+        return spy

@@ -7,7 +7,7 @@ container engine is real. Each scenario is the order the workflows run the scrip
 import os
 
 import pytest
-from engine_helpers import PAGE_MARKER, TEST_IMAGE, container_ids, fetch_page, wait_until
+from engine_helpers import PAGE_MARKER, TEST_IMAGE, SpyEngine, fetch_page, wait_until
 
 from psa_scripts import names
 from psa_scripts.errors import InputError, ServiceError
@@ -130,11 +130,12 @@ def test_resume_of_a_removed_container_is_error(harness, engine, container_names
                                       "`touch /tmp/psa-pwned`", "../etc/passwd", "--privileged"])
 @pytest.mark.parametrize("script", ["Start_Docker_Service", "Finish_Docker_Service",
                                     "Pause_Docker_Service", "Resume_Docker_Service"])
-def test_a_bad_instance_name_is_refused_and_nothing_runs(harness, engine, script, bad_name):
-    before = container_ids(engine)
-    outcome = harness.run(script, deployment_state("placeholder").with_variables(INSTANCE_NAME=bad_name))
+def test_a_bad_instance_name_is_refused_and_nothing_runs(engine, tmp_path, script, bad_name):
+    spy = SpyEngine(engine)
+    with Harness(engine=spy, workdir=str(tmp_path)) as harness:
+        outcome = harness.run(script, deployment_state("placeholder").with_variables(INSTANCE_NAME=bad_name))
     assert isinstance(outcome.error, InputError)
     assert "is not a valid container name" in str(outcome.error)
+    assert spy.calls == [], "the engine was called"
     assert outcome.state.files == {}
-    assert container_ids(engine) == before
     assert not os.path.exists("/tmp/psa-pwned")

@@ -3,7 +3,7 @@
 import concurrent.futures
 
 import pytest
-from engine_helpers import PAGE_MARKER, TEST_IMAGE, container_ids, fetch_page
+from engine_helpers import PAGE_MARKER, TEST_IMAGE, containers_named, fetch_page
 
 from psa_scripts.containers import ActionOutcome, DeploySpec
 from psa_scripts.errors import EngineError
@@ -24,10 +24,9 @@ def test_deploy_with_a_free_port_serves_the_page(engine, container_names):
 def test_deploying_the_same_name_again_reuses_the_container(engine, container_names):
     name = container_names()
     first = engine.deploy(spec(name))
-    before = container_ids(engine)
     again = engine.deploy(spec(name))
     assert (again.action, again.container_id, again.host_port) == ("reused", first.container_id, first.host_port)
-    assert container_ids(engine) == before
+    assert containers_named(engine, name) == [first.container_id]
 
 
 def test_an_exited_container_is_started_again(engine, container_names):
@@ -56,6 +55,7 @@ def test_concurrent_deployments_of_one_name_make_one_container(engine, container
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         deployed = list(pool.map(lambda _: engine.deploy(spec(name)), range(4)))
     assert len({d.container_id for d in deployed}) == 1
+    assert containers_named(engine, name) == [deployed[0].container_id]
     assert sorted(d.action for d in deployed).count("created") == 1
 
 
@@ -79,10 +79,9 @@ def test_env_command_and_a_fixed_port(engine, container_names):
 
 def test_missing_image_is_a_clear_error_and_leaves_nothing(engine, container_names):
     name = container_names()
-    before = container_ids(engine)
     with pytest.raises(EngineError, match="image psa-test/no-such-image:1 is not on this host and could not be pulled"):
         engine.deploy(DeploySpec(name=name, image="psa-test/no-such-image:1"))
-    assert container_ids(engine) == before
+    assert containers_named(engine, name) == []
 
 
 def test_actions_on_a_missing_container_say_so(engine, container_names):
