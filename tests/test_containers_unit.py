@@ -389,6 +389,57 @@ def test_a_container_that_dies_at_once_is_reported_with_its_last_words():
         DockerEngine(FakeClient(Api())).deploy(DeploySpec(name="svc", image="img", container_port="80"))
 
 
+class RacingClient:
+    """Podman's free-port race: the port picked at create is taken before start, ``races`` times."""
+
+    def __init__(self, races, service_port=-1):
+        self.races, self.created, self.removed = races, 0, 0
+        client = self
+
+        class Container:
+            id = "c0ffee0123456789"
+
+            def start(self):
+                if client.races:
+                    client.races -= 1
+                    raise docker.errors.APIError("500", explanation="listen tcp4 :39435: bind: address already in use")
+
+            def remove(self, force, v):
+                client.removed += 1
+
+        class Containers:
+            def create(self, image, command, name, **options):
+                client.created += 1
+                assert options["ports"] == {"80/tcp": None if service_port == -1 else service_port}
+                return Container()
+
+        class Images:
+            def get(self, image):
+                return object()
+
+        class Api:
+            def inspect_container(self, name):
+                if name == "svc" and not client.created:
+                    raise docker.errors.NotFound("no such container")
+                return {"Id": Container.id, "State": {"Running": True},
+                        "NetworkSettings": {"Ports": {"80/tcp": [{"HostIp": "", "HostPort": "40001"}]}}}
+
+        self.containers, self.images, self.api = Containers(), Images(), Api()
+
+
+def test_a_free_port_taken_between_create_and_start_is_picked_again():
+    client = RacingClient(races=2)
+    deployed = DockerEngine(client).deploy(DeploySpec(name="svc", image="img", container_port="80"))
+    assert (deployed.action, deployed.host_port, client.created, client.removed) == ("created", 40001, 3, 2)
+
+
+def test_a_fixed_port_in_use_is_an_error_at_once():
+    client = RacingClient(races=1, service_port=8080)
+    with pytest.raises(EngineError, match="could not start container svc: .*address already in use"):
+        DockerEngine(client).deploy(DeploySpec(name="svc", image="img", container_port="80", service_port=8080))
+    assert (client.created, client.removed) == (1, 1)
+
+
 # --- the selection script ----------------------------------------------------------------------------
 @pytest.mark.parametrize("tokens,selected", [
     (None, True), ([], True), (["GPU"], True), (["GPU", "PSA_jupyter-1"], False),

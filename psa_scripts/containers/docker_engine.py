@@ -26,6 +26,7 @@ LOG_READ_SECONDS = 10.0  # the most one status check spends reading logs
 PULL_SECONDS = 900.0  # the most a deployment waits for an image pull
 _POLL_SECONDS = 0.05
 _INSPECT_REUSE_SECONDS = 1.0
+_PORT_RACE_ATTEMPTS = 3
 _CHUNK = 65536
 
 
@@ -200,38 +201,33 @@ class DockerEngine:
         raise EngineError(f"container {spec.name} keeps appearing and disappearing: another deployment is racing this one")
 
     def _create(self, spec: DeploySpec) -> str:
+        """Create and start the container; a container that cannot start is removed again."""
         self._ensure_image(spec.image)
-        options = dict(spec.options)
-        if "device_requests" in options:
-            from docker.types import DeviceRequest
-
-            options["device_requests"] = [DeviceRequest(**request) for request in options["device_requests"]]
-        if spec.volumes:
-            options["volumes"] = list(spec.volumes)
-        if spec.environment:
-            options["environment"] = dict(spec.environment)
-        if spec.container_port:
-            host_port = None if spec.service_port == PICK_FREE_PORT else spec.service_port
-            options["ports"] = {spec.container_port: host_port}  # None: the engine picks, no race
+        options = _create_options(spec)
         import docker
 
-        with _engine_errors(f"create container {spec.name} from {spec.image}"):
+        for attempt in range(1, _PORT_RACE_ATTEMPTS + 1):
+            with _engine_errors(f"create container {spec.name} from {spec.image}"):
+                try:
+                    container = self.client.containers.create(
+                        spec.image, list(spec.command) if spec.command else None, name=spec.name, **options)
+                except docker.errors.APIError as error:
+                    if error.status_code == 409 or "is already in use" in str(error.explanation):  # Podman: 500
+                        raise _NameTaken() from None
+                    raise
             try:
-                container = self.client.containers.create(
-                    spec.image, list(spec.command) if spec.command else None, name=spec.name,
-                    detach=True, **options)
-            except docker.errors.APIError as error:
-                if error.status_code == 409 or "already in use" in str(error.explanation):  # Podman: 500
-                    raise _NameTaken() from None
-                raise
-        try:
-            with _engine_errors(f"start container {spec.name}"):
-                container.start()
-        except EngineError:
-            with contextlib.suppress(Exception):  # do not leave a container that cannot start
-                container.remove(force=True, v=True)
-            raise
-        return str(container.id)
+                with _engine_errors(f"start container {spec.name}"):
+                    container.start()
+                return str(container.id)
+            except EngineError as error:
+                with contextlib.suppress(Exception):
+                    container.remove(force=True, v=True)
+                # Podman picks the free port at create time and binds it at start: a concurrent
+                # deployment may take it in between. Docker binds at start: no such race.
+                engine_picked = spec.service_port == PICK_FREE_PORT
+                if not (engine_picked and "address already in use" in str(error) and attempt < _PORT_RACE_ATTEMPTS):
+                    raise
+        raise AssertionError("unreachable")
 
     def _ensure_image(self, image: str) -> None:
         """Pull ``image`` only when it is not there locally; a clear error when it cannot be had."""
@@ -337,6 +333,23 @@ class _OutOfTime(Exception):
 
 class _NameTaken(Exception):
     """create() found the name taken: another deployment won the race."""
+
+
+def _create_options(spec: DeploySpec) -> Dict[str, Any]:
+    """The ``containers.create`` keyword arguments for ``spec`` (besides image, command, name)."""
+    options = dict(spec.options)
+    if "device_requests" in options:
+        from docker.types import DeviceRequest
+
+        options["device_requests"] = [DeviceRequest(**request) for request in options["device_requests"]]
+    if spec.volumes:
+        options["volumes"] = list(spec.volumes)
+    if spec.environment:
+        options["environment"] = dict(spec.environment)
+    if spec.container_port:
+        host_port = None if spec.service_port == PICK_FREE_PORT else spec.service_port
+        options["ports"] = {spec.container_port: host_port}  # None: the engine picks the port
+    return options
 
 
 def _limit_socket_wait(response: Any, seconds: float) -> None:
