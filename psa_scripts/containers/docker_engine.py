@@ -27,6 +27,7 @@ PULL_SECONDS = 900.0  # the most a deployment waits for an image pull
 _POLL_SECONDS = 0.05
 _INSPECT_REUSE_SECONDS = 1.0
 _PORT_RACE_ATTEMPTS = 3
+_DEPLOY_ATTEMPTS = 5
 _CHUNK = 65536
 
 
@@ -180,25 +181,37 @@ class DockerEngine:
 
     # --- deploy -------------------------------------------------------------------------------
     def deploy(self, spec: DeploySpec) -> Deployed:
-        """Reuse a running container named ``spec.name``, start a stopped one, else create it."""
+        """Reuse a running container named ``spec.name``, start a stopped one, else create it.
+
+        Another deployment of the same name may be creating, starting or (after a failed
+        start) removing that container meanwhile: such a clash is retried, briefly.
+        """
         check_instance_name(spec.name)
-        for _ in range(2):
-            attrs = self.inspect(spec.name)
-            if attrs is None:
-                try:
-                    container_id = self._create(spec)
-                except _NameTaken:
-                    continue  # a concurrent deployment created it first: use that one
-                action = "created"
-            elif attrs.get("State", {}).get("Running"):
-                container_id, action = attrs["Id"], "reused"
-            else:
-                container_id, action = attrs["Id"], "started"
+        for attempt in range(1, _DEPLOY_ATTEMPTS + 1):
+            try:
+                return self._deploy_once(spec)
+            except _Contended as contended:
+                if attempt == _DEPLOY_ATTEMPTS:
+                    raise EngineError(
+                        f"could not deploy {spec.name}: another deployment of that name keeps "
+                        f"getting in the way ({contended})") from None
+                time.sleep(_POLL_SECONDS * attempt)
+        raise AssertionError("unreachable")
+
+    def _deploy_once(self, spec: DeploySpec) -> Deployed:
+        attrs = self.inspect(spec.name)
+        if attrs is None:
+            container_id, action = self._create(spec), "created"
+        elif attrs.get("State", {}).get("Running"):
+            container_id, action = attrs["Id"], "reused"
+        else:
+            container_id, action = attrs["Id"], "started"
+            with _contention_as_retry(spec):
                 with _engine_errors(f"start container {spec.name}"):
                     self.client.api.start(container_id)
+        with _contention_as_retry(spec):
             port = self._published_port(spec, container_id, wait=action != "reused")
-            return Deployed(container_id, port, action)
-        raise EngineError(f"container {spec.name} keeps appearing and disappearing: another deployment is racing this one")
+        return Deployed(container_id, port, action)
 
     def _create(self, spec: DeploySpec) -> str:
         """Create and start the container; a container that cannot start is removed again."""
@@ -213,7 +226,7 @@ class DockerEngine:
                         spec.image, list(spec.command) if spec.command else None, name=spec.name, **options)
                 except docker.errors.APIError as error:
                     if error.status_code == 409 or "is already in use" in str(error.explanation):  # Podman: 500
-                        raise _NameTaken() from None
+                        raise _Contended("the name was taken meanwhile") from None
                     raise
             try:
                 with _engine_errors(f"start container {spec.name}"):
@@ -331,8 +344,22 @@ class _OutOfTime(Exception):
     """The log read reached its deadline."""
 
 
-class _NameTaken(Exception):
-    """create() found the name taken: another deployment won the race."""
+class _Contended(Exception):
+    """Another deployment of the same name got in the way: look again and retry."""
+
+
+@contextlib.contextmanager
+def _contention_as_retry(spec: DeploySpec) -> Iterator[None]:
+    """The container vanished, or its engine-picked port was taken: the other deployment's doing."""
+    try:
+        yield
+    except EngineError as error:
+        text = str(error).lower()
+        vanished = "no such container" in text or "no container with name or id" in text
+        port_race = spec.service_port == PICK_FREE_PORT and "address already in use" in text
+        if vanished or port_race:
+            raise _Contended(str(error)) from None
+        raise
 
 
 def _create_options(spec: DeploySpec) -> Dict[str, Any]:
