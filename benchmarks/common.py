@@ -18,8 +18,8 @@ TEST_IMAGE = "psa-test/busybox-httpd:latest"
 DOCKER_CLI = shutil.which("docker") or "/usr/local/bin/docker"
 
 # ~1000 numbered lines a second: bursts of 20 lines then 20 ms (one usleep per line would
-# cost a fork each in busybox sh and cap the rate well below that).
-STEADY_WRITER = ("sh", "-c", "i=0; while true; do j=0; while [ $j -lt 20 ]; do i=$((i+1)); "
+# cost a fork each in busybox sh and cap the rate well below that). Ends by itself.
+STEADY_WRITER = ("timeout", "600", "sh", "-c", "i=0; while true; do j=0; while [ $j -lt 20 ]; do i=$((i+1)); "
                  "j=$((j+1)); echo $i; done; usleep 20000; done")
 
 

@@ -9,10 +9,11 @@ from psa_scripts.containers import DeploySpec, DockerEngine, LogCursor
 
 pytestmark = pytest.mark.engine
 
+# Writers end by themselves after two minutes: a test run killed mid-way leaves no busy container.
 # Numbered lines at a steady ~200 lines/s: many lines share each whole second.
-STEADY = ("sh", "-c", "i=0; while true; do i=$((i+1)); echo $i; usleep 5000; done")
+STEADY = ("timeout", "120", "sh", "-c", "i=0; while true; do i=$((i+1)); echo $i; usleep 5000; done")
 # As fast as the shell can write: far more than a check may read.
-FLOOD = ("sh", "-c", "i=0; while true; do i=$((i+1)); echo flood line $i; done")
+FLOOD = ("timeout", "120", "sh", "-c", "i=0; while true; do i=$((i+1)); echo flood line $i; done")
 
 
 def test_numbered_lines_are_delivered_exactly_once_over_many_checks(engine, container_names):
