@@ -64,7 +64,8 @@ class PsaClient(RestClient):
             response = self.request(routes.PSA_PUBLIC_ADDRESS)
             address = response.text.strip().strip('"').strip()
         except Exception as error:  # noqa: BLE001 - by contract, any failure means "unknown"
-            print(f"psa-scripts: public address unknown ({error})", file=sys.stderr, flush=True)
+            print(f"psa-scripts: PSA did not tell this node's public address ({error}); "
+                  "the node's own host name is used", file=sys.stderr, flush=True)
             return None
         if not address or _is_loopback(address):
             return None
