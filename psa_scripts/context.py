@@ -197,6 +197,10 @@ class ScriptContext:
             )
         return value
 
+    def instance_name(self) -> str:
+        """The ``INSTANCE_NAME`` variable, checked against the engine's container-name rule."""
+        return names.check_instance_name(self.variables.require(names.INSTANCE_NAME))
+
     def binding(self, name: str) -> Any:
         value = self.bindings.get(name)
         if value is None:

@@ -96,5 +96,33 @@ CONTAINER_ID_FILE_SUFFIX = "_containerID"
 STATUS_FILE_SUFFIX = "_status"
 ALREADY_REMOVED_PREFIX = "Error: No such container: "
 
+# --- The service's name --------------------------------------------------------------------------
+# INSTANCE_NAME names the container, the node token PSA_<name>, the localspace files and the
+# sync channel's INSTANCE_NAME: every script checks it against the engine's name rule first.
+INSTANCE_NAME_PATTERN = "[a-zA-Z0-9][a-zA-Z0-9_.-]*"
+INSTANCE_NAME_MAX_LENGTH = 200  # the name is also a file name: <name>_containerID must fit in 255 bytes
+_NAME_FIRST = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_NAME_REST = _NAME_FIRST | frozenset("_.-")
+
+
+def check_instance_name(name: object) -> str:
+    """``name`` if the engine would accept it as a container name; else InputError, before any effect.
+
+    String tests rather than a regular expression: ``re`` would cost start-up time to
+    every script, and the status loop starts one every minute.
+    """
+    text = "" if name is None else str(name)
+    if (not text or text[0] not in _NAME_FIRST or len(text) > INSTANCE_NAME_MAX_LENGTH
+            or not _NAME_REST.issuperset(text)):
+        from .errors import InputError
+
+        raise InputError(
+            f"{INSTANCE_NAME} {text!r} is not a valid container name: it must match "
+            f"{INSTANCE_NAME_PATTERN} (letters, digits, '_', '.', '-'; at most {INSTANCE_NAME_MAX_LENGTH} "
+            "characters), so that no engine or shell can read it as anything but a name"
+        )
+    return text
+
+
 # --- Loop control -----------------------------------------------------------------------------------
 STATUS_LOOP_CRON = "*/1 * * * *"

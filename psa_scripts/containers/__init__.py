@@ -1,6 +1,6 @@
 """The real container engine and what the Docker scripts need from it.
 
-- ``spec``: ``check_instance_name`` (every script, before any engine call), ``DeploySpec``
+- ``spec``: ``DeploySpec`` (the name checked by ``names.check_instance_name`` first)
   read from the workflow's variables, the outcomes (``Deployed``, ``ActionOutcome``).
 - ``logs``: the exactly-once log cursor and the bounded delivery of new lines.
 - ``docker_engine``: ``DockerEngine`` on the Docker Engine API (``docker`` SDK, imported lazily).
@@ -14,10 +14,9 @@ from .spec import (
     DeploySpec,
     action_status,
     check_instance_name,
-    instance_name,
 )
 
 __all__ = [
     "ActionOutcome", "Deployed", "DeploySpec", "DockerEngine", "LogCursor", "LogDelivery",
-    "action_status", "check_instance_name", "instance_name",
+    "action_status", "check_instance_name",
 ]

@@ -14,16 +14,13 @@ from __future__ import annotations
 
 import enum
 import json
-import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from .. import names, statusfiles
+from ..names import check_instance_name
 from ..errors import EngineError, InputError
-
-NAME_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
-NAME_MAX_LENGTH = 200  # the name is also a file name: <name>_containerID must fit in 255 bytes
 
 DOCKER_IMAGE = "DOCKER_IMAGE"
 CONTAINER_PORT = "CONTAINER_PORT"
@@ -42,23 +39,6 @@ ALLOWED_OPTIONS = frozenset({
     "shm_size", "nano_cpus", "cpu_shares", "cpuset_cpus", "network", "extra_hosts", "dns",
     "restart_policy", "init", "read_only", "tmpfs", "stop_signal", "devices", "device_requests",
 })
-
-
-def check_instance_name(name: Any) -> str:
-    """``name`` if the engine would accept it as a container name; else InputError, before any call."""
-    text = "" if name is None else str(name)
-    if not NAME_PATTERN.fullmatch(text) or len(text) > NAME_MAX_LENGTH:
-        raise InputError(
-            f"{names.INSTANCE_NAME} {text!r} is not a valid container name: it must match "
-            f"{NAME_PATTERN.pattern} (letters, digits, '_', '.', '-'; at most {NAME_MAX_LENGTH} "
-            "characters), so that no engine or shell can read it as anything but a name"
-        )
-    return text
-
-
-def instance_name(variables: Any) -> str:
-    """The validated ``INSTANCE_NAME`` variable: every Docker script starts with this."""
-    return check_instance_name(variables.require(names.INSTANCE_NAME))
 
 
 # --- Outcomes -----------------------------------------------------------------------------------
@@ -112,7 +92,7 @@ class DeploySpec:
     @classmethod
     def from_variables(cls, variables: Any) -> "DeploySpec":
         """Read and check every deploy variable (see the module docstring); InputError names the bad one."""
-        name = instance_name(variables)
+        name = check_instance_name(variables.require(names.INSTANCE_NAME))
         port = variables.text(CONTAINER_PORT)
         return cls(
             name=name,

@@ -23,7 +23,7 @@ from ..tokens import remove_node_token
 def main(ctx: ScriptContext) -> None:
     variables = ctx.variables
     instance_id = variables.require_int(names.PCA_INSTANCE_ID)
-    instance_name = variables.require(names.INSTANCE_NAME)
+    instance_name = ctx.instance_name()
     job_id = variables.require(names.PA_JOB_ID)
     node_url = variables.require(names.PA_NODE_URL)
     max_lines = variables.integer(MAX_LINES_VARIABLE, DEFAULT_MAX_LINES)

@@ -17,7 +17,7 @@ from ..tokens import node_token, remove_node_token
 def main(ctx: ScriptContext) -> None:
     variables = ctx.variables
     instance_id = variables.require_int(names.PCA_INSTANCE_ID)
-    instance_name = variables.require(names.INSTANCE_NAME)
+    instance_name = ctx.instance_name()
     credentials_key = variables.text(names.CREDENTIALS_KEY)
     failures = []
 

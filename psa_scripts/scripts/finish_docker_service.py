@@ -8,12 +8,12 @@ the outcome and sets the instance status.
 """
 
 from .. import statusfiles
-from ..containers import action_status, instance_name
+from ..containers import action_status
 from ..context import ScriptContext
 
 
 def main(ctx: ScriptContext) -> None:
-    name = instance_name(ctx.variables)
+    name = ctx.instance_name()
     status = action_status(name, lambda: ctx.engine.remove(name))
     statusfiles.write_status(ctx.workdir, name, status)
     ctx.print(f"Finish {name}: {status}")

@@ -7,13 +7,13 @@ Writes: file <INSTANCE_NAME>_status for Post_Trigger_Action: the name when stopp
 """
 
 from .. import statusfiles
-from ..containers import action_status, instance_name
+from ..containers import action_status
 from ..containers.spec import DEFAULT_STOP_TIMEOUT, DOCKER_STOP_TIMEOUT
 from ..context import ScriptContext
 
 
 def main(ctx: ScriptContext) -> None:
-    name = instance_name(ctx.variables)
+    name = ctx.instance_name()
     timeout = ctx.variables.integer(DOCKER_STOP_TIMEOUT, DEFAULT_STOP_TIMEOUT)
     status = action_status(name, lambda: ctx.engine.stop(name, timeout))
     statusfiles.write_status(ctx.workdir, name, status)

@@ -20,7 +20,7 @@ TARGETS = (names.FINISHED, names.PAUSED, names.RUNNING)
 def main(ctx: ScriptContext) -> None:
     target = ctx.arg(0, "the status on success", TARGETS)
     instance_id = ctx.variables.require_int(names.PCA_INSTANCE_ID)
-    instance_name = ctx.variables.require(names.INSTANCE_NAME)
+    instance_name = ctx.instance_name()
     workdir = ctx.workdir
     from ..instances import set_status
 

@@ -25,7 +25,8 @@ def main(ctx: ScriptContext) -> None:
             f"channel {channel.name} does not exist: the service was never started "
             "(Post_Start_Service creates it) or it is already finished"
         )
-    instance_name = channel.text(names.KEY_INSTANCE_NAME) or ctx.variables.require(names.INSTANCE_NAME)
+    instance_name = names.check_instance_name(
+        channel.text(names.KEY_INSTANCE_NAME) or ctx.variables.require(names.INSTANCE_NAME))
     credentials_key = channel.text(names.KEY_CREDENTIALS_KEY)
 
     ctx.variables.set(names.INSTANCE_NAME, instance_name)

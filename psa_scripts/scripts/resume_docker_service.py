@@ -7,12 +7,12 @@ engine's message otherwise.
 """
 
 from .. import statusfiles
-from ..containers import action_status, instance_name
+from ..containers import action_status
 from ..context import ScriptContext
 
 
 def main(ctx: ScriptContext) -> None:
-    name = instance_name(ctx.variables)
+    name = ctx.instance_name()
     status = action_status(name, lambda: ctx.engine.start(name))
     statusfiles.write_status(ctx.workdir, name, status)
     ctx.print(f"Resume {name}: {status}")
