@@ -24,7 +24,7 @@ Overwritten = Callable[[ServiceInstance, ServiceInstance], bool]
 ROUNDS = 3
 
 
-def _needs(change: Change, instance: ServiceInstance) -> bool:
+def needs_change(change: Change, instance: ServiceInstance) -> bool:
     """Whether applying ``change`` would alter ``instance`` (tried on a copy)."""
     probe = instance.copy()
     change(probe)
@@ -43,13 +43,13 @@ def update_instance(client: Any, instance_id: int, change: Change, rounds: int =
     """
     for round_number in range(1, rounds + 1):
         current = client.get_instance(instance_id)
-        if not _needs(change, current):
+        if not needs_change(change, current):
             return current
         before = current.copy()
         change(current)
         client.put_instance(current)
         stored = client.get_instance(instance_id)
-        if not _needs(change, stored):
+        if not needs_change(change, stored):
             return stored
         if overwritten is not None and not overwritten(before, stored):
             return stored

@@ -8,6 +8,26 @@ from samples import NAME, instance_json, service_variables
 
 
 @pytest.fixture
+def time_zone():
+    """``time_zone("Asia/Kolkata")`` sets the process's zone for one test, restored after it."""
+    import os
+    import time
+
+    saved = os.environ.get("TZ")
+
+    def use(name):
+        os.environ["TZ"] = name
+        time.tzset()
+
+    yield use
+    if saved is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = saved
+    time.tzset()
+
+
+@pytest.fixture
 def harness(tmp_path):
     workdir = tmp_path / "localspace"
     workdir.mkdir()

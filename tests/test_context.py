@@ -100,15 +100,13 @@ def test_psa_client_needs_a_session():
         ctx.psa
 
 
-def test_marker_is_iso8601_with_offset_whole_seconds(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    import time
-    time.tzset()
-    try:
-        assert format_marker(1764191283.75) == "2025-11-26T21:08:03+00:00"
-    finally:
-        monkeypatch.delenv("TZ")
-        time.tzset()
+def test_marker_is_iso8601_with_offset_whole_seconds(time_zone):
+    time_zone("UTC")
+    assert format_marker(1764191283.75) == "2025-11-26T21:08:03+00:00"
+    time_zone("IST-5:30")  # POSIX zone strings: no tzdata needed
+    assert format_marker(1764191283.75) == "2025-11-27T02:38:03+05:30"
+    time_zone("NST+3:30")
+    assert format_marker(1764191283.75) == "2025-11-26T17:38:03-03:30"
 
 
 def test_parse_flag_default_for_none():

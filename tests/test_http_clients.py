@@ -227,6 +227,14 @@ def test_launching_is_not_replayed_after_a_lost_answer(emu, psa):
     assert len(emu.launches) == 1
 
 
+def test_an_action_is_not_replayed_after_a_lost_answer(emu, psa):
+    emu.add_instance({"instance_id": 1, "instance_status": "RUNNING"})
+    emu.drop("PUT", r"/serviceInstances/1/action$")
+    with pytest.raises(RestError):
+        psa.run_action(1, "b", "Finish_X", {})
+    assert _count(emu, "PUT", r"/serviceInstances/1/action$") == 1
+
+
 def test_error_url_has_no_query_string(emu, session):
     emu.fail("POST", r"/services$", 500)
     with pytest.raises(RestError) as caught:

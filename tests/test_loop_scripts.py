@@ -134,13 +134,10 @@ def test_check_with_java_types(harness):
 @pytest.mark.parametrize("is_finished, loop", [
     (None, "*/1 * * * *"), ("false", "*/1 * * * *"), ("true", False), ("TRUE", False), (True, False),
 ])
-def test_fetch_logs_loop(harness, is_finished, loop, monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    import time
-    time.tzset()
+def test_fetch_logs_loop(harness, is_finished, loop, time_zone):
+    time_zone("UTC")
     variables = {} if is_finished is None else {"IS_FINISHED": is_finished}
     outcome = harness.run("Fetch_Logs", State(variables=variables)).raise_error()
-    time.tzset()
     assert outcome.writeback == {"loop": loop}
     assert outcome.variables_written == {"LAST_TIME_MARKER": "2025-11-24T16:00:00+00:00"}
     assert outcome.calls == [] and outcome.psa_requests == []
@@ -155,3 +152,18 @@ def test_fetch_logs_malformed_flag(harness):
     outcome = harness.run("Fetch_Logs", State(variables={"IS_FINISHED": "nope"}))
     assert isinstance(outcome.error, InputError)
     assert outcome.writeback == {}
+
+
+def test_check_a_dead_container_is_error_even_when_its_logs_cannot_be_read(tmp_path):
+    from psa_scripts.testing.doubles import FakeEngine
+    from psa_scripts.testing.harness import Harness
+
+    class NoLogs(FakeEngine):
+        def read_logs(self, name, cursor, *, max_lines, max_bytes):
+            raise RuntimeError("log driver none")
+
+    with Harness(workdir=str(tmp_path), engine=NoLogs({NAME: ContainerState(running=False)})) as harness:
+        outcome = harness.run("Check_Instance_Status", running_state())
+    assert isinstance(outcome.error, ServiceError)
+    assert outcome.status_history == ["ERROR"]
+    assert f"WARNING: could not read the last logs of {NAME}: log driver none" in outcome.output

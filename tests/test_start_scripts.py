@@ -208,6 +208,29 @@ def test_post_start_persistent_500_fails_and_undoes_everything(harness, start_st
     assert harness.session_id not in str(outcome.error) + outcome.output
 
 
+def _fail_reads_after_the_put(emulator, times):
+    emulator.after("PUT", PUT_PATH, lambda emu, recorded: emu.fail("GET", PUT_PATH, 500, times=times), times=1)
+
+
+def test_post_start_keeps_a_deployment_stored_without_confirmation(harness, start_state):
+    _fail_reads_after_the_put(harness.emulator, times=1)  # the read-back fails, the next read works
+    outcome = harness.run("Post_Start_Service", start_state).raise_error()
+    assert "WARNING: the instance update was stored although its confirmation failed" in outcome.output
+    assert outcome.state.instance["instance_status"] == "RUNNING"
+    assert outcome.state.node_tokens and outcome.state.channels
+    assert outcome.calls_to("schedulerapi", "detachService") == []
+
+
+def test_post_start_unconfirmed_update_is_undone_and_clean_start_marks_error(harness, start_state):
+    _fail_reads_after_the_put(harness.emulator, times=None)  # PSA stores the PUT, then answers nothing
+    outcome = harness.run("Post_Start_Service", start_state)
+    assert outcome.error is not None
+    assert outcome.state.node_tokens == {} and outcome.state.channels == {}
+    harness.emulator._faults.clear()
+    cleaned = harness.run("Clean_Start_Service", outcome.state).raise_error()
+    assert cleaned.status_history == ["ERROR"]
+
+
 def test_post_start_token_failure_undoes_channel_and_registration(harness, start_state):
     state = start_state.replace(failures={"rmapi.addNodeToken": RuntimeError("RM unreachable")})
     outcome = harness.run("Post_Start_Service", state)
@@ -225,8 +248,15 @@ def test_post_start_with_java_types(harness, start_state):
 # --- Clean_Start_Service ----------------------------------------------------------------------------
 
 def test_clean_start_leaves_a_running_instance_alone(harness):
-    outcome = harness.run("Clean_Start_Service", State(variables=service_variables(), instance=instance_json("RUNNING"))).raise_error()
+    state = State(variables=service_variables(), instance=instance_json("RUNNING"),
+                  channels={"Service_Instance_7": {"INSTANCE_NAME": NAME, "RUNNING_STATE": 1}})
+    outcome = harness.run("Clean_Start_Service", state).raise_error()
     assert outcome.psa_writes == []
+
+
+def test_clean_start_running_without_channel_is_an_unfinished_deployment(harness):
+    outcome = harness.run("Clean_Start_Service", State(variables=service_variables(), instance=instance_json("RUNNING")))
+    assert outcome.ok and outcome.status_history == ["ERROR"]
 
 
 def test_clean_start_marks_a_failed_deployment_error(harness):

@@ -174,3 +174,17 @@ def test_clean_trigger_missing_instance_name(harness):
     outcome = harness.run("Clean_Trigger_Action", clean_state(variables=variables))
     assert str(outcome.error).startswith("INSTANCE_NAME is not set")
     assert outcome.calls == [] and outcome.psa_requests == []
+
+
+def test_clean_trigger_deletes_the_channel_the_ended_status_loop_left(harness):
+    """The container died (ERROR, the status loop ended), then the user finished the service."""
+    state = clean_state(finished_jobs=frozenset({"42"}), channels=channel(FINISH_DONE=True, RUNNING_STATE=2))
+    outcome = harness.run("Clean_Trigger_Action", state).raise_error()
+    assert outcome.state.channels == {} and outcome.state.node_tokens == {}
+
+
+def test_clean_trigger_keeps_the_channel_of_a_paused_service(harness):
+    state = clean_state(finished_jobs=frozenset({"42"}), channels=channel(PAUSE_LAUNCHED=True))
+    state = state.replace(instance={**state.instance, "instance_status": "PAUSED"})
+    outcome = harness.run("Clean_Trigger_Action", state).raise_error()
+    assert outcome.state.channels == channel(PAUSE_LAUNCHED=True)

@@ -65,7 +65,8 @@ PSA_GET_INSTANCE = Route("GET", "/serviceInstances/{instance_id}", PSA)
 PSA_PUT_INSTANCE = Route("PUT", "/serviceInstances/{instance_id}", PSA, verified=False)
 # Body {"bucket_name", "workflow_name", "variables"} for both.
 PSA_LAUNCH_SERVICE = Route("POST", "/serviceInstances", PSA, idempotent=False)
-PSA_RUN_ACTION = Route("PUT", "/serviceInstances/{instance_id}/action", PSA)
+# A PUT, but not idempotent: it submits the action's workflow (a replay would run it twice).
+PSA_RUN_ACTION = Route("PUT", "/serviceInstances/{instance_id}/action", PSA, idempotent=False)
 # Unverified: IpUtilsRestApi.getMyRemotePublicAddr of the generated Java client; its path is
 # not in any public source we found (the server is closed). A wrong path answers 404, which
 # PsaClient.public_address treats as "PSA cannot tell" (the caller then uses PA_NODE_HOST).

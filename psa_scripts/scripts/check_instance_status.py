@@ -39,13 +39,16 @@ def main(ctx: ScriptContext) -> None:
     if not ctx.engine.is_running(instance_name) and not (
         channel.flag(names.KEY_FINISH_LAUNCHED) or channel.flag(names.KEY_PAUSE_LAUNCHED)
     ):
-        _print_logs(ctx, instance_name, max_lines, max_bytes)  # the container's last words
         from ..instances import set_status
 
         set_status(ctx.psa, instance_id, names.ERROR)
         variables.set(names.IS_FINISHED, "true")
         if channel.exists():
             channel.put(names.KEY_RUNNING_STATE, names.RUNNING_STATE_ERROR)
+        try:
+            _print_logs(ctx, instance_name, max_lines, max_bytes)  # the container's last words
+        except Exception as error:
+            ctx.warn(f"could not read the last logs of {instance_name}: {error}")
         raise ServiceError(
             f"container {instance_name} is not running and no finish or pause was launched: "
             f"service instance {instance_id} set to ERROR"

@@ -4,11 +4,13 @@ Reads: PCA_INSTANCE_ID, INSTANCE_NAME, CREDENTIALS_KEY, PA_NODE_URL; the instanc
 submissions and deployments.
 Writes: removes the third-party credential CREDENTIALS_KEY if set; when the deployment job
 (the submission of transition ``VOID -> RUNNING``) has finished, its status loop can no longer
-release the node, so this removes the node token PSA_<INSTANCE_NAME> on the deployment's node.
+release the node, so this removes the node token PSA_<INSTANCE_NAME> on the deployment's node,
+and, once the instance is FINISHED, deletes the channel Service_Instance_<id> too.
 Each step is tried whatever the other does; failures are reported together at the end.
 """
 
 from .. import names
+from ..channel import ServiceChannel
 from ..context import ScriptContext
 from ..errors import PsaScriptError
 from ..tokens import node_token, remove_node_token
@@ -30,12 +32,27 @@ def main(ctx: ScriptContext) -> None:
     try:
         instance = ctx.psa.get_instance(instance_id)
         deployment_job = instance.deployment_job_id()
-        if deployment_job and ctx.scheduler.isJobFinished(deployment_job):
+        orphaned = bool(deployment_job) and ctx.scheduler.isJobFinished(deployment_job)
+    except Exception as error:
+        failures.append(f"node token {node_token(instance_name)}: {error}")
+        orphaned = False
+
+    if orphaned:
+        try:
             node_url = _node_url_of(instance, instance_name) or variables.require(names.PA_NODE_URL)
             remove_node_token(ctx.rm, node_url, instance_name)
             ctx.print(f"Deployment job {deployment_job} has finished: node token {node_token(instance_name)} removed from {node_url}")
-    except Exception as error:
-        failures.append(f"node token {node_token(instance_name)}: {error}")
+        except Exception as error:
+            failures.append(f"node token {node_token(instance_name)}: {error}")
+        if instance.instance_status == names.FINISHED:
+            # The status loop that would delete the channel has ended (the service failed earlier).
+            channel = ServiceChannel(ctx.sync, instance_id)
+            try:
+                if channel.exists():
+                    channel.delete()
+                    ctx.print(f"Channel {channel.name} deleted")
+            except Exception as error:
+                failures.append(f"channel {channel.name}: {error}")
 
     if failures:
         raise PsaScriptError("could not release: " + "; ".join(failures))

@@ -70,6 +70,7 @@ def main(ctx: ScriptContext) -> None:
     from ..model import Deployment
 
     undo = []
+    committing = False
     try:
         ctx.scheduler.registerService(job_id, instance_id, True)
         undo.append(lambda: ctx.scheduler.detachService(job_id, instance_id))
@@ -86,14 +87,34 @@ def main(ctx: ScriptContext) -> None:
         token = add_node_token(ctx.rm, node_url, instance_name)
         undo.append(lambda: remove_node_token(ctx.rm, node_url, instance_name))
 
+        committing = True
         update_instance(ctx.psa, instance_id, record_deployment)
-    except Exception:
-        for step in reversed(undo):
-            try:
-                step()
-            except Exception as error:  # keep undoing: the original error is what matters
-                ctx.warn(f"could not undo a step of the deployment: {error}")
-        raise
+    except Exception as failure:
+        if committing and _stored_anyway(ctx, instance_id, record_deployment):
+            # The PUT landed but its confirmation did not come back: the service is RUNNING
+            # and everything it needs is in place, so undoing would orphan it.
+            ctx.warn(f"the instance update was stored although its confirmation failed ({failure})")
+        else:
+            _undo(ctx, undo)
+            raise
+    ctx.print(f"Service instance {instance_id} ({instance_name}) is RUNNING"
+              f"{f' at {endpoint}' if endpoint else ''}; node token {token} added")
 
-    where = f" at {endpoint}" if endpoint else ""
-    ctx.print(f"Service instance {instance_id} ({instance_name}) is RUNNING{where}; node token {token} added")
+
+def _stored_anyway(ctx: ScriptContext, instance_id: int, change) -> bool:
+    """Whether PSA holds ``change`` after all (best effort: unknown counts as no)."""
+    from ..instances import needs_change
+
+    try:
+        return not needs_change(change, ctx.psa.get_instance(instance_id))
+    except Exception:
+        return False
+
+
+def _undo(ctx: ScriptContext, undo) -> None:
+    """Take back the steps done, last first; a failing step does not stop the others."""
+    for step in reversed(undo):
+        try:
+            step()
+        except Exception as error:  # keep undoing: the original error is what matters
+            ctx.warn(f"could not undo a step of the deployment: {error}")
