@@ -114,3 +114,44 @@ def test_a_whole_lifecycle_as_one_scenario(harness):
         for secret in (harness.session_id, "s3cret-password"):
             assert secret not in outcome.output
             assert all(secret not in repr(call.args) for call in outcome.calls)
+
+
+SIDE_EFFECT_CALLS = {"registerService", "detachService", "putThirdPartyCredential", "removeThirdPartyCredential",
+                     "addNodeToken", "removeNodeToken", "createChannelIfAbsent", "put", "deleteChannel", "remove"}
+
+
+_SCRIPTS_WITH_AN_INSTANCE = [
+    ("Post_Start_Service", ()), ("Clean_Start_Service", ()), ("Check_Instance_Status", ()),
+    ("Pre_Trigger_Action", ("FINISH_LAUNCHED",)), ("Post_Trigger_Action", ("FINISHED",)), ("Clean_Trigger_Action", ()),
+]
+_MALFORMED = [
+    (script, args, "PCA_INSTANCE_ID", value, message)
+    for script, args in _SCRIPTS_WITH_AN_INSTANCE
+    for value, message in (("seven", "PCA_INSTANCE_ID must be a whole number, got 'seven'"),
+                           ("", "PCA_INSTANCE_ID is not set"))
+] + [
+    ("Post_Start_Service", (), "PROXYFIED", "maybe", "PROXYFIED must be true or false, got 'maybe'"),
+    ("Post_Start_Service", (), "HTTP_ENABLED", "sometimes", "HTTP_ENABLED must be true or false, got 'sometimes'"),
+    ("Check_Instance_Status", (), "LOG_MAX_BYTES", "1MB", "LOG_MAX_BYTES must be a whole number, got '1MB'"),
+]
+
+
+@pytest.mark.parametrize("script, args, variable, value, message", _MALFORMED)
+def test_malformed_input_fails_before_any_effect(harness, start_state, script, args, variable, value, message):
+    state = start_state.with_variables(**{variable: value}).replace(
+        args=args, channels={"Service_Instance_7": {"INSTANCE_NAME": NAME}},
+        files={**start_state.files, f"{NAME}_status": NAME})
+    outcome = harness.run(script, state)
+    assert isinstance(outcome.error, InputError), (script, outcome.error)
+    assert str(outcome.error).startswith(message)
+    assert outcome.psa_requests == []
+    assert [c for c in outcome.calls if c.method in SIDE_EFFECT_CALLS] == []
+    assert outcome.variables_written == {}
+
+
+def test_post_start_needs_the_node_host_when_psa_cannot_tell(harness, start_state):
+    variables = dict(start_state.variables)
+    del variables["PA_NODE_HOST"]
+    outcome = harness.run("Post_Start_Service", start_state.replace(variables=variables))
+    assert str(outcome.error).startswith("PA_NODE_HOST is not set: the scheduler sets it for every task")
+    assert outcome.psa_writes == [] and outcome.state.node_tokens == {} and outcome.state.channels == {}
