@@ -48,12 +48,13 @@ quietly() {  # quietly MESSAGE CMD... : run CMD with its output kept aside, show
 
 # --- talking to a Docker API with curl -------------------------------------------
 # api HOST METHOD PATH [curl args...]   -> response body on stdout; fails on HTTP >= 400
+# Every call is bounded (a hung engine must not hang make test); a later --max-time wins.
 api() {
     local host=$1 method=$2 path=$3; shift 3
     case $host in
-        unix://*) curl -sSf --unix-socket "${host#unix://}" -X "$method" "$@" "http://d$path" ;;
-        tcp://*)  curl -sSf -X "$method" "$@" "http://${host#tcp://}$path" ;;
-        http://*) curl -sSf -X "$method" "$@" "${host%/}$path" ;;
+        unix://*) curl -sSf --max-time 300 --unix-socket "${host#unix://}" -X "$method" "$@" "http://d$path" ;;
+        tcp://*)  curl -sSf --max-time 300 -X "$method" "$@" "http://${host#tcp://}$path" ;;
+        http://*) curl -sSf --max-time 300 -X "$method" "$@" "${host%/}$path" ;;
         *) return 2 ;;
     esac
 }
@@ -180,7 +181,7 @@ ensure_podman_engine() {
 # --- the test image ----------------------------------------------------------------
 image_ok() {  # image present and built by this recipe version
     local inspect
-    inspect=$(api "$1" GET "/images/$IMAGE/json" 2>/dev/null) || return 1
+    inspect=$(api "$1" GET "/images/$IMAGE/json" --max-time 10 2>/dev/null) || return 1
     [[ $inspect == *'"psa-test.version":"'$IMAGE_VERSION'"'* ]]
 }
 
