@@ -116,14 +116,19 @@ def test_finish_when_already_removed_warns_and_finishes(harness, engine, contain
     assert finished.status_history == ["FINISHED"]
 
 
-def test_resume_of_a_removed_container_is_error(harness, engine, container_names):
+def test_resume_of_a_removed_container_ends_in_error(harness, engine, container_names):
     name = container_names()
     state = deploy(harness, name).state
     paused = action(harness, state, "PAUSE_LAUNCHED", "Pause_Docker_Service", "PAUSED").raise_error()
     engine.remove(name)
     resumed = action(harness, paused.state, "RESUME_LAUNCHED", "Resume_Docker_Service", "RUNNING")
-    # Already gone counts as success for Post_Trigger_Action; the status loop then sees it is not running.
+    # Already gone counts as success for Post_Trigger_Action (the reference rule); the status
+    # loop then sees nothing runs and, no finish or pause being launched, sets ERROR.
     assert resumed.state.files[f"{name}_status"] == f"Error: No such container: {name}"
+    assert resumed.status_history == ["RUNNING"]
+    checked = harness.run("Check_Instance_Status", resumed.state.replace(args=()))
+    assert checked.status_history == ["ERROR"]
+    assert f"container {name} is not running" in str(checked.error)
 
 
 @pytest.mark.parametrize("bad_name", ["svc; touch /tmp/psa-pwned", "two words", "$(touch /tmp/psa-pwned)",
