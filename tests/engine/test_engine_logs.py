@@ -61,7 +61,7 @@ def test_a_flooding_container_gets_bounded_checks(engine, container_names):
         lines = [line for line in batch.lines if line.startswith("flood line")]
         notes = [line for line in batch.lines if not line.startswith("flood line")]
         report = f"check {check}: {elapsed:.1f} s, {len(lines)} lines, skipped {batch.skipped}, notes {notes}"
-        assert elapsed < 2 + 2, report
+        assert elapsed < 2 + 4, report  # the 2 s read budget, plus slack for a loaded 2-core machine
         assert len(lines) <= 50, report
         assert batch.skipped > 0 or notes, f"lines were cut but nothing says so: {report}"
         assert not seen & set(lines), f"a line came twice: {report}"
