@@ -3,14 +3,17 @@
 Check_Instance_Status asks two questions of the engine: is the container running,
 and what did it log since the cursor. The Docker action scripts ask more (deploy,
 stop, start, remove). Scripts depend on this interface only; the real engine
-(Docker Engine API through the ``docker`` SDK) and the in-memory double of
-``psa_scripts.testing`` both implement it.
+(Docker Engine API: status reads on the standard library, the rest through the
+``docker`` SDK) and the in-memory double of ``psa_scripts.testing`` both implement it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import List, Mapping, Optional, Protocol
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a fresh status check skips it)
+if TYPE_CHECKING:
+    from typing import List, Mapping, Optional, Protocol
+else:
+    Protocol = object  # the interface is for type checkers; at run time a plain base
 
 # Bounds of one status check's log read: a chatty container must not make a check
 # run long or eat the node's memory. Overridable per service by variables.
@@ -20,13 +23,29 @@ MAX_LINES_VARIABLE = "LOG_MAX_LINES"
 MAX_BYTES_VARIABLE = "LOG_MAX_BYTES"
 
 
-@dataclass
 class LogBatch:
-    """New log lines since a cursor, the cursor to resume from, and how many lines were cut."""
+    """New log lines since a cursor, the cursor to resume from, and how many lines were cut.
 
-    lines: List[str] = field(default_factory=list)
-    cursor: Optional[str] = None
-    skipped: int = 0
+    A plain class, not a dataclass: importing ``dataclasses`` (``inspect``, ``re``...) would
+    cost a status check in a fresh interpreter more than its engine calls.
+    """
+
+    __slots__ = ("lines", "cursor", "skipped")
+
+    def __init__(self, lines: Optional[List[str]] = None, cursor: Optional[str] = None, skipped: int = 0) -> None:
+        self.lines = [] if lines is None else lines
+        self.cursor = cursor
+        self.skipped = skipped
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LogBatch):
+            return NotImplemented
+        return (self.lines, self.cursor, self.skipped) == (other.lines, other.cursor, other.skipped)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        return f"LogBatch(lines={self.lines!r}, cursor={self.cursor!r}, skipped={self.skipped!r})"
 
 
 class ContainerEngine(Protocol):
@@ -40,7 +59,13 @@ class ContainerEngine(Protocol):
 
 
 def default_engine(environ: Mapping[str, str]) -> ContainerEngine:
-    """The Docker Engine API named by the environment (``DOCKER_HOST``...)."""
-    from .containers import DockerEngine
+    """The Docker Engine API named by the environment (``DOCKER_HOST``...).
 
-    return DockerEngine.from_env(environ)
+    ``is_running``/``read_logs`` speak HTTP with the standard library (a status check in a
+    fresh interpreter never imports ``docker`` or ``requests``); ``deploy``, ``stop``,
+    ``start``, ``remove`` load the ``docker`` SDK on first use. TLS and ssh hosts use the
+    SDK throughout (``psa_scripts.containers.lite``).
+    """
+    from .containers.lite import status_engine
+
+    return status_engine(environ)

@@ -3,20 +3,33 @@
 - ``spec``: ``DeploySpec`` (the name checked by ``names.check_instance_name`` first)
   read from the workflow's variables, the outcomes (``Deployed``, ``ActionOutcome``).
 - ``logs``: the exactly-once log cursor and the bounded delivery of new lines.
+- ``status``: ``StatusReader``, running? and new logs over any Docker API transport.
 - ``docker_engine``: ``DockerEngine`` on the Docker Engine API (``docker`` SDK, imported lazily).
+- ``lite``: the status reads on the standard library, and the default engine built on them.
+
+The names below load their module on first use: a status check importing ``lite`` must
+not pay for ``spec`` or ``docker_engine``.
 """
 
-from .docker_engine import DockerEngine
-from .logs import LogCursor, LogDelivery
-from .spec import (
-    ActionOutcome,
-    Deployed,
-    DeploySpec,
-    action_status,
-    check_instance_name,
-)
+_EXPORTS = {
+    "ActionOutcome": "spec", "Deployed": "spec", "DeploySpec": "spec", "action_status": "spec",
+    "check_instance_name": "spec", "DockerEngine": "docker_engine", "LogCursor": "logs",
+    "LogDelivery": "logs",
+}
 
-__all__ = [
-    "ActionOutcome", "Deployed", "DeploySpec", "DockerEngine", "LogCursor", "LogDelivery",
-    "action_status", "check_instance_name",
-]
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_EXPORTS))

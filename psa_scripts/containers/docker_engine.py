@@ -12,30 +12,27 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional
 
-from ..engine import LogBatch
 from ..errors import EngineError
-from .logs import LogCursor, LogDelivery, format_second, log_entries
 from .spec import DEFAULT_STOP_TIMEOUT, PICK_FREE_PORT, ActionOutcome, Deployed, DeploySpec, check_instance_name
+from .status import API_VERSION, DEFAULT_TIMEOUT, LOG_READ_SECONDS, LogResponse, StatusReader, StreamBroken
 
-API_VERSION = "1.41"  # Docker 20.10+ and Podman 4 speak it; set DOCKER_API_VERSION for others
-DEFAULT_TIMEOUT = 30.0  # seconds, every API call (a stop adds its own grace period)
+# API_VERSION, the one pin of the API version, lives in .status: lite uses it too.
 PORT_WAIT_SECONDS = 10.0  # how long a fresh container may take to show its published port
-LOG_READ_SECONDS = 10.0  # the most one status check spends reading logs
 PULL_SECONDS = 900.0  # the most a deployment waits for an image pull
 _POLL_SECONDS = 0.05
-_INSPECT_REUSE_SECONDS = 1.0
 _PORT_RACE_ATTEMPTS = 3
 _DEPLOY_ATTEMPTS = 5
 _CHUNK = 65536
 
 
-class DockerEngine:
+class DockerEngine(StatusReader):
     """The Docker Engine API (Docker or Podman) behind the ContainerEngine interface.
 
     ``client`` is a ``docker.DockerClient`` (or a double with the same surface); build one
-    from the environment with ``from_env``.
+    from the environment with ``from_env``. ``is_running`` and ``read_logs`` come from
+    ``StatusReader``; this class gives them their SDK transport.
     """
 
     def __init__(
@@ -47,13 +44,9 @@ class DockerEngine:
         port_wait_seconds: float = PORT_WAIT_SECONDS,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(timeout=timeout, log_read_seconds=log_read_seconds, clock=clock)
         self.client = client
-        self.timeout = timeout
-        self.log_read_seconds = log_read_seconds
         self.port_wait_seconds = port_wait_seconds
-        self.clock = clock
-        # is_running's answer, reused by a read_logs right after it (a status check asks both).
-        self._last_inspect: Tuple[str, float, Optional[Dict[str, Any]]] = ("", 0.0, None)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], *, timeout: float = DEFAULT_TIMEOUT, **options: Any) -> "DockerEngine":
@@ -75,109 +68,44 @@ class DockerEngine:
             ) from None
         return cls(client, timeout=timeout, **options)
 
-    # --- state ----------------------------------------------------------------------------
-    def inspect(self, name: str) -> Optional[Dict[str, Any]]:
-        """The container's inspect document, or None when there is no such container."""
-        check_instance_name(name)
+    # --- the status transport (StatusReader) ---------------------------------------------------
+    def _inspect_document(self, name: str) -> Optional[Dict[str, Any]]:
         with _engine_errors(f"inspect container {name}"):
             try:
                 return self.client.api.inspect_container(name)
             except _not_found():
                 return None
 
-    def is_running(self, name: str) -> bool:
-        attrs = self.inspect(name)
-        self._last_inspect = (name, self.clock(), attrs)
-        return bool(attrs and attrs.get("State", {}).get("Running"))
-
-    def _identity(self, name: str) -> Optional[Dict[str, Any]]:
-        """Inspect ``name``, or reuse what is_running saw of it under a second ago (id and TTY only)."""
-        last_name, when, attrs = self._last_inspect
-        self._last_inspect = ("", 0.0, None)
-        if last_name == name and attrs is not None and 0 <= self.clock() - when < _INSPECT_REUSE_SECONDS:
-            return attrs
-        return self.inspect(name)
-
-    # --- logs -------------------------------------------------------------------------------
-    def read_logs(self, name: str, cursor: Optional[str], *, max_lines: int, max_bytes: int) -> LogBatch:
-        """Entries since ``cursor``, each exactly once across checks; bounded in lines, bytes and time."""
-        check_instance_name(name)
-        attrs = self._identity(name)
-        if attrs is None:
-            return LogBatch([], cursor, 0)
-        container = str(attrs["Id"])[:12]
-        notes = []
-        try:
-            start = LogCursor.decode(cursor)
-        except ValueError:
-            notes.append(f"[log cursor {cursor!r} not understood: reading {name}'s logs from the start]")
-            start = LogCursor()
-        if start.container and start.container != container:
-            start = LogCursor()  # a new container under the same name: its logs start over
-        delivery = LogDelivery(start, max_lines, max_bytes)
-        deadline = self.clock() + self.log_read_seconds
-        multiplexed = not attrs.get("Config", {}).get("Tty")
-        complete, problem = self._stream_logs(container, start.since, deadline, multiplexed, delivery)
-        if complete:
-            batch = delivery.batch(container)
-        elif problem is None:  # out of time: the container writes faster than a check reads
-            now = self.clock()
-            batch = delivery.batch(container, jump_to=now, note=(
-                f"[log reading stopped after {self.log_read_seconds:g} s: {name} writes faster than "
-                f"a check can read; lines written until {format_second(int(now))} that were not "
-                "read are skipped]"))
-        else:  # the engine refused or broke the stream: resume after the last entry read
-            batch = delivery.batch(container, note=f"[could not read all the logs of {name}: {problem}]")
-        return LogBatch(notes + batch.lines, batch.cursor, batch.skipped)
-
-    def _stream_logs(self, container: str, since: int, deadline: float, multiplexed: bool,
-                     delivery: LogDelivery) -> Tuple[bool, Optional[str]]:
-        """Feed the entries at or after ``since`` to ``delivery``: (read to the end?, what broke)."""
+    @contextlib.contextmanager
+    def _log_response(self, container: str, params: Dict[str, str], timeout: float) -> Iterator[LogResponse]:
         import requests
 
         api = self.client.api
-        params: Dict[str, Any] = {"stdout": 1, "stderr": 1, "timestamps": 1, "follow": 0, "tail": "all"}
-        if since > 0:
-            params["since"] = f"{since - 1}.999999"  # a microsecond early: the filter may be strict
-        read_timeout = max(1.0, deadline - self.clock())
         response = None
         try:
             # The SDK's streaming helpers switch the socket timeout off; this request keeps it.
             response = api._get(api._url("/containers/{0}/logs", container), params=params,
-                                stream=True, timeout=read_timeout)
-            if response.status_code == 404:
-                return True, None  # removed since it was inspected: nothing more to read
-            try:
-                with _engine_errors("read them"):
-                    api._raise_for_status(response)
-            except EngineError as error:  # e.g. a log driver that cannot be read: not worth failing a check
-                return False, str(error)
-            for entry in log_entries(self._chunks(response, deadline), multiplexed):
-                delivery.feed(entry)
-            return True, None
-        except _OutOfTime:
-            return False, None
+                                stream=True, timeout=timeout)
+            problem = None
+            if response.status_code != 404:
+                try:
+                    with _engine_errors("read them"):
+                        api._raise_for_status(response)
+                except EngineError as error:
+                    problem = str(error)
+            chunks = response.iter_content(chunk_size=_CHUNK)
+
+            def read(seconds: float) -> bytes:
+                _limit_socket_wait(response, seconds)
+                return next(chunks, b"")
+
+            yield LogResponse(response.status_code, problem, read)
         except requests.exceptions.RequestException as error:
             timed_out = isinstance(error, requests.exceptions.Timeout) or "timed out" in str(error).lower()
-            if timed_out or self.clock() >= deadline:
-                return False, None  # Podman may scan a long log for minutes before the first entry
-            return False, str(error)
+            raise StreamBroken(str(error), timed_out) from None
         finally:
             if response is not None:
                 response.close()
-
-    def _chunks(self, response: Any, deadline: float) -> Iterator[bytes]:
-        """The body's chunks until the deadline; no socket read may wait past it either."""
-        chunks = response.iter_content(chunk_size=_CHUNK)
-        while True:
-            remaining = deadline - self.clock()
-            if remaining <= 0:
-                raise _OutOfTime()
-            _limit_socket_wait(response, remaining)
-            chunk = next(chunks, None)
-            if chunk is None:
-                return
-            yield chunk
 
     # --- deploy -------------------------------------------------------------------------------
     def deploy(self, spec: DeploySpec) -> Deployed:
@@ -338,10 +266,6 @@ class DockerEngine:
             except _not_found():
                 return ActionOutcome.NO_SUCH_CONTAINER
         return ActionOutcome.DONE
-
-
-class _OutOfTime(Exception):
-    """The log read reached its deadline."""
 
 
 class _Contended(Exception):

@@ -9,17 +9,16 @@ unit tests drive them with any interleaving of writes and checks.
 
 from __future__ import annotations
 
-import calendar
 import struct
 import time
 from collections import deque
-from dataclasses import dataclass
-from typing import Deque, Iterable, Iterator, Optional
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a fresh status check skips it)
+if TYPE_CHECKING:
+    from typing import Deque, Iterable, Iterator, Optional
 
 from ..engine import LogBatch
 
 
-@dataclass(frozen=True)
 class LogCursor:
     """Where the next status check resumes reading a container's logs.
 
@@ -35,9 +34,31 @@ class LogCursor:
     at that second. No ``until`` is needed: a second still being written is simply re-read.
     """
 
-    since: int = 0
-    seen: int = 0
-    container: Optional[str] = None
+    __slots__ = ("since", "seen", "container")
+
+    # A frozen value; a plain class rather than a dataclass, which a status check in a fresh
+    # interpreter would pay for (``dataclasses`` imports ``inspect``, ``re``...).
+    def __init__(self, since: int = 0, seen: int = 0, container: Optional[str] = None) -> None:
+        object.__setattr__(self, "since", since)
+        object.__setattr__(self, "seen", seen)
+        object.__setattr__(self, "container", container)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"LogCursor is immutable: cannot set {name}")
+
+    def _key(self) -> tuple:
+        return (self.since, self.seen, self.container)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LogCursor):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"LogCursor(since={self.since!r}, seen={self.seen!r}, container={self.container!r})"
 
     def encode(self) -> str:
         since = format_second(self.since) if self.since > 0 else "start"
@@ -127,16 +148,36 @@ class _StampReader:
 
     @staticmethod
     def _parse(head: bytes, zone: bytes) -> Optional[int]:
+        """``YYYY-MM-DDTHH:MM:SS`` + zone, by hand: ``time.strptime`` imports ``_strptime``,
+        ``calendar``, ``datetime``, ``locale`` and ``re``, more than a status check's engine work."""
         try:
-            parts = time.strptime(head.decode("ascii"), "%Y-%m-%dT%H:%M:%S")
-            second = calendar.timegm(parts)
+            if len(head) != 19 or head[4:5] != b"-" or head[7:8] != b"-" or head[10:11] not in b"Tt " \
+                    or head[13:14] != b":" or head[16:17] != b":":
+                return None
+            fields = (head[0:4], head[5:7], head[8:10], head[11:13], head[14:16], head[17:19])
+            if not all(field.isdigit() for field in fields):
+                return None
+            year, month, day, hour, minute, second = (int(field) for field in fields)
+            if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 61):
+                return None
+            epoch = (_days_from_civil(year, month, day) * 24 + hour) * 3600 + minute * 60 + second
             if zone in (b"Z", b"z", b""):
-                return second
+                return epoch
             sign = -1 if zone[:1] == b"-" else 1
             hours, _, minutes = zone[1:].decode("ascii").partition(":")
-            return second - sign * (int(hours) * 3600 + int(minutes or 0) * 60)
+            return epoch - sign * (int(hours) * 3600 + int(minutes or 0) * 60)
         except (ValueError, UnicodeDecodeError):
             return None
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
+    year -= month <= 2
+    era = (year if year >= 0 else year - 399) // 400
+    year_of_era = year - era * 400
+    day_of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - 719468
 
 
 class LogDelivery:
