@@ -284,6 +284,8 @@ class ApiReader(StatusReader):
             yield LogResponse(response.status, problem, read)
         except (socket.timeout, TimeoutError) as error:
             raise StreamBroken(str(error) or "timed out", timed_out=True) from None
+        except _BadResponse as error:  # e.g. the engine closed the stream half-way
+            raise StreamBroken(str(error)) from None
         except OSError as error:
             raise StreamBroken(f"{_UNANSWERED}: {error or type(error).__name__}") from None
         finally:
