@@ -176,23 +176,55 @@ def _psa_install(modules):
     def filename(name):
         return "<embedded>/" + name.replace(".", "/") + ("/__init__.py" if modules[name][0] else ".py")
 
+    checked = []  # the cache directory's verdict, taken once a run: "ours", "missing" or "other"
+
+    def cache_state():
+        # Bytecode read from the cache runs as our code: read only a directory that no one
+        # else can write, i.e. owned by us with no group/other bit. Without os.getuid (Windows)
+        # there is nothing to check against: no cache.
+        if not checked:
+            getuid = getattr(os, "getuid", None)
+            try:
+                info = os.stat(cache) if getuid else None
+            except FileNotFoundError:
+                checked.append("missing")
+            except OSError:
+                checked.append("other")
+            else:
+                private = info is not None and info.st_uid == getuid() and (info.st_mode & 0o077) == 0
+                checked.append("ours" if private else "other")
+        return checked[0]
+
+    def make_cache():
+        try:
+            os.makedirs(cache, mode=0o700)
+            os.chmod(cache, 0o700)  # the mode above is masked by the umask
+        except FileExistsError:  # a concurrent run made it: judge it as found
+            checked.clear()
+            return cache_state() == "ours"
+        except OSError:
+            checked[:] = ["other"]  # a read-only home only costs the compile
+            return False
+        checked[:] = ["ours"]
+        return True
+
     def code_of(name):
         # Compiling costs milliseconds a module and this runs every minute: keep the bytecode,
         # keyed by the source's digest (taken at bundle time), like __pycache__ does.
         import marshal
 
         _, digest, source = modules[name]
-        path = cache and os.path.join(cache, digest + ".bin")
-        if path:
+        state = cache_state() if cache else "other"
+        path = os.path.join(cache, digest + ".bin") if state != "other" else None
+        if state == "ours":
             try:
                 with open(path, "rb") as handle:
                     return marshal.loads(handle.read())
             except (OSError, ValueError, EOFError, TypeError):
                 pass
         code = compile(source, filename(name), "exec", dont_inherit=True)
-        if path:
+        if path and (state == "ours" or make_cache()):
             try:
-                os.makedirs(cache, exist_ok=True)
                 with open(f"{path}.{os.getpid()}", "wb") as handle:
                     handle.write(marshal.dumps(code))
                 os.replace(f"{path}.{os.getpid()}", path)

@@ -2,13 +2,14 @@
 
     psa bundle [--out dist] [--bucket NAME] [--bundles DIR]
     psa validate FILE_OR_DIR... [--bucket NAME] [--bundles DIR]
-    psa publish DIST_OR_ZIP --url CATALOG_URL (--session-id ID | --login USER)
+    psa publish DIST_OR_ZIP --url CATALOG_URL [--login USER]
                 [--bucket NAME] [--dry-run] [--force]
 
 Exit codes: 0 done, 1 something failed (an object, a finding of severity error, a
 login), 2 a usage error. Errors are one line on stderr. The password comes from
-``PSA_PASSWORD`` or a prompt, the session id from ``--session-id`` or ``PSA_SESSION_ID``;
-neither is ever printed.
+``PSA_PASSWORD`` or a prompt, the session id from ``PSA_SESSION_ID``; neither is ever
+printed. ``--session-id ID`` still works, with a warning: an argument is visible to every
+user in ``ps`` and stays in the shell history.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import __version__
+from .clients.catalog import BUCKET_NAME
 from .errors import PsaScriptError
 
-BUCKET_NAME = re.compile(r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$")
+SESSION_ID_WARNING = ("warning: --session-id shows the session id to every user of this machine (ps) "
+                      "and keeps it in the shell history; export PSA_SESSION_ID instead")
 DEFAULT_BUNDLES = Path("bundles")
 
 
@@ -70,6 +73,10 @@ def _validate(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+# What a scheduler session id looks like (ProActive's are hex): no space, no markup.
+_SESSION_ID = re.compile(r"^[A-Za-z0-9._~+/=-]{1,512}$")
+
+
 def scheduler_url_for(catalog_url: str) -> str:
     """The scheduler REST base next to a Catalog: ``https://h:8443/catalog`` → ``.../rest``."""
     base = catalog_url.rstrip("/")
@@ -77,7 +84,7 @@ def scheduler_url_for(catalog_url: str) -> str:
 
 
 def _session_id(args: argparse.Namespace) -> str:
-    from .clients.http import HttpSettings
+    from .clients.http import HttpSettings, safe_url, trim
     from .clients.scheduler import SchedulerClient
 
     if args.login:
@@ -90,13 +97,20 @@ def _session_id(args: argparse.Namespace) -> str:
             raise PsaScriptError("no password: set PSA_PASSWORD or type it at the prompt")
         client = SchedulerClient(args.scheduler_url or scheduler_url_for(args.url), settings=HttpSettings.from_env())
         try:
-            return client.login(args.login, password)
+            session_id = client.login(args.login, password)
         except PsaScriptError as error:
             raise PsaScriptError(f"login as {args.login} failed: {error}") from None
+        if not _SESSION_ID.match(session_id):  # a 200 that is not the scheduler's: a proxy's login page
+            raise PsaScriptError(
+                f"login as {args.login} failed: POST {safe_url(client.url(client.login_route))} answered something "
+                f"that is not a session id (a proxy's page?): {trim(session_id.replace(password, '<password>'), 120)}")
+        return session_id
+    if args.session_id:
+        print(f"psa {args.command}: {SESSION_ID_WARNING}", file=sys.stderr, flush=True)
     session_id = args.session_id or os.environ.get("PSA_SESSION_ID")
     if not session_id:
-        raise PsaScriptError("not authenticated: give --login USER (password in PSA_PASSWORD or at the prompt), "
-                             "--session-id ID or PSA_SESSION_ID")
+        raise PsaScriptError("not authenticated: give --login USER (password in PSA_PASSWORD or at the prompt) "
+                             "or export PSA_SESSION_ID")
     return session_id
 
 
@@ -135,11 +149,17 @@ def build_parser() -> argparse.ArgumentParser:
                           help="package definitions, for the names of our workflows (default: bundles)")
     validate.set_defaults(handler=_validate)
 
-    publish = commands.add_parser("publish", help="send built packages to a Catalog")
+    publish = commands.add_parser(
+        "publish", help="send built packages to a Catalog",
+        description="Send built packages to a Catalog. Authenticate with --login USER (password from PSA_PASSWORD "
+                    "or a prompt) or a scheduler session id in PSA_SESSION_ID, the safe way: --session-id ID is "
+                    "visible in ps and the shell history.")
     publish.add_argument("source", type=Path, metavar="DIST_OR_ZIP")
     publish.add_argument("--url", type=_url, required=True, help="the Catalog REST URL, e.g. https://host:8443/catalog")
     auth = publish.add_mutually_exclusive_group()
-    auth.add_argument("--session-id", help="a scheduler session id (or set PSA_SESSION_ID)")
+    auth.add_argument("--session-id", metavar="ID",
+                      help="a scheduler session id; prefer PSA_SESSION_ID: an argument is visible in ps and "
+                           "the shell history (warns)")
     auth.add_argument("--login", metavar="USER", help="log in as USER; password from PSA_PASSWORD or a prompt")
     publish.add_argument("--scheduler-url", type=_url, help="scheduler REST URL for --login (default: next to --url)")
     publish.add_argument("--bucket", type=_bucket, help="publish every package to this bucket")

@@ -22,16 +22,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from engine_support import PAGE_MARKER, TEST_IMAGE, fetch_page, require_engine
+from samples import INSTANCE_ID, NAME, instance_json, service_variables
 
 from psa_scripts.bundler import render_script
 from psa_scripts.scripts import SCRIPTS
 from psa_scripts.testing.emulator import ProActiveEmulator
-from psa_scripts.testing.harness import node_variables
 
-# The sample service of the module tests (tests/conftest.py), restated: "conftest" is not a
-# module name to import from once several test directories have one.
-NAME = "coco-annotator-42"
-INSTANCE_ID = 7
 NODE = "pnp://node-1.example:64738/node-1"
 CHANNEL = f"Service_Instance_{INSTANCE_ID}"
 NOT_ISOLATED = 97  # the prologue's exit code when psa_scripts is importable: the test would be void
@@ -266,18 +263,6 @@ def engine_run(node, tmp_path):
     return run
 
 
-def instance_json(status="VOID -> RUNNING", **extra):
-    return {"instance_id": INSTANCE_ID, "service_id": "COCO_Annotator", "bucket_name": "service-automation",
-            "instance_status": status, "variables": {"INSTANCE_NAME": NAME}, "deployments": [], "groups": ["users"],
-            "job_submissions": [{"transition_state": "VOID -> RUNNING", "job_id": "42", "submission_time": 1}],
-            "some_future_field": {"kept": True}, **extra}
-
-
-def service_variables(**overrides):
-    return node_variables(PCA_INSTANCE_ID=str(INSTANCE_ID), INSTANCE_NAME=NAME, SERVICE_PORT="-1", PROXYFIED="True",
-                          ENDPOINT_ID="coco-annotator-gui-42", HTTP_ENABLED="True", **overrides)
-
-
 def psa_variables(emu, **overrides):
     return {**service_variables(), "PA_CLOUD_AUTOMATION_REST_URL": emu.psa_url,
             "PA_CLOUD_AUTOMATION_REST_PUBLIC_URL": emu.psa_url, "PA_SCHEDULER_REST_URL": emu.scheduler_url,
@@ -310,6 +295,72 @@ def test_a_corrupt_cache_entry_is_recompiled_and_tracebacks_still_name_embedded_
 def test_the_cache_can_be_turned_off(engine_run, tmp_path):
     engine_run("Fetch_Logs", variables={}, env={"PSA_SCRIPTS_CACHE": "off"}).ok()
     assert not (tmp_path / "bytecode").exists()
+
+
+def _cache_dir(tmp_path):
+    return tmp_path / "bytecode" / sys.implementation.cache_tag
+
+
+def _plant(cache, marker):
+    """Replace every cached module by code that leaves ``marker``: what someone able to write
+    into the cache could make our scripts run."""
+    import marshal
+
+    planted = marshal.dumps(compile(f"open({str(marker)!r}, 'w').write('planted')\n", "<planted>", "exec"))
+    bins = sorted(cache.glob("*.bin"))
+    assert bins
+    for path in bins:
+        path.write_bytes(planted)
+    return {path: planted for path in bins}
+
+
+@pytest.mark.parametrize("mode", [0o770, 0o707, 0o750], ids=oct)
+def test_a_cache_others_can_write_is_neither_read_nor_written(engine_run, tmp_path, mode):
+    cache, marker = _cache_dir(tmp_path), tmp_path / "planted-code-ran"
+    engine_run("Fetch_Logs", variables={"IS_FINISHED": "false"}).ok()
+    planted = _plant(cache, marker)
+    cache.chmod(mode)
+    run = engine_run("Fetch_Logs", variables={"IS_FINISHED": "false"}).ok()
+    assert run.out["writeback"] == {"loop": "*/1 * * * *"}
+    assert not marker.exists(), "bytecode planted in a group/other-writable cache was executed"
+    assert {path: path.read_bytes() for path in sorted(cache.glob("*.bin"))} == planted  # nor written
+
+    cache.chmod(0o700)  # the control: the same planted cache, ours alone, is read
+    engine_run("Fetch_Logs", variables={"IS_FINISHED": "false"})
+    assert marker.exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="chown needs root")
+def test_a_cache_owned_by_someone_else_is_not_read(engine_run, tmp_path):
+    cache, marker = _cache_dir(tmp_path), tmp_path / "planted-code-ran"
+    engine_run("Fetch_Logs", variables={"IS_FINISHED": "false"}).ok()
+    _plant(cache, marker)
+    os.chown(cache, 65534, 65534)
+    engine_run("Fetch_Logs", variables={"IS_FINISHED": "false"}).ok()
+    assert not marker.exists()
+
+
+def test_a_fresh_cache_directory_is_private(engine_run, tmp_path):
+    root = tmp_path / "fresh" / "nested"
+    engine_run("Fetch_Logs", variables={}, env={"PSA_SCRIPTS_CACHE": str(root)}).ok()
+    leaf = root / sys.implementation.cache_tag
+    assert leaf.stat().st_mode & 0o777 == 0o700 and leaf.stat().st_uid == os.getuid()
+    assert sorted(leaf.glob("*.bin"))
+
+
+def test_an_existing_shared_cache_directory_gets_no_bytecode(engine_run, tmp_path):
+    cache = _cache_dir(tmp_path)
+    cache.mkdir(parents=True)
+    cache.chmod(0o775)
+    engine_run("Fetch_Logs", variables={}).ok()
+    assert list(cache.iterdir()) == [] and cache.stat().st_mode & 0o777 == 0o775
+
+
+def test_without_os_getuid_the_cache_is_not_used(engine_run, node, tmp_path):
+    script = (node["scripts"] / "Fetch_Logs.py").read_text()
+    run = engine_run("Fetch_Logs", variables={"IS_FINISHED": "false"}, text="del os.getuid\n" + script).ok()
+    assert run.out["writeback"] == {"loop": "*/1 * * * *"}
+    assert not _cache_dir(tmp_path).exists()
 
 
 # --- every script --------------------------------------------------------------------------------
@@ -488,27 +539,10 @@ def test_the_embedded_copy_wins_over_an_installed_psa_scripts(engine_run, node, 
 
 # --- on a real container engine (the engine tier: DOCKER_HOST, from tools/engine-up.sh) ----------------
 
-TEST_IMAGE = "psa-test/busybox-httpd:latest"  # built by tools/engine-up.sh; serves "psa-test-page" on 80
-
-
 @pytest.fixture(scope="module")
 def docker():
     """The Docker API of DOCKER_HOST with the test image; skip without one (fail under CI=true)."""
-    def unavailable(reason):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason} (CI=true: the engine tier is required)")
-        pytest.skip(reason)
-
-    if not os.environ.get("DOCKER_HOST"):
-        unavailable("no container engine: DOCKER_HOST is not set (run tools/engine-up.sh, or make test)")
-    from psa_scripts.containers import DockerEngine
-
-    try:
-        engine = DockerEngine.from_env(os.environ)
-        engine.client.images.get(TEST_IMAGE)
-    except Exception as error:  # no API, or no test image
-        unavailable(f"no usable container engine at {os.environ['DOCKER_HOST']}: {error}")
-    return engine
+    return require_engine()
 
 
 @pytest.fixture
@@ -518,30 +552,25 @@ def container_name(docker):
     docker.remove(name)
 
 
-def _fetch(port, timeout=20.0):
-    import time
-    import urllib.request
+def _docker_env():
+    """What the bundled Docker scripts need to find the engine the tests use."""
+    return {"DOCKER_HOST": os.environ["DOCKER_HOST"]} if os.environ.get("DOCKER_HOST") else {}
 
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
-                return response.read()
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+
+def _started(engine_run, emu, name):
+    """Start_Docker_Service, bundled, as the deployment task runs it: the service serves its page."""
+    variables = psa_variables(emu, INSTANCE_NAME=name, DOCKER_IMAGE=TEST_IMAGE, CONTAINER_PORT="80",
+                              SERVICE_PORT="-1", PROXYFIED="false", DOCKER_STOP_TIMEOUT="1")
+    start = engine_run("Start_Docker_Service", variables=variables, env=_docker_env()).ok()
+    files = {p.name: p.read_text() for p in start.workdir.iterdir()}
+    assert PAGE_MARKER in fetch_page(int(files[f"{name}_port"]))
+    return variables, files
 
 
 def _deployed(engine_run, emu, name, session):
     """Start_Docker_Service then Post_Start_Service, as the deployment task runs them."""
-    env = {"DOCKER_HOST": os.environ["DOCKER_HOST"]}
-    variables = psa_variables(emu, INSTANCE_NAME=name, DOCKER_IMAGE=TEST_IMAGE, CONTAINER_PORT="80",
-                              SERVICE_PORT="-1", PROXYFIED="false")
-    start = engine_run("Start_Docker_Service", variables=variables, env=env).ok()
-    files = {p.name: p.read_text() for p in start.workdir.iterdir()}
-    port = int(files[f"{name}_port"])
-    assert b"psa-test-page" in _fetch(port)
+    env = _docker_env()
+    variables, files = _started(engine_run, emu, name)
     post = engine_run("Post_Start_Service", variables=variables, session_id=session, files=files).ok()
     assert emu.instance(INSTANCE_ID)["instance_status"] == "RUNNING"
     return variables, post, env
@@ -586,3 +615,24 @@ def test_engine_a_dead_container_sets_error_in_one_check(engine_run, emu, docker
     assert f"container {container_name} is not running and no finish or pause was launched" in check.stderr
     assert emu.instance(INSTANCE_ID)["instance_status"] == "ERROR"
     assert check.out["variables"]["IS_FINISHED"] == "true"  # a live write: it sticks although the task fails
+
+
+@pytest.mark.engine
+def test_engine_bundled_pause_stops_the_container_and_keeps_it(engine_run, emu, docker, container_name):
+    variables, _ = _started(engine_run, emu, container_name)
+    pause = engine_run("Pause_Docker_Service", variables=variables, env=_docker_env()).ok()
+    files = {p.name: p.read_text() for p in pause.workdir.iterdir()}
+    assert files == {f"{container_name}_status": container_name}
+    assert not docker.is_running(container_name) and docker.inspect(container_name) is not None
+
+
+@pytest.mark.engine
+def test_engine_bundled_resume_starts_the_stopped_container(engine_run, emu, docker, container_name):
+    variables, started = _started(engine_run, emu, container_name)
+    docker.stop(container_name, timeout=1)
+    assert not docker.is_running(container_name)
+    resume = engine_run("Resume_Docker_Service", variables=variables, env=_docker_env()).ok()
+    files = {p.name: p.read_text() for p in resume.workdir.iterdir()}
+    assert files == {f"{container_name}_status": container_name}
+    assert docker.is_running(container_name)
+    assert PAGE_MARKER in fetch_page(int(started[f"{container_name}_port"]))

@@ -1,5 +1,6 @@
 """The psa command: arguments, exit codes, one-line errors, secrets never printed."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -106,10 +107,33 @@ def test_publish_with_a_session_id(capsys, emu, dist):
     assert session not in out + err
 
 
+def test_publish_with_session_id_in_argv_warns_without_echoing_it(capsys, emu, dist):
+    session = emu.new_session()
+    code, out, err = run(capsys, "publish", dist / "coco-annotator.zip", "--url", emu.catalog_url,
+                         "--session-id", session)
+    assert code == 0 and "created 2" in out
+    assert err == ("psa publish: warning: --session-id shows the session id to every user of this machine (ps) "
+                   "and keeps it in the shell history; export PSA_SESSION_ID instead\n")
+    assert session not in out + err
+
+
+def test_publish_help_points_to_the_environment_for_the_session_id(capsys):
+    with pytest.raises(SystemExit):
+        main(["publish", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "PSA_SESSION_ID" in text and "visible in ps and the shell history" in text
+
+
+def test_bundles_readme_recommends_the_environment_for_the_session_id():
+    text = " ".join((BUNDLES / "README.md").read_text().split())
+    assert "--session-id \"$SESSION\"" not in text
+    assert "`--session-id` still works but shows the session id in `ps` and the shell history" in text
+
+
 def test_publish_with_a_session_id_from_the_environment(capsys, emu, dist, monkeypatch):
     monkeypatch.setenv("PSA_SESSION_ID", emu.new_session())
-    code, out, _ = run(capsys, "publish", dist / "coco-annotator.zip", "--url", emu.catalog_url)
-    assert code == 0 and "created 2" in out
+    code, out, err = run(capsys, "publish", dist / "coco-annotator.zip", "--url", emu.catalog_url)
+    assert code == 0 and "created 2" in out and err == ""
 
 
 def test_publish_with_a_login_and_the_password_from_the_environment(capsys, emu, dist, monkeypatch):
@@ -147,6 +171,40 @@ def test_publish_with_an_expired_session_fails_every_object(capsys, emu, dist):
     assert "failed 19" in out and "HTTP 401" in out and "expired-0000" not in out + err
 
 
+def test_publish_through_a_proxy_login_page_is_a_clear_failure_not_a_traceback(capsys, emu, dist):
+    page = "<html><head><title>Sign in</title></head><body>proxy login</body></html>"
+    emu.add_route("GET", r"^/catalog/buckets$", lambda req: (200, page))
+    code, out, err = run(capsys, "publish", dist, "--url", emu.catalog_url, "--session-id", emu.new_session())
+    assert code == 1
+    assert "Traceback" not in out + err and "JSONDecodeError" not in out + err
+    assert "failed 19" in out
+    assert out.count("expected JSON, got: <html><head><title>Sign in") == 3  # one line per package
+    assert [r for r in emu.requests if r.method != "GET"] == []
+
+
+def test_publish_when_the_login_answers_a_page_is_one_clear_line(capsys, emu, dist, monkeypatch):
+    monkeypatch.setenv("PSA_PASSWORD", PASSWORD)
+    emu.add_route("POST", r"^/rest/scheduler/login$", lambda req: (200, "<html><body>Sign in</body></html>"),
+                  open_route=True)
+    code, out, err = run(capsys, "publish", dist, "--url", emu.catalog_url, "--login", "alice")
+    assert code == 1 and out == ""
+    assert err == (f"psa publish: login as alice failed: POST {emu.scheduler_url}/scheduler/login answered "
+                   "something that is not a session id (a proxy's page?): <html><body>Sign in</body></html>\n")
+    assert [r for r in emu.requests if "/catalog/" in r.path] == []
+
+
+def test_publish_through_a_subprocess_prints_no_traceback(emu, dist):
+    page = "<html><body>proxy login</body></html>"
+    emu.add_route("GET", r"^/catalog/buckets$", lambda req: (200, page))
+    env = {**os.environ, "PSA_SESSION_ID": emu.new_session(), "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+    process = subprocess.run([sys.executable, "-m", "psa_scripts.cli", "publish", str(dist / "coco-annotator.zip"),
+                              "--url", emu.catalog_url], cwd=REPO, env=env, capture_output=True, text=True,
+                             timeout=120)
+    assert process.returncode == 1, process.stderr
+    assert "Traceback" not in process.stdout + process.stderr
+    assert "FAILED    every object of coco-annotator: GET " in process.stdout
+
+
 def test_publish_needs_credentials(capsys, emu, dist, monkeypatch):
     monkeypatch.delenv("PSA_SESSION_ID", raising=False)
     code, _, err = run(capsys, "publish", dist, "--url", emu.catalog_url)
@@ -180,6 +238,14 @@ def test_scheduler_url_next_to_the_catalog():
     assert scheduler_url_for("https://h:8443/catalog") == "https://h:8443/rest"
     assert scheduler_url_for("https://h:8443/catalog/") == "https://h:8443/rest"
     assert scheduler_url_for("https://h:8443") == "https://h:8443/rest"
+
+
+def test_one_bucket_name_rule_for_the_cli_and_the_emulator():
+    from psa_scripts import cli
+    from psa_scripts.clients import catalog
+    from psa_scripts.testing import emulator
+
+    assert cli.BUCKET_NAME is catalog.BUCKET_NAME and emulator.CATALOG_BUCKET_NAME is catalog.BUCKET_NAME
 
 
 def test_version(capsys):

@@ -8,6 +8,7 @@ import pytest
 from psa_scripts.bundler import BundleError, CatalogObject, Package, build_all
 from psa_scripts.clients.catalog import CatalogClient, multipart
 from psa_scripts.clients.http import HttpSettings
+from psa_scripts.errors import RestError
 from psa_scripts.publish import Publisher, load_packages
 from psa_scripts.testing.emulator import ProActiveEmulator
 
@@ -166,3 +167,47 @@ def test_multipart_body_carries_the_bytes_exactly():
     boundary = header.split("boundary=")[1]
     assert body.startswith(f"--{boundary}\r\n".encode()) and body.endswith(f"\r\n--{boundary}--\r\n".encode())
     assert b'filename="we_ird.py"' in body and b"\r\n\r\n" + content + b"\r\n--" in body
+
+
+LOGIN_PAGE = "<!DOCTYPE html><html><body><form action='/login'>Sign in</form></body></html>"
+
+
+def test_an_html_answer_to_the_bucket_listing_fails_every_object_clearly(emu, client):
+    emu.add_route("GET", r"^/catalog/buckets$", lambda req: (200, LOGIN_PAGE))
+    summary, output = publish(client, [package()])
+    assert not summary.ok and summary.count("failed") == 2
+    assert f"FAILED    every object of demo: GET {emu.catalog_url}/buckets failed with HTTP 200: " \
+           "expected JSON, got: <!DOCTYPE html>" in output
+    assert writes(emu) == []
+
+
+def test_an_html_answer_for_one_bucket_does_not_stop_the_other_packages(emu, client):
+    other = Package(slug="other", name="Other", version="1", bucket="other-bucket", objects=package().objects)
+    emu.add_catalog_object(BUCKET, "Gamma", b"x")  # the bucket exists: its objects are listed
+    emu.add_route("GET", rf"^/catalog/buckets/{BUCKET}/resources$", lambda req: (200, LOGIN_PAGE))
+    summary, output = publish(client, [package(), other])
+    assert [(o.package, o.action) for o in summary.outcomes] == [
+        ("demo", "failed"), ("demo", "failed"), ("other", "created"), ("other", "created")]
+    assert "expected JSON, got: <!DOCTYPE html>" in output
+
+
+@pytest.mark.parametrize("payload", [{"name": "not a list"}, ["just-a-name"], [{"name": 3}, 7]])
+def test_json_of_the_wrong_shape_is_a_clear_error(emu, client, payload):
+    emu.add_route("GET", rf"^/catalog/buckets/{BUCKET}/resources$", lambda req: (200, payload))
+    emu.add_catalog_object(BUCKET, "Gamma", b"x")
+    summary, output = publish(client, [package()])
+    assert summary.count("failed") == 2
+    assert "FAILED    every object of demo: GET" in output and "expected a list of objects" in output
+
+
+def test_catalog_client_reads_parse_json_or_raise_rest_error(emu, client):
+    emu.add_catalog_object(BUCKET, "Alpha", b"print('a')\n", commit_message="c", username="bob")
+    assert client.get_object(BUCKET, "Alpha").username == "bob"
+    assert [e.name for e in client.list_revisions(BUCKET, "Alpha")] == ["Alpha"]
+    objects = f"^/catalog/buckets/{BUCKET}/resources"
+    for path in (objects + "/Alpha$", objects + "/Alpha/revisions$", objects + "$", r"^/catalog/buckets$"):
+        emu.add_route("GET", path, lambda req, **_: (200, LOGIN_PAGE))
+    for call in (lambda: client.get_object(BUCKET, "Alpha"), lambda: client.list_revisions(BUCKET, "Alpha"),
+                 lambda: client.list_objects(BUCKET), client.bucket_names):
+        with pytest.raises(RestError, match="HTTP 200: expected JSON, got: <!DOCTYPE html>"):
+            call()

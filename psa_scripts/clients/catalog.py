@@ -8,14 +8,19 @@ REST API documents them.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
+from ..errors import RestError
 from . import routes
-from .http import HttpSettings, RestClient
+from .http import HttpSettings, RestClient, safe_url, trim
 
 DEFAULT_OWNER_GROUP = "public-objects"
+# The Catalog's rule for a bucket name: lower-case letters, digits and '-', 3 to 63
+# characters, a letter first, no '-' last (``psa`` checks names before sending them).
+BUCKET_NAME = re.compile(r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$")
 
 
 @dataclass
@@ -35,6 +40,10 @@ class CatalogEntry:
         known = ("name", "kind", "content_type", "commit_message", "username", "commit_time")
         values = {key: str(data.get(key) or "") for key in known}
         return cls(**values, extra={k: v for k, v in data.items() if k not in known})
+
+
+def _is_entry(item: Any) -> bool:
+    return isinstance(item, dict) and isinstance(item.get("name"), str) and bool(item["name"])
 
 
 def multipart(filename: str, content: bytes, content_type: str) -> Tuple[bytes, str]:
@@ -64,7 +73,7 @@ class CatalogClient(RestClient):
 
     def bucket_names(self) -> List[str]:
         """The names of the buckets this session can see."""
-        return [str(item.get("name")) for item in self.request(routes.CATALOG_LIST_BUCKETS).json()]
+        return [entry.name for entry in self._entries(routes.CATALOG_LIST_BUCKETS, "buckets")]
 
     def create_bucket(self, name: str, owner_group: str = DEFAULT_OWNER_GROUP) -> None:
         """Create bucket ``name`` owned by ``GROUP:<owner_group>``."""
@@ -72,11 +81,13 @@ class CatalogClient(RestClient):
 
     def list_objects(self, bucket: str) -> List[CatalogEntry]:
         """Every object of ``bucket``, as of its latest revision."""
-        items = self.request(routes.CATALOG_LIST_OBJECTS, bucket=bucket).json()
-        return [CatalogEntry.from_json(item) for item in items]
+        return self._entries(routes.CATALOG_LIST_OBJECTS, "objects", bucket=bucket)
 
     def get_object(self, bucket: str, name: str) -> CatalogEntry:
-        return CatalogEntry.from_json(self.request(routes.CATALOG_GET_OBJECT, bucket=bucket, name=name).json())
+        data = self.request_json(routes.CATALOG_GET_OBJECT, bucket=bucket, name=name)
+        if not _is_entry(data):
+            raise self._shape_error(routes.CATALOG_GET_OBJECT, "an object", data, bucket=bucket, name=name)
+        return CatalogEntry.from_json(data)
 
     def get_raw(self, bucket: str, name: str) -> bytes:
         """The content of the object's latest revision, byte for byte."""
@@ -84,8 +95,19 @@ class CatalogClient(RestClient):
 
     def list_revisions(self, bucket: str, name: str) -> List[CatalogEntry]:
         """The object's revisions, newest first."""
-        items = self.request(routes.CATALOG_LIST_REVISIONS, bucket=bucket, name=name).json()
-        return [CatalogEntry.from_json(item) for item in items]
+        return self._entries(routes.CATALOG_LIST_REVISIONS, "revisions", bucket=bucket, name=name)
+
+    def _entries(self, route: routes.Route, what: str, **path_params: str) -> List[CatalogEntry]:
+        """A JSON list of named entries, or a RestError saying what came instead (a proxy's
+        HTML page, an error object answered with 200...)."""
+        data = self.request_json(route, **path_params)
+        if not isinstance(data, list) or not all(_is_entry(item) for item in data):
+            raise self._shape_error(route, f"a list of {what}", data, **path_params)
+        return [CatalogEntry.from_json(item) for item in data]
+
+    def _shape_error(self, route: routes.Route, expected: str, data: Any, **path_params: str) -> RestError:
+        shown = safe_url(self.url(route, **path_params))
+        return RestError(route.method, shown, None, f"expected {expected}, got: {self._scrub(trim(repr(data), 120))}")
 
     def create_object(self, bucket: str, name: str, *, kind: str, content: bytes, content_type: str,
                       commit_message: str, filename: str, project_name: str = "", tags: str = "") -> None:

@@ -32,6 +32,7 @@ from typing import Any, Callable, Dict, List, Optional, Pattern, Set, Tuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..clients import routes
+from ..clients.catalog import BUCKET_NAME as CATALOG_BUCKET_NAME
 
 PREFIXES = {
     routes.PSA: "/cloud-automation-service",
@@ -517,9 +518,6 @@ class _Server(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # clients hanging up (their read timeout) are normal here
-
-
-CATALOG_BUCKET_NAME = re.compile(r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$")
 
 
 def _catalog_metadata(revision: Dict[str, Any]) -> Dict[str, Any]:

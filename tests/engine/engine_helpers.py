@@ -1,35 +1,6 @@
 """Helpers of the real-engine tests: polling with a deadline, fetching the test page."""
 
-import time
-import urllib.request
-
-TEST_IMAGE = "psa-test/busybox-httpd:latest"  # built by tools/engine-up.sh; serves psa-test-page on 80
-PAGE_MARKER = b"psa-test-page"
-
-
-def wait_until(predicate, timeout=20.0, interval=0.05, what="condition"):
-    """Poll ``predicate`` until it gives something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
-
-
-def fetch_page(port, timeout=20.0):
-    """The page the service serves on 127.0.0.1:port, polled until it answers."""
-
-    def attempt():
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
-                return response.read()
-        except OSError:
-            return None
-
-    return wait_until(attempt, timeout, what=f"a page on port {port}")
+from engine_support import PAGE_MARKER, TEST_IMAGE, fetch_page, wait_until  # noqa: F401 (shared, re-exported)
 
 
 def containers_named(engine, name):
