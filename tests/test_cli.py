@@ -188,8 +188,8 @@ def test_publish_when_the_login_answers_a_page_is_one_clear_line(capsys, emu, di
                   open_route=True)
     code, out, err = run(capsys, "publish", dist, "--url", emu.catalog_url, "--login", "alice")
     assert code == 1 and out == ""
-    assert err == (f"psa publish: login as alice failed: POST {emu.scheduler_url}/scheduler/login answered "
-                   "something that is not a session id (a proxy's page?): <html><body>Sign in</body></html>\n")
+    assert err == (f"psa publish: login as alice failed: POST {emu.scheduler_url}/scheduler/login failed with "
+                   "HTTP 200: answered something that is not a session id (a proxy's page?): <html><body>Sign in</body></html>\n")
     assert [r for r in emu.requests if "/catalog/" in r.path] == []
 
 

@@ -510,3 +510,14 @@ def test_importing_the_clients_does_not_import_requests_or_tenacity():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_login_page_is_not_a_session(emu):
+    from psa_scripts.clients.scheduler import SchedulerClient
+
+    emu.add_route("POST", r"^/rest/scheduler/login$", lambda req: (200, "<html>Sign in, hunter2</html>"), open_route=True)
+    client = SchedulerClient(emu.scheduler_url, settings=FAST)
+    with pytest.raises(RestError) as caught:
+        client.login("alice", "hunter2")
+    assert "not a session id" in str(caught.value) and "hunter2" not in str(caught.value)
+    assert client.getSession() is None

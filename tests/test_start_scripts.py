@@ -226,7 +226,7 @@ def test_post_start_unconfirmed_update_is_undone_and_clean_start_marks_error(har
     outcome = harness.run("Post_Start_Service", start_state)
     assert outcome.error is not None
     assert outcome.state.node_tokens == {} and outcome.state.channels == {}
-    harness.emulator._faults.clear()
+    harness.emulator.clear_faults()
     cleaned = harness.run("Clean_Start_Service", outcome.state).raise_error()
     assert cleaned.status_history == ["ERROR"]
 

@@ -270,6 +270,10 @@ class RestClient:
         return log
 
 
+# What a scheduler's session id looks like (ProActive answers a bare token).
+SESSION_ID = re.compile(r"^[A-Za-z0-9._~+/=-]{1,512}$")
+
+
 class LoginClient(RestClient):
     """A REST client that logs in by itself when given no session (scheduler, RM).
 
@@ -286,10 +290,19 @@ class LoginClient(RestClient):
         self._credentials = (username, password) if username else None
 
     def login(self, username: str, password: str) -> str:
-        """Log in (form ``username``, ``password``); keep and return the session id."""
+        """Log in (form ``username``, ``password``); keep and return the session id.
+
+        A 200 whose body is not a session id (a proxy's login page) is a RestError, not a
+        session: nothing of the body that could hold the password is shown.
+        """
         self.session_id = None
         response = self.request(self.login_route, data={"username": username, "password": password})
-        self.session_id = response.text.strip().strip('"')
+        answer = response.text.strip().strip('"')
+        if not SESSION_ID.match(answer):
+            shown = trim(answer.replace(password, "<password>"), 120) if password else trim(answer, 120)
+            raise RestError(self.login_route.method, safe_url(self.url(self.login_route)), response.status_code,
+                            f"answered something that is not a session id (a proxy's page?): {shown}")
+        self.session_id = answer
         return self.session_id
 
     def connect(self) -> None:

@@ -228,6 +228,11 @@ class ProActiveEmulator:
             return [r for r in self.requests if r.method == method and pattern.search(r.path)]
 
     # --- fault injection -------------------------------------------------------------------
+    def clear_faults(self) -> None:
+        """Forget every fault not yet consumed (``times=None`` ones included)."""
+        with self.lock:
+            self._faults.clear()
+
     def fail(self, method: str, path_regex: str, status: int, times: Optional[int] = 1,
              body: str = "") -> None:
         """Answer the next ``times`` matching requests with ``status`` (None: forever)."""
