@@ -27,11 +27,13 @@ Decisions the generated file encodes:
 from __future__ import annotations
 
 import ast
+import base64
 import hashlib
 import json
 import sys
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
@@ -63,6 +65,7 @@ class Closure:
     modules: Dict[str, Tuple[bool, str]] = field(default_factory=dict)  # name -> (is package, source)
     third_party: List[str] = field(default_factory=list)  # top-level names outside the stdlib
     missing: List[str] = field(default_factory=list)  # imported inside functions, not found
+    eager: List[str] = field(default_factory=list)  # reached by module-level imports from the roots
 
     def warnings(self, script: str) -> List[str]:
         return [f"{script}: {name} is imported inside a function but does not exist; "
@@ -156,9 +159,43 @@ def module_closure(roots: Sequence[str], source_root: Path = SOURCE_ROOT) -> Clo
                 if attribute and module_file(f"{base}.{attribute}", source_root):
                     pending.append((f"{base}.{attribute}", node_lazy))
     closure.modules = dict(sorted(closure.modules.items()))
+    closure.eager = sorted(eager_modules(roots, closure.modules, source_root))
     closure.third_party = sorted(third_party)
     closure.missing = sorted(set(closure.missing))
     return closure
+
+
+def eager_modules(roots: Sequence[str], modules: Mapping[str, Tuple[bool, str]],
+                  source_root: Path = SOURCE_ROOT) -> "set[str]":
+    """The modules of ``modules`` that importing ``roots`` loads at once (no import inside a
+    function followed): what every run of the script pays for."""
+    eager: "set[str]" = set()
+    pending = list(roots)
+    while pending:
+        name = pending.pop()
+        if name in eager or name not in modules:
+            continue
+        eager.add(name)
+        is_package, source = modules[name]
+        if "." in name:
+            pending.append(name.rsplit(".", 1)[0])
+        for node, lazy in _import_nodes(ast.parse(source).body):
+            if lazy or not isinstance(node, ast.ImportFrom):
+                if not lazy and isinstance(node, ast.Import):
+                    pending.extend(alias.name for alias in node.names)
+                continue
+            base = _absolute(node.module, node.level, name, is_package)
+            pending.append(base)
+            pending.extend(f"{base}.{alias.name}" for alias in node.names)
+    return eager
+
+
+def packed_literal(source: str) -> str:
+    """``source`` zlib-compressed, as a base64 string literal: a fraction of the text for the
+    interpreter to read at every start, unpacked only when the module is imported."""
+    packed = base64.b64encode(zlib.compress(source.encode("utf-8"), 9)).decode("ascii")
+    lines = [packed[i:i + 100] for i in range(0, len(packed), 100)]
+    return "(\n" + "\n".join(f"        {line!r}" for line in lines) + ")"
 
 
 # --- the generated file --------------------------------------------------------------------------
@@ -175,6 +212,16 @@ def _psa_install(modules):
 
     def filename(name):
         return "<embedded>/" + name.replace(".", "/") + ("/__init__.py" if modules[name][0] else ".py")
+
+    def source_of(name):
+        # Modules a script reaches only on some paths (network, engine) travel compressed.
+        _, _, source, packed = modules[name]
+        if source is None:
+            import binascii
+            import zlib
+
+            source = zlib.decompress(binascii.a2b_base64(packed)).decode("utf-8")
+        return source
 
     checked = []  # the cache directory's verdict, taken once a run: "ours", "missing" or "other"
 
@@ -213,7 +260,7 @@ def _psa_install(modules):
         # keyed by the source's digest (taken at bundle time), like __pycache__ does.
         import marshal
 
-        _, digest, source = modules[name]
+        digest = modules[name][1]
         state = cache_state() if cache else "other"
         path = os.path.join(cache, digest + ".bin") if state != "other" else None
         if state == "ours":
@@ -222,7 +269,7 @@ def _psa_install(modules):
                     return marshal.loads(handle.read())
             except (OSError, ValueError, EOFError, TypeError):
                 pass
-        code = compile(source, filename(name), "exec", dont_inherit=True)
+        code = compile(source_of(name), filename(name), "exec", dont_inherit=True)
         if path and (state == "ours" or make_cache()):
             try:
                 with open(f"{path}.{os.getpid()}", "wb") as handle:
@@ -243,7 +290,7 @@ def _psa_install(modules):
 
         @staticmethod
         def get_source(name):
-            return modules[name][2]
+            return source_of(name)
 
     class Finder:
         @staticmethod
@@ -258,7 +305,8 @@ def _psa_install(modules):
         import linecache
         import traceback
 
-        for name, (_, _, source) in modules.items():  # so the traceback shows the source lines
+        for name in modules:  # so the traceback shows the source lines
+            source = source_of(name)
             linecache.cache[filename(name)] = (len(source), None, source.splitlines(True), filename(name))
         traceback.print_exception(kind, value, traceback_)
 
@@ -345,13 +393,17 @@ def render_script(info: Any, *, version: str = __version__, closure: Optional[Cl
         *details,
         "",
         f"Self-contained: embeds the {len(closure.modules)} psa_scripts modules it needs and imports them",
+        f"(as text the {len(closure.eager)} it always loads; zlib-packed those only some paths import),",
         "from here even where psa_scripts is installed (the code that runs is the code published).",
         f"Standard library only, plus, imported only where used: {extras}.",
         "Bindings are read from the module globals; only what the script sets (loop, selected,",
         "result) is written back; helpers are named _psa_* and deleted at the end, where the call is.",
     ])
-    modules = [f"    {name!r}: ({is_package}, {source_digest(name, source)!r}, {source_literal(source)}),"
-               for name, (is_package, source) in closure.modules.items()]
+    modules = [
+        f"    {name!r}: ({is_package}, {source_digest(name, source)!r}, {source_literal(source)}, None),"
+        if name in closure.eager else
+        f"    {name!r}: ({is_package}, {source_digest(name, source)!r}, None, {packed_literal(source)}),"
+        for name, (is_package, source) in closure.modules.items()]
     tail = [
         "_psa_uninstall = _psa_install({",
         *modules,

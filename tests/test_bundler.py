@@ -265,3 +265,21 @@ def test_a_corrupt_zip_is_a_clear_error(tmp_path):
 
 def test_ascii_text_spells_out_what_it_cannot_keep():
     assert bundler.ascii_text("a \u2014 b \u2192 c, caf\u00e9") == "a -- b -> c, cafe"
+
+
+def test_modules_only_some_paths_import_travel_packed():
+    """Fetch_Logs runs every minute: the interpreter reads as text only what it always loads."""
+    import base64
+    import re
+    import zlib
+
+    closure = module_closure([SCRIPTS["Fetch_Logs"].module])
+    assert closure.eager == ["psa_scripts", "psa_scripts.context", "psa_scripts.errors", "psa_scripts.names",
+                             "psa_scripts.scripts", "psa_scripts.scripts.fetch_logs"]
+    assert "psa_scripts.clients.http" in closure.modules  # ctx.psa may import it: it is embedded, packed
+    text = render_script(SCRIPTS["Fetch_Logs"], closure=closure)
+    packed = re.search(r"'psa_scripts\.clients\.http': \(False, '[0-9a-f]+', None, \(\n((?:        '[^']*'\n?)+)\)", text)
+    assert packed, "clients.http is not packed"
+    blob = "".join(re.findall(r"'([^']*)'", packed.group(1)))
+    assert zlib.decompress(base64.b64decode(blob)).decode() == closure.modules["psa_scripts.clients.http"][1]
+    assert "'psa_scripts.context': (False, '" in text and "None)," in text.split("'psa_scripts.context'")[1][:20000]
