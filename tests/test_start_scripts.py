@@ -2,7 +2,6 @@
 
 import pytest
 
-from psa_scripts import names
 from psa_scripts.errors import InputError, RestError, ServiceError
 
 from samples import INSTANCE_ID, NAME, instance_json, service_variables
