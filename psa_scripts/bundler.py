@@ -120,9 +120,37 @@ def _is_stdlib(name: str) -> bool:
     return spec is not None and "-packages" not in origin
 
 
+CONTEXT_MODULE = "psa_scripts.context"
+
+
 def module_closure(roots: Sequence[str], source_root: Path = SOURCE_ROOT) -> Closure:
     """The psa_scripts modules ``roots`` need, by AST: imports at any depth (inside functions
-    too), parent packages included, ``psa_scripts.testing`` excluded."""
+    too), parent packages included, ``psa_scripts.testing`` excluded.
+
+    One pruning: the context imports its clients inside the methods that build them
+    (``ScriptContext.psa``, ``.engine``); those imports are followed only when the script's
+    own modules use an attribute of that name. Fetch_Logs never calls ``ctx.psa``: its file
+    need not carry the REST clients and the engine layer, which it would read at every start.
+    """
+    full = _closure(roots, source_root, used=None)
+    eager = eager_modules(roots, full.modules, source_root)
+    used = {node.attr for name in eager if name != CONTEXT_MODULE
+            for node in ast.walk(ast.parse(full.modules[name][1])) if isinstance(node, ast.Attribute)}
+    return _closure(roots, source_root, used=used)
+
+
+def _context_methods(tree: ast.Module) -> "dict[int, str]":
+    """Line of each import inside a ScriptContext method -> the method's name."""
+    lines = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            for inner in ast.walk(node):
+                if isinstance(inner, (ast.Import, ast.ImportFrom)):
+                    lines.setdefault(inner.lineno, node.name)
+    return lines
+
+
+def _closure(roots: Sequence[str], source_root: Path, used: "Optional[set[str]]") -> Closure:
     closure = Closure()
     pending = [(name, False) for name in roots]
     third_party = set()
@@ -141,7 +169,12 @@ def module_closure(roots: Sequence[str], source_root: Path = SOURCE_ROOT) -> Clo
         closure.modules[name] = (is_package, source)
         if "." in name:
             pending.append((name.rsplit(".", 1)[0], lazy))
-        for node, node_lazy in _import_nodes(ast.parse(source, str(path)).body):
+        tree = ast.parse(source, str(path))
+        methods = _context_methods(tree) if used is not None and name == CONTEXT_MODULE else {}
+        for node, node_lazy in _import_nodes(tree.body):
+            method = methods.get(node.lineno)
+            if node_lazy and method is not None and method not in used:
+                continue  # a client the script never asks the context for
             node_lazy = lazy or node_lazy
             if isinstance(node, ast.Import):
                 targets = [(alias.name, None) for alias in node.names]

@@ -30,15 +30,28 @@ WRITEBACK = {"result", "selected", "branch", "runs", "loop", "resultMetadata"}
 # --- the closure ------------------------------------------------------------------------------------
 
 def test_closure_of_a_script_follows_lazy_imports_and_skips_testing():
-    closure = module_closure([SCRIPTS["Fetch_Logs"].module])
+    closure = module_closure([SCRIPTS["Check_Instance_Status"].module])
     names = set(closure.modules)
-    assert {"psa_scripts", "psa_scripts.scripts", "psa_scripts.scripts.fetch_logs", "psa_scripts.context",
-            "psa_scripts.names", "psa_scripts.errors"} <= names
-    # context imports these inside functions (its psa and engine properties)
-    assert {"psa_scripts.clients.http", "psa_scripts.clients.psa", "psa_scripts.engine"} <= names
+    assert {"psa_scripts", "psa_scripts.scripts", "psa_scripts.scripts.check_instance_status",
+            "psa_scripts.context", "psa_scripts.names", "psa_scripts.errors"} <= names
+    # context imports these inside functions (its psa and engine properties); instances lazily
+    assert {"psa_scripts.clients.http", "psa_scripts.clients.psa", "psa_scripts.engine",
+            "psa_scripts.instances", "psa_scripts.containers.lite"} <= names
     assert not any(name.startswith("psa_scripts.testing") for name in names)
     assert {"requests", "tenacity"} <= set(closure.third_party)
     assert closure.missing == []
+
+
+@pytest.mark.parametrize("script, psa, engine", [
+    ("Fetch_Logs", False, False), ("Pre_Start_Service", False, False), ("Pre_Trigger_Action", False, False),
+    ("Check_Not_Used_By_Other_Service", False, False), ("Post_Start_Service", True, False),
+    ("Clean_Trigger_Action", True, False), ("Start_Docker_Service", False, True),
+    ("Check_Instance_Status", True, True),
+])
+def test_a_script_carries_only_the_clients_it_asks_the_context_for(script, psa, engine):
+    names = set(module_closure([SCRIPTS[script].module]).modules)
+    assert ("psa_scripts.clients.psa" in names) is psa
+    assert ("psa_scripts.engine" in names) is engine
 
 
 def _tree(root, files):
@@ -268,18 +281,17 @@ def test_ascii_text_spells_out_what_it_cannot_keep():
 
 
 def test_modules_only_some_paths_import_travel_packed():
-    """Fetch_Logs runs every minute: the interpreter reads as text only what it always loads."""
+    """A bundled file carries as text only what its script always loads."""
     import base64
     import re
     import zlib
 
-    closure = module_closure([SCRIPTS["Fetch_Logs"].module])
-    assert closure.eager == ["psa_scripts", "psa_scripts.context", "psa_scripts.errors", "psa_scripts.names",
-                             "psa_scripts.scripts", "psa_scripts.scripts.fetch_logs"]
-    assert "psa_scripts.clients.http" in closure.modules  # ctx.psa may import it: it is embedded, packed
-    text = render_script(SCRIPTS["Fetch_Logs"], closure=closure)
+    closure = module_closure([SCRIPTS["Post_Trigger_Action"].module])
+    assert "psa_scripts.clients.http" not in closure.eager  # imported when ctx.psa is first used
+    assert "psa_scripts.clients.http" in closure.modules
+    text = render_script(SCRIPTS["Post_Trigger_Action"], closure=closure)
     packed = re.search(r"'psa_scripts\.clients\.http': \(False, '[0-9a-f]+', None, \(\n((?:        '[^']*'\n?)+)\)", text)
     assert packed, "clients.http is not packed"
     blob = "".join(re.findall(r"'([^']*)'", packed.group(1)))
     assert zlib.decompress(base64.b64decode(blob)).decode() == closure.modules["psa_scripts.clients.http"][1]
-    assert "'psa_scripts.context': (False, '" in text and "None)," in text.split("'psa_scripts.context'")[1][:20000]
+    assert "psa_scripts.context" in closure.eager
