@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from . import names
-from .testing.doubles import ContainerState
+from .local.apis import ContainerState
 from .testing.harness import Harness, Outcome, State, node_variables
 
 NAME = "coco-annotator-42"

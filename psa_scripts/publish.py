@@ -167,7 +167,7 @@ class Publisher:
 def rehearse(dist: Path, out: Optional[TextIO] = None) -> int:
     """A dry run, a publish and a republish of ``dist`` on a loopback emulator."""
     from .clients.http import HttpSettings
-    from .testing.emulator import ProActiveEmulator
+    from .local.emulator import ProActiveEmulator
 
     out = out or sys.stdout
     packages = load_packages(dist)

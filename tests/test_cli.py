@@ -243,7 +243,7 @@ def test_scheduler_url_next_to_the_catalog():
 def test_one_bucket_name_rule_for_the_cli_and_the_emulator():
     from psa_scripts import cli
     from psa_scripts.clients import catalog
-    from psa_scripts.testing import emulator
+    from psa_scripts.local import emulator
 
     assert cli.BUCKET_NAME is catalog.BUCKET_NAME and emulator.CATALOG_BUCKET_NAME is catalog.BUCKET_NAME
 

@@ -3,7 +3,7 @@
 Importing this package imports nothing heavy until a class is used.
 """
 
-from .doubles import (  # noqa: F401
+from ..local.apis import (  # noqa: F401
     Call,
     CallLog,
     ChannelError,
@@ -26,7 +26,7 @@ __all__ = [
 def __getattr__(name):
     # The emulator and the runner are imported on first use (they start servers, load requests).
     if name == "ProActiveEmulator":
-        from .emulator import ProActiveEmulator
+        from ..local.emulator import ProActiveEmulator
 
         return ProActiveEmulator
     if name in ("Harness", "State", "Outcome", "node_variables"):

@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Tupl
 
 from .. import names
 from ..scripts import run, script_info
-from .doubles import (
+from ..local.apis import (
     CallLog,
     Call,
     ContainerState,
@@ -35,7 +35,7 @@ from .doubles import (
     JavaArray,
     JavaMap,
 )
-from .emulator import ProActiveEmulator
+from ..local.emulator import ProActiveEmulator
 
 
 def node_variables(**overrides: Any) -> Dict[str, Any]:

@@ -1,0 +1,625 @@
+"""ProActiveEmulator: a real HTTP server that plays Service Automation, scheduler, RM and Catalog.
+
+Tests drive the real clients (real ``requests``, real sockets) against it, so what
+is checked is what would go on the wire. It keeps the server-side state a test
+wants to inspect (instances, registered services, credentials, node tokens),
+records every request, and injects the faults real servers produce: an error
+status, a dropped connection, a slow answer, a concurrent writer.
+
+    with ProActiveEmulator() as emu:
+        emu.add_instance({"instance_id": 1, "instance_status": "VOID"})
+        client = PsaClient(emu.psa_url, emu.new_session())
+        emu.fail("PUT", r"/serviceInstances/1$", 503, times=2)
+        ...
+        assert [r.method for r in emu.requests] == [...]
+
+Routes come from ``psa_scripts.clients.routes`` (the one table of REST routes), so
+the emulator serves what the clients call. To serve another route, add a line to
+``ROUTES`` (a subclass may extend it) or call ``add_route`` in a test. Stdlib only.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Dict, List, Optional, Pattern, Set, Tuple
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from ..clients import routes
+from ..clients.catalog import BUCKET_NAME as CATALOG_BUCKET_NAME
+
+PREFIXES = {
+    routes.PSA: "/cloud-automation-service",
+    routes.SCHEDULER: "/rest",
+    routes.RM: "/rest",
+    routes.CATALOG: "/catalog",
+}
+
+# Requests that need no session id.
+OPEN_ROUTES = (routes.SCHEDULER_LOGIN, routes.RM_LOGIN)
+
+Reply = Tuple[int, Any]  # (status, payload): dict/list -> JSON, str -> text, bytes, None -> empty
+
+
+@dataclass
+class Recorded:
+    """One request as the server received it (headers lower-cased, query single-valued)."""
+
+    method: str
+    path: str
+    query: Dict[str, str]
+    headers: Dict[str, str]
+    body: bytes
+    json: Any = None
+
+    @property
+    def form(self) -> Dict[str, str]:
+        """The body read as an urlencoded form."""
+        return dict(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+@dataclass
+class _Fault:
+    kind: str  # fail | drop | delay | after
+    method: str
+    pattern: Pattern[str]
+    times: Optional[int]  # None: forever
+    status: int = 0
+    body: str = ""
+    seconds: float = 0.0
+    callback: Optional[Callable[..., Any]] = None
+
+    def matches(self, method: str, path: str) -> bool:
+        return (
+            (self.times is None or self.times > 0)
+            and self.method in (method, "*")
+            and self.pattern.search(path) is not None
+        )
+
+    def consume(self) -> None:
+        if self.times is not None:
+            self.times -= 1
+
+
+@dataclass
+class _Entry:
+    method: str
+    pattern: Pattern[str]
+    handler: Callable[..., Reply]
+    open: bool = False
+
+
+class ProActiveEmulator:
+    """Service Automation + scheduler + RM + Catalog REST on 127.0.0.1, on a free port, in a thread."""
+
+    # (route, handler method name): the dispatch table. One line per served route.
+    ROUTES: List[Tuple[routes.Route, str]] = [
+        (routes.PSA_LIST_INSTANCES, "_list_instances"),
+        (routes.PSA_LIST_ACTIVE_INSTANCES, "_list_active_instances"),
+        (routes.PSA_GET_INSTANCE, "_get_instance"),
+        (routes.PSA_PUT_INSTANCE, "_put_instance"),
+        (routes.PSA_LAUNCH_SERVICE, "_launch_service"),
+        (routes.PSA_RUN_ACTION, "_run_action"),
+        (routes.PSA_PUBLIC_ADDRESS, "_public_address"),
+        (routes.SCHEDULER_LOGIN, "_login"),
+        (routes.SCHEDULER_JOB_INFO, "_job_info"),
+        (routes.SCHEDULER_REGISTER_SERVICE, "_register_service"),
+        (routes.SCHEDULER_DETACH_SERVICE, "_detach_service"),
+        (routes.SCHEDULER_PUT_CREDENTIAL, "_put_credential"),
+        (routes.SCHEDULER_REMOVE_CREDENTIAL, "_remove_credential"),
+        (routes.RM_LOGIN, "_login"),
+        (routes.RM_ADD_NODE_TOKEN, "_add_node_token"),
+        (routes.RM_REMOVE_NODE_TOKEN, "_remove_node_token"),
+        (routes.CATALOG_LIST_BUCKETS, "_list_buckets"),
+        (routes.CATALOG_CREATE_BUCKET, "_create_bucket"),
+        (routes.CATALOG_LIST_OBJECTS, "_list_objects"),
+        (routes.CATALOG_GET_OBJECT, "_get_object"),
+        (routes.CATALOG_GET_RAW, "_get_raw"),
+        (routes.CATALOG_CREATE_OBJECT, "_create_object"),
+        (routes.CATALOG_CREATE_REVISION, "_create_revision"),
+        (routes.CATALOG_LIST_REVISIONS, "_list_revisions"),
+    ]
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.instances: Dict[int, Dict[str, Any]] = {}
+        self.users: Dict[str, str] = {"admin": "admin"}
+        self.sessions: Dict[str, str] = {}  # session id -> user
+        self.services: Set[Tuple[str, int, bool]] = set()
+        self.credentials: Dict[str, str] = {}
+        self.node_tokens: Dict[str, Set[str]] = {}
+        self.job_status: Dict[str, str] = {}
+        self.public_address: Optional[str] = None
+        self.launches: List[Dict[str, Any]] = []
+        self.actions: List[Dict[str, Any]] = []
+        self.requests: List[Recorded] = []
+        # Catalog: bucket -> {"owner": str, "objects": {name: [revision, ...] oldest first}}.
+        self.buckets: Dict[str, Dict[str, Any]] = {}
+        self._faults: List[_Fault] = []
+        self._table: List[_Entry] = []
+        for route, handler_name in self.ROUTES:
+            self._table.append(_Entry(route.method, re.compile(_route_regex(route)),
+                                      getattr(self, handler_name), route in OPEN_ROUTES))
+        self._server: Optional[ThreadingHTTPServer] = None
+        self._thread: Optional[threading.Thread] = None
+        self.url = ""
+
+    # --- life cycle -----------------------------------------------------------------------
+    def start(self) -> "ProActiveEmulator":
+        server = _Server(("127.0.0.1", 0), _make_handler(self))
+        self._server = server
+        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        self._thread = threading.Thread(target=server.serve_forever, name="proactive-emulator",
+                                        kwargs={"poll_interval": 0.01}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def __enter__(self) -> "ProActiveEmulator":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    @property
+    def psa_url(self) -> str:
+        return self.url + PREFIXES[routes.PSA]
+
+    @property
+    def scheduler_url(self) -> str:
+        return self.url + PREFIXES[routes.SCHEDULER]
+
+    @property
+    def rm_url(self) -> str:
+        return self.url + PREFIXES[routes.RM]
+
+    @property
+    def catalog_url(self) -> str:
+        return self.url + PREFIXES[routes.CATALOG]
+
+    # --- state ------------------------------------------------------------------------------
+    def add_instance(self, instance: Any) -> int:
+        """Store an instance (a JSON dict or anything with ``to_json()``); returns its id."""
+        data = instance.to_json() if hasattr(instance, "to_json") else copy.deepcopy(dict(instance))
+        with self.lock:
+            if data.get("instance_id") is None:
+                data["instance_id"] = max(self.instances, default=0) + 1
+            self.instances[int(data["instance_id"])] = data
+            return int(data["instance_id"])
+
+    def instance(self, instance_id: int) -> Dict[str, Any]:
+        """A copy of the stored instance JSON."""
+        with self.lock:
+            return copy.deepcopy(self.instances[int(instance_id)])
+
+    def add_user(self, login: str, password: str) -> None:
+        with self.lock:
+            self.users[login] = password
+
+    def new_session(self, user: str = "admin") -> str:
+        """A valid session id for ``user`` (what login would return)."""
+        session_id = uuid.uuid4().hex
+        with self.lock:
+            self.sessions[session_id] = user
+        return session_id
+
+    def requests_to(self, method: str, path_regex: str) -> List[Recorded]:
+        """The recorded requests with this method whose path matches ``path_regex``."""
+        pattern = re.compile(path_regex)
+        with self.lock:
+            return [r for r in self.requests if r.method == method and pattern.search(r.path)]
+
+    # --- fault injection -------------------------------------------------------------------
+    def clear_faults(self) -> None:
+        """Forget every fault not yet consumed (``times=None`` ones included)."""
+        with self.lock:
+            self._faults.clear()
+
+    def fail(self, method: str, path_regex: str, status: int, times: Optional[int] = 1,
+             body: str = "") -> None:
+        """Answer the next ``times`` matching requests with ``status`` (None: forever)."""
+        self._add_fault(_Fault("fail", method, re.compile(path_regex), times, status=status,
+                               body=body or f"emulated failure (HTTP {status})"))
+
+    def drop(self, method: str, path_regex: str, times: Optional[int] = 1) -> None:
+        """Close the connection without an answer: the client sees a connection error."""
+        self._add_fault(_Fault("drop", method, re.compile(path_regex), times))
+
+    def delay(self, method: str, path_regex: str, seconds: float, times: Optional[int] = 1) -> None:
+        """Wait ``seconds`` before answering (to exceed a client's read timeout)."""
+        self._add_fault(_Fault("delay", method, re.compile(path_regex), times, seconds=seconds))
+
+    def after(self, method: str, path_regex: str, callback: Callable[..., Any],
+              times: Optional[int] = 1) -> None:
+        """Call ``callback(emulator, recorded)`` once a matching request's answer is computed,
+        before the client receives it: a concurrent writer acting between GET and PUT."""
+        self._add_fault(_Fault("after", method, re.compile(path_regex), times, callback=callback))
+
+    def _add_fault(self, fault: _Fault) -> None:
+        with self.lock:
+            self._faults.append(fault)
+
+    def _take_fault(self, kinds: Tuple[str, ...], method: str, path: str) -> Optional[_Fault]:
+        with self.lock:
+            for fault in self._faults:
+                if fault.kind in kinds and fault.matches(method, path):
+                    fault.consume()
+                    return fault
+        return None
+
+    # --- dispatch ----------------------------------------------------------------------------
+    def add_route(self, method: str, path_regex: str, handler: Callable[..., Reply],
+                  open_route: bool = False) -> None:
+        """Serve ``method`` on full paths matching ``path_regex`` with
+        ``handler(recorded, **named_groups) -> (status, payload)``; served before the
+        built-in routes, so a test can also override one of them."""
+        self._table.insert(0, _Entry(method, re.compile(path_regex), handler, open_route))
+
+    def _handle(self, recorded: Recorded) -> Optional[Reply]:
+        """The reply for one request, or None to drop the connection."""
+        with self.lock:
+            self.requests.append(recorded)
+        fault = self._take_fault(("fail", "drop", "delay"), recorded.method, recorded.path)
+        if fault is not None and fault.kind == "drop":
+            return None
+        if fault is not None and fault.kind == "fail":
+            return fault.status, {"httpErrorCode": fault.status, "errorMessage": fault.body}
+        if fault is not None and fault.kind == "delay":
+            time.sleep(fault.seconds)
+        reply = self._dispatch(recorded)
+        hook = self._take_fault(("after",), recorded.method, recorded.path)
+        if hook is not None and hook.callback is not None:
+            hook.callback(self, recorded)
+        return reply
+
+    def _dispatch(self, recorded: Recorded) -> Reply:
+        allowed = False
+        for entry in self._table:
+            match = entry.pattern.match(recorded.path)
+            if match is None:
+                continue
+            allowed = True
+            if entry.method != recorded.method:
+                continue
+            if not entry.open and recorded.headers.get("sessionid") not in self.sessions:
+                return _error(401, "you are not connected: missing or invalid session id")
+            with self.lock:
+                status, payload = entry.handler(recorded, **match.groupdict())
+                # Snapshot the answer: a later change of the state must not leak into it.
+                return status, copy.deepcopy(payload)
+        if allowed:
+            return _error(405, f"method {recorded.method} not allowed on {recorded.path}")
+        return _error(404, f"no route for {recorded.path}")
+
+    # --- Service Automation -------------------------------------------------------------------
+    def _list_instances(self, req: Recorded) -> Reply:
+        return 200, [self.instances[key] for key in sorted(self.instances)]
+
+    def _list_active_instances(self, req: Recorded) -> Reply:
+        return 200, [
+            self.instances[key] for key in sorted(self.instances)
+            if self.instances[key].get("instance_status") not in ("FINISHED", "KILLED")
+        ]
+
+    def _get_instance(self, req: Recorded, instance_id: str) -> Reply:
+        found = self.instances.get(_int(instance_id))
+        return (200, found) if found is not None else _error(404, f"no service instance {instance_id}")
+
+    def _put_instance(self, req: Recorded, instance_id: str) -> Reply:
+        key = _int(instance_id)
+        if key not in self.instances:
+            return _error(404, f"no service instance {instance_id}")
+        if not isinstance(req.json, dict):
+            return _error(400, "the body must be a ServiceInstanceData JSON object")
+        if req.json.get("instance_id") not in (None, key):
+            return _error(400, f"instance_id {req.json.get('instance_id')} does not match the path")
+        self.instances[key] = copy.deepcopy(req.json)
+        return 200, self.instances[key]
+
+    def _launch_service(self, req: Recorded) -> Reply:
+        body = req.json if isinstance(req.json, dict) else {}
+        if not body.get("bucket_name") or not body.get("workflow_name"):
+            return _error(400, "bucket_name and workflow_name are required")
+        self.launches.append(copy.deepcopy(body))
+        new_id = self.add_instance({
+            "service_id": body["workflow_name"], "bucket_name": body["bucket_name"],
+            "instance_status": "VOID", "variables": dict(body.get("variables") or {}),
+            "deployments": [], "groups": [], "job_submissions": [],
+        })
+        return 200, self.instances[new_id]
+
+    def _run_action(self, req: Recorded, instance_id: str) -> Reply:
+        key = _int(instance_id)
+        if key not in self.instances:
+            return _error(404, f"no service instance {instance_id}")
+        self.actions.append(dict(copy.deepcopy(req.json or {}), instance_id=key))
+        return 200, self.instances[key]
+
+    def _public_address(self, req: Recorded) -> Reply:
+        if self.public_address is None:
+            return _error(404, "public address unknown")
+        return 200, self.public_address
+
+    # --- scheduler ---------------------------------------------------------------------------------
+    def _login(self, req: Recorded) -> Reply:
+        form = req.form
+        user = form.get("username", "")
+        if not user or self.users.get(user) != form.get("password"):
+            return _error(401, "login failed: bad username or password")
+        return 200, self.new_session(user)
+
+    def _job_info(self, req: Recorded, job_id: str) -> Reply:
+        status = self.job_status.get(job_id)
+        if status is None:
+            return _error(404, f"job {job_id} does not exist")
+        return 200, {"jobId": {"id": _int(job_id), "readableName": f"job-{job_id}"},
+                     "status": status}
+
+    def _register_service(self, req: Recorded, job_id: str) -> Reply:
+        instance_id = req.query.get("serviceInstanceid")
+        if instance_id is None:
+            return _error(400, "query parameter serviceInstanceid is required")
+        enable = req.query.get("enableActions", "false").lower() == "true"
+        self.services.add((job_id, _int(instance_id), enable))
+        return 204, None
+
+    def _detach_service(self, req: Recorded, job_id: str) -> Reply:
+        instance_id = req.query.get("serviceid")
+        if instance_id is None:
+            return _error(400, "query parameter serviceid is required")
+        self.services = {s for s in self.services if s[:2] != (job_id, _int(instance_id))}
+        return 204, None
+
+    def _put_credential(self, req: Recorded) -> Reply:
+        form = req.form
+        if not form.get("key"):
+            return _error(400, "form field key is required")
+        self.credentials[form["key"]] = form.get("value", "")
+        return 204, None
+
+    def _remove_credential(self, req: Recorded) -> Reply:
+        self.credentials.pop(req.query.get("key", ""), None)
+        return 204, None
+
+    # --- resource manager ----------------------------------------------------------------------------
+    def _add_node_token(self, req: Recorded) -> Reply:
+        node_url, token = req.headers.get("nodeurl"), req.headers.get("token")
+        if not node_url or not token:
+            return _error(400, "headers nodeurl and token are required")
+        self.node_tokens.setdefault(node_url, set()).add(token)
+        return 204, None
+
+    def _remove_node_token(self, req: Recorded) -> Reply:
+        node_url, token = req.headers.get("nodeurl"), req.headers.get("token")
+        if not node_url or not token:
+            return _error(400, "headers nodeurl and token are required")
+        self.node_tokens.get(node_url, set()).discard(token)
+        return 204, None
+
+    # --- Catalog -------------------------------------------------------------------------------------
+    def add_catalog_object(self, bucket: str, name: str, content: bytes, *, kind: str = "Script/task",
+                           commit_message: str = "edited", content_type: str = "text/x-python",
+                           username: str = "admin") -> Dict[str, Any]:
+        """Add a revision of ``name`` (creating bucket and object as needed): a user's edit."""
+        with self.lock:
+            entry = self.buckets.setdefault(bucket, {"owner": "GROUP:public-objects", "objects": {}})
+            revisions = entry["objects"].setdefault(name, [])
+            revision = {
+                "name": name, "kind": kind, "bucket_name": bucket, "project_name": "", "tags": [],
+                "content_type": content_type, "commit_message": commit_message,
+                "username": username, "commit_time_raw": str(len(self.requests) + 1),
+                "content": bytes(content),
+            }
+            revisions.append(revision)
+            return _catalog_metadata(revision)
+
+    def catalog_revisions(self, bucket: str, name: str) -> List[Dict[str, Any]]:
+        """Every revision of an object, oldest first, metadata plus ``content`` (bytes)."""
+        with self.lock:
+            return copy.deepcopy(self.buckets[bucket]["objects"][name])
+
+    def _catalog_objects(self, bucket: str) -> Optional[Dict[str, List[Dict[str, Any]]]]:
+        entry = self.buckets.get(unquote(bucket))
+        return None if entry is None else entry["objects"]
+
+    def _list_buckets(self, req: Recorded) -> Reply:
+        return 200, [{"name": name, "owner": entry["owner"], "objectCount": len(entry["objects"])}
+                     for name, entry in sorted(self.buckets.items())]
+
+    def _create_bucket(self, req: Recorded) -> Reply:
+        name = req.query.get("name", "")
+        if not CATALOG_BUCKET_NAME.match(name):
+            return _error(400, f"bucket name {name!r} must match {CATALOG_BUCKET_NAME.pattern}")
+        if name in self.buckets:
+            return _error(409, f"bucket {name} already exists")
+        owner = req.query.get("owner") or "GROUP:public-objects"
+        self.buckets[name] = {"owner": owner, "objects": {}}
+        return 201, {"name": name, "owner": owner, "objectCount": 0}
+
+    def _list_objects(self, req: Recorded, bucket: str) -> Reply:
+        objects = self._catalog_objects(bucket)
+        if objects is None:
+            return _error(404, f"bucket {unquote(bucket)} not found")
+        kind = req.query.get("kind")
+        latest = [revisions[-1] for _, revisions in sorted(objects.items())]
+        return 200, [_catalog_metadata(r) for r in latest if not kind or r["kind"].startswith(kind)]
+
+    def _latest(self, bucket: str, name: str) -> Any:
+        objects = self._catalog_objects(bucket)
+        if objects is None or unquote(name) not in objects:
+            return _error(404, f"object {unquote(name)} not found in bucket {unquote(bucket)}")
+        return objects[unquote(name)][-1]
+
+    def _get_object(self, req: Recorded, bucket: str, name: str) -> Reply:
+        latest = self._latest(bucket, name)
+        return latest if isinstance(latest, tuple) else (200, _catalog_metadata(latest))
+
+    def _get_raw(self, req: Recorded, bucket: str, name: str) -> Reply:
+        latest = self._latest(bucket, name)
+        return latest if isinstance(latest, tuple) else (200, latest["content"])
+
+    def _list_revisions(self, req: Recorded, bucket: str, name: str) -> Reply:
+        latest = self._latest(bucket, name)
+        if isinstance(latest, tuple):
+            return latest
+        revisions = self._catalog_objects(bucket)[unquote(name)]  # type: ignore[index]
+        return 200, [_catalog_metadata(r) for r in reversed(revisions)]
+
+    def _create_object(self, req: Recorded, bucket: str) -> Reply:
+        objects = self._catalog_objects(bucket)
+        if objects is None:
+            return _error(404, f"bucket {unquote(bucket)} not found")
+        fields = _catalog_fields(req)
+        missing = [k for k in ("name", "kind", "commitMessage", "objectContentType", "file") if not fields.get(k)]
+        if missing:
+            return _error(400, f"missing parameters: {', '.join(missing)}")
+        name = fields["name"].decode()
+        if name in objects:
+            return _error(409, f"object {name} already exists in bucket {unquote(bucket)}")
+        return 201, self._add_revision(req, unquote(bucket), name, fields, fields["kind"].decode())
+
+    def _create_revision(self, req: Recorded, bucket: str, name: str) -> Reply:
+        latest = self._latest(bucket, name)
+        if isinstance(latest, tuple):
+            return latest
+        fields = _catalog_fields(req)
+        missing = [k for k in ("commitMessage", "file") if not fields.get(k)]
+        if missing:
+            return _error(400, f"missing parameters: {', '.join(missing)}")
+        return 201, self._add_revision(req, unquote(bucket), unquote(name), fields, latest["kind"])
+
+    def _add_revision(self, req: Recorded, bucket: str, name: str, fields: Dict[str, bytes],
+                      kind: str) -> Dict[str, Any]:
+        content_type = fields.get("objectContentType", b"").decode()
+        if not content_type:
+            content_type = self.buckets[bucket]["objects"][name][-1]["content_type"]
+        return self.add_catalog_object(
+            bucket, name, fields["file"], kind=kind, commit_message=fields["commitMessage"].decode(),
+            content_type=content_type, username=self.sessions.get(req.headers.get("sessionid", ""), ""),
+        )
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # a burst of parallel clients must not wait for SYN retries
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients hanging up (their read timeout) are normal here
+
+
+def _catalog_metadata(revision: Dict[str, Any]) -> Dict[str, Any]:
+    return {key: copy.deepcopy(value) for key, value in revision.items() if key != "content"}
+
+
+def _catalog_fields(req: Recorded) -> Dict[str, bytes]:
+    """Query parameters and multipart/form-data parts, as bytes (parts win)."""
+    fields = {key: value.encode() for key, value in req.query.items()}
+    fields.update(_multipart(req.headers.get("content-type", ""), req.body))
+    return fields
+
+
+def _multipart(content_type: str, body: bytes) -> Dict[str, bytes]:
+    """The parts of a multipart/form-data body by name, each body byte-exact."""
+    match = re.search(r'boundary="?([^";]+)"?', content_type)
+    if not content_type.startswith("multipart/form-data") or match is None:
+        return {}
+    parts: Dict[str, bytes] = {}
+    for chunk in body.split(b"--" + match.group(1).encode())[1:]:
+        if chunk.startswith(b"--"):
+            break
+        head, _, data = chunk.partition(b"\r\n\r\n")
+        name = re.search(rb'name="([^"]*)"', head)
+        if name is not None:
+            parts[name.group(1).decode()] = data[:-2] if data.endswith(b"\r\n") else data
+    return parts
+
+
+def _route_regex(route: routes.Route) -> str:
+    return "^" + re.escape(PREFIXES[route.service]) + route.pattern().pattern[1:]
+
+
+def _int(text: str) -> Any:
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _error(status: int, message: str) -> Reply:
+    # The shape of ProActive's REST errors.
+    return status, {"httpErrorCode": status, "errorMessage": message}
+
+
+def _make_handler(emulator: ProActiveEmulator) -> type:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out at once: no 40 ms stalls
+
+        def _serve(self) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            parsed = None
+            if body and "json" in (self.headers.get("Content-Type") or ""):
+                try:
+                    parsed = json.loads(body)
+                except ValueError:
+                    parsed = None
+            recorded = Recorded(
+                method=self.command,
+                path=parts.path,
+                query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+                headers={key.lower(): value for key, value in self.headers.items()},
+                body=body,
+                json=parsed,
+            )
+            reply = emulator._handle(recorded)
+            if reply is None:
+                self.close_connection = True
+                return
+            status, payload = reply
+            self._answer(status, payload)
+
+        def _answer(self, status: int, payload: Any) -> None:
+            if payload is None:
+                data, content_type = b"", None
+            elif isinstance(payload, bytes):
+                data, content_type = payload, "application/octet-stream"
+            elif isinstance(payload, str):
+                data, content_type = payload.encode(), "text/plain; charset=utf-8"
+            else:
+                data, content_type = json.dumps(payload).encode(), "application/json"
+            try:
+                self.send_response(status)
+                if content_type:
+                    self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except OSError:
+                self.close_connection = True  # the client gave up (its read timeout)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass
+
+    return Handler
