@@ -410,6 +410,13 @@ def _comment(lines: Iterable[str]) -> List[str]:
     return [("# " + ascii_text(line)).rstrip() for line in lines]
 
 
+def _contract_lines(info: Any) -> List[str]:
+    """The script's contract (psa_scripts.contract) as header lines, then a blank line."""
+    contract = getattr(info, "contract", None)
+    lines = list(contract.describe()) if contract is not None else []
+    return _comment(lines + [""]) if lines else []
+
+
 def render_script(info: Any, *, version: str = __version__, closure: Optional[Closure] = None) -> str:
     """The self-contained catalog file of script ``info`` (a ``ScriptInfo``)."""
     closure = closure or module_closure([info.module])
@@ -425,6 +432,7 @@ def render_script(info: Any, *, version: str = __version__, closure: Optional[Cl
         "",
         *details,
         "",
+        *_contract_lines(info),
         f"Self-contained: embeds the {len(closure.modules)} psa_scripts modules it needs and imports them",
         f"(as text the {len(closure.eager)} it always loads; zlib-packed those only some paths import),",
         "from here even where psa_scripts is installed (the code that runs is the code published).",

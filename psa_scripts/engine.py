@@ -9,6 +9,8 @@ stop, start, remove). Scripts depend on this interface only; the real engine
 
 from __future__ import annotations
 
+from . import names
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a fresh status check skips it)
 if TYPE_CHECKING:
     from typing import List, Mapping, Optional, Protocol
@@ -19,8 +21,8 @@ else:
 # run long or eat the node's memory. Overridable per service by variables.
 DEFAULT_MAX_LINES = 10_000
 DEFAULT_MAX_BYTES = 1_000_000
-MAX_LINES_VARIABLE = "LOG_MAX_LINES"
-MAX_BYTES_VARIABLE = "LOG_MAX_BYTES"
+MAX_LINES_VARIABLE = names.LOG_MAX_LINES
+MAX_BYTES_VARIABLE = names.LOG_MAX_BYTES
 
 
 class LogBatch:

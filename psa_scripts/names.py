@@ -29,6 +29,17 @@ HTTP_ENABLED = "HTTP_ENABLED"
 HTTPS_ENABLED = "HTTPS_ENABLED"
 ENGINE = "ENGINE"
 CREDENTIALS_KEY = "CREDENTIALS_KEY"
+# The Docker service scripts' variables (formats in psa_scripts.containers.spec).
+DOCKER_IMAGE = "DOCKER_IMAGE"
+CONTAINER_PORT = "CONTAINER_PORT"
+DOCKER_ENV = "DOCKER_ENV"
+DOCKER_VOLUMES = "DOCKER_VOLUMES"
+DOCKER_COMMAND = "DOCKER_COMMAND"
+DOCKER_OPTIONS = "DOCKER_OPTIONS"
+DOCKER_STOP_TIMEOUT = "DOCKER_STOP_TIMEOUT"
+STATUS_CHECK_CRON = "STATUS_CHECK_CRON"  # overrides the status loop's cron (Fetch_Logs)
+LOG_MAX_LINES = "LOG_MAX_LINES"
+LOG_MAX_BYTES = "LOG_MAX_BYTES"
 
 # --- Variables the scripts write ---------------------------------------------------------
 PROXYFIED_URL = "PROXYFIED_URL"

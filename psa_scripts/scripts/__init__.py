@@ -38,6 +38,11 @@ class ScriptInfo:
     def load(self):
         return importlib.import_module(self.module)
 
+    @property
+    def contract(self):
+        """The script's ``CONTRACT``: the variables, arguments and files it reads and writes."""
+        return self.load().CONTRACT
+
 
 def _info(name: str, kind: str) -> ScriptInfo:
     return ScriptInfo(name, kind, f"{__name__}.{name.lower()}")

@@ -18,6 +18,24 @@ from ..context import ScriptContext
 from ..engine import DEFAULT_MAX_BYTES, DEFAULT_MAX_LINES, MAX_BYTES_VARIABLE, MAX_LINES_VARIABLE
 from ..errors import ServiceError
 from ..tokens import remove_node_token
+from ..contract import Contract, Var
+
+
+CONTRACT = Contract(
+    reads=(
+        Var(names.PCA_INSTANCE_ID),
+        Var(names.INSTANCE_NAME),
+        Var(names.PA_JOB_ID),
+        Var(names.PA_NODE_URL),
+        Var(names.CREDENTIALS_KEY, required=False),
+        Var(names.LOG_CURSOR, required=False),
+        Var(names.LAST_TIME_MARKER, required=False),
+        Var(names.LOG_MAX_LINES, required=False),
+        Var(names.LOG_MAX_BYTES, required=False),
+    ),
+    writes=(names.IS_FINISHED, names.LOG_CURSOR),
+    on_node=True,
+)
 
 
 def main(ctx: ScriptContext) -> None:

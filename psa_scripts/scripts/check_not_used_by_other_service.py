@@ -9,6 +9,10 @@ Writes: ``selected`` — false when the node holds any token starting with ``PSA
 
 from ..context import ScriptContext
 from ..tokens import holds_service_token
+from ..contract import Contract
+
+
+CONTRACT = Contract()  # reads only the nodeTokens binding; sets ``selected``
 
 
 def main(ctx: ScriptContext) -> None:

@@ -10,6 +10,10 @@ Clean scripts have no localspace and their variables do not propagate.
 from .. import names
 from ..channel import ServiceChannel
 from ..context import ScriptContext
+from ..contract import Contract, Var
+
+
+CONTRACT = Contract(reads=(Var(names.PCA_INSTANCE_ID),))
 
 
 def main(ctx: ScriptContext) -> None:

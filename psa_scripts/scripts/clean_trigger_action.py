@@ -14,6 +14,17 @@ from ..channel import ServiceChannel
 from ..context import ScriptContext
 from ..errors import PsaScriptError
 from ..tokens import node_token, remove_node_token
+from ..contract import Contract, Var
+
+
+CONTRACT = Contract(
+    reads=(
+        Var(names.PCA_INSTANCE_ID),
+        Var(names.INSTANCE_NAME),
+        Var(names.PA_NODE_URL),
+        Var(names.CREDENTIALS_KEY, required=False),
+    ),
+)
 
 
 def main(ctx: ScriptContext) -> None:

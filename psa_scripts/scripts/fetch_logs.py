@@ -8,8 +8,15 @@ Needs no network and imports nothing heavy: it runs in a fresh interpreter every
 
 from .. import names
 from ..context import ScriptContext, format_marker
+from ..contract import Contract, Var
 
-CRON_VARIABLE = "STATUS_CHECK_CRON"
+CRON_VARIABLE = names.STATUS_CHECK_CRON
+
+
+CONTRACT = Contract(
+    reads=(Var(names.IS_FINISHED, required=False), Var(names.STATUS_CHECK_CRON, required=False)),
+    writes=(names.LAST_TIME_MARKER,),
+)
 
 
 def main(ctx: ScriptContext) -> None:

@@ -7,9 +7,17 @@ otherwise. The task itself does not fail on an engine error: Post_Trigger_Action
 the outcome and sets the instance status.
 """
 
-from .. import statusfiles
+from .. import names, statusfiles
 from ..containers import action_status
 from ..context import ScriptContext
+from ..contract import Contract, Var
+
+
+CONTRACT = Contract(
+    reads=(Var(names.INSTANCE_NAME),),
+    files_written=("<INSTANCE_NAME>_status",),
+    on_node=True,
+)
 
 
 def main(ctx: ScriptContext) -> None:

@@ -6,10 +6,18 @@ Writes: file <INSTANCE_NAME>_status for Post_Trigger_Action: the name when stopp
 ``Error: No such container: <name>`` when it is gone, the engine's message otherwise.
 """
 
-from .. import statusfiles
+from .. import names, statusfiles
 from ..containers import action_status
 from ..containers.spec import DEFAULT_STOP_TIMEOUT, DOCKER_STOP_TIMEOUT
 from ..context import ScriptContext
+from ..contract import Contract, Var
+
+
+CONTRACT = Contract(
+    reads=(Var(names.INSTANCE_NAME), Var(names.DOCKER_STOP_TIMEOUT, required=False)),
+    files_written=("<INSTANCE_NAME>_status",),
+    on_node=True,
+)
 
 
 def main(ctx: ScriptContext) -> None:

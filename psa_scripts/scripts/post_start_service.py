@@ -1,8 +1,8 @@
 """Post_Start_Service — post script of the deployment task: the service is up, tell PSA.
 
-Reads: PCA_INSTANCE_ID, INSTANCE_NAME, PA_JOB_ID, PA_NODE_URL/NAME/HOST/SOURCE, PROXYFIED,
-ENDPOINT_ID, PROXYFIED_URL, HTTPS_ENABLED / HTTP_ENABLED / args[0] (endpoint protocol),
-ENGINE, CREDENTIALS_KEY; files <INSTANCE_NAME>_port and <INSTANCE_NAME>_containerID.
+Reads: PCA_INSTANCE_ID, INSTANCE_NAME, PA_JOB_ID, PA_NODE_URL, PA_NODE_NAME, PA_NODE_HOST,
+PA_NODE_SOURCE, PROXYFIED, ENDPOINT_ID, PROXYFIED_URL, HTTPS_ENABLED / HTTP_ENABLED / args[0]
+(endpoint protocol), ENGINE, CREDENTIALS_KEY; files <INSTANCE_NAME>_port and <INSTANCE_NAME>_containerID.
 Writes: variables HOSTNAME, PORT; the instance (status RUNNING, one deployment with its
 endpoint, admin groups when proxied); the service registered on the job; the channel
 (RUNNING_STATE=1, INSTANCE_NAME, CREDENTIALS_KEY); the node token PSA_<INSTANCE_NAME>.
@@ -18,6 +18,32 @@ from ..context import ScriptContext
 from ..errors import ServiceError
 from ..ports import endpoint_protocol, endpoint_url, propagate
 from ..tokens import add_node_token, remove_node_token
+from ..contract import Contract, Var, Arg, flag_set
+
+
+CONTRACT = Contract(
+    reads=(
+        Var(names.PCA_INSTANCE_ID),
+        Var(names.INSTANCE_NAME),
+        Var(names.PA_JOB_ID),
+        Var(names.PA_NODE_URL),
+        Var(names.PA_NODE_NAME, required=False),
+        Var(names.PA_NODE_HOST, required=False, doc="used when PSA cannot tell the node's public address"),
+        Var(names.PA_NODE_SOURCE, required=False),
+        Var(names.PROXYFIED, required=False),
+        Var(names.ENDPOINT_ID, required_if=flag_set(names.HTTPS_ENABLED, names.HTTP_ENABLED, or_argument=True),
+            when="when there is an endpoint: HTTPS_ENABLED or HTTP_ENABLED true, or a protocol argument"),
+        Var(names.PROXYFIED_URL, required=False),
+        Var(names.HTTPS_ENABLED, required=False),
+        Var(names.HTTP_ENABLED, required=False),
+        Var(names.ENGINE, required=False),
+        Var(names.CREDENTIALS_KEY, required=False),
+    ),
+    writes=(names.HOSTNAME, names.PORT),
+    args=(Arg("the endpoint protocol when neither HTTPS_ENABLED nor HTTP_ENABLED says", required=False),),
+    files_read=("<INSTANCE_NAME>_port", "<INSTANCE_NAME>_containerID"),
+    on_node=True,
+)
 
 
 def main(ctx: ScriptContext) -> None:

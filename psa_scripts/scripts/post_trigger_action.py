@@ -13,8 +13,17 @@ from .. import names, statusfiles
 from ..channel import ServiceChannel
 from ..context import ScriptContext
 from ..errors import InputError, ServiceError
+from ..contract import Contract, Var, Arg
 
 TARGETS = (names.FINISHED, names.PAUSED, names.RUNNING)
+
+
+CONTRACT = Contract(
+    reads=(Var(names.PCA_INSTANCE_ID), Var(names.INSTANCE_NAME)),
+    args=(Arg("the status on success", TARGETS),),
+    files_read=("<INSTANCE_NAME>_status",),
+    on_node=True,
+)
 
 
 def main(ctx: ScriptContext) -> None:

@@ -9,6 +9,20 @@ Warns when the variable is misspelt PROXIFIED (the proxy would be silently off).
 from .. import names
 from ..context import ScriptContext
 from ..proxy import misspelling_warning, proxy_urls
+from ..contract import Contract, Var, flag_set
+
+
+CONTRACT = Contract(
+    reads=(
+        Var(names.PROXYFIED, required=False),
+        Var(names.PCA_INSTANCE_ID, required_if=flag_set(names.PROXYFIED), when="when PROXYFIED is true"),
+        Var(names.ENDPOINT_ID, required_if=flag_set(names.PROXYFIED), when="when PROXYFIED is true"),
+        Var(names.PA_CLOUD_AUTOMATION_REST_PUBLIC_URL, required=False),
+        Var(names.PA_CLOUD_AUTOMATION_REST_URL, required_if=flag_set(names.PROXYFIED),
+            when="when PROXYFIED is true and the public URL is not set"),
+    ),
+    writes=(names.PROXYFIED_URL, names.WS_PROXYFIED_URL),
+)
 
 
 def main(ctx: ScriptContext) -> None:

@@ -12,8 +12,17 @@ from .. import names
 from ..channel import ServiceChannel
 from ..context import ScriptContext
 from ..errors import InputError
+from ..contract import Contract, Var, Arg
 
 ACTIONS = (names.KEY_FINISH_LAUNCHED, names.KEY_PAUSE_LAUNCHED, names.KEY_RESUME_LAUNCHED)
+
+
+CONTRACT = Contract(
+    reads=(Var(names.PCA_INSTANCE_ID), Var(names.INSTANCE_NAME, required=False,
+                                             doc="when the channel lacks it")),
+    writes=(names.INSTANCE_NAME, names.CREDENTIALS_KEY),
+    args=(Arg("the action launched", ACTIONS),),
+)
 
 
 def main(ctx: ScriptContext) -> None:

@@ -6,9 +6,17 @@ when it was running already), ``Error: No such container: <name>`` when it is go
 engine's message otherwise.
 """
 
-from .. import statusfiles
+from .. import names, statusfiles
 from ..containers import action_status
 from ..context import ScriptContext
+from ..contract import Contract, Var
+
+
+CONTRACT = Contract(
+    reads=(Var(names.INSTANCE_NAME),),
+    files_written=("<INSTANCE_NAME>_status",),
+    on_node=True,
+)
 
 
 def main(ctx: ScriptContext) -> None:

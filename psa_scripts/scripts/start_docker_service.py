@@ -12,9 +12,26 @@ says "the container started". An engine failure fails the task (Clean_Start_Serv
 then sets the instance to ERROR).
 """
 
-from .. import statusfiles
+from .. import names, statusfiles
 from ..containers import DeploySpec
 from ..context import ScriptContext
+from ..contract import Contract, Var
+
+
+CONTRACT = Contract(
+    reads=(
+        Var(names.INSTANCE_NAME),
+        Var(names.DOCKER_IMAGE),
+        Var(names.CONTAINER_PORT, required=False),
+        Var(names.SERVICE_PORT, required=False, doc="-1 or unset: the engine picks a free host port"),
+        Var(names.DOCKER_ENV, required=False),
+        Var(names.DOCKER_VOLUMES, required=False),
+        Var(names.DOCKER_COMMAND, required=False),
+        Var(names.DOCKER_OPTIONS, required=False),
+    ),
+    files_written=("<INSTANCE_NAME>_port", "<INSTANCE_NAME>_containerID"),
+    on_node=True,
+)
 
 
 def main(ctx: ScriptContext) -> None:
