@@ -68,6 +68,8 @@ def test_check_a_dead_container_is_an_error(harness):
 def test_check_a_missing_container_is_an_error(harness):
     outcome = harness.run("Check_Instance_Status", running_state(containers={}))
     assert isinstance(outcome.error, ServiceError)
+    assert str(outcome.error) == (f"container {NAME} is not running and no finish or pause was launched: "
+                                  "service instance 7 set to ERROR")
     assert outcome.status_history == ["ERROR"]
 
 
@@ -151,6 +153,7 @@ def test_fetch_logs_cron_is_configurable(harness):
 def test_fetch_logs_malformed_flag(harness):
     outcome = harness.run("Fetch_Logs", State(variables={"IS_FINISHED": "nope"}))
     assert isinstance(outcome.error, InputError)
+    assert str(outcome.error) == "IS_FINISHED must be true or false, got 'nope'"
     assert outcome.writeback == {}
 
 
@@ -165,5 +168,7 @@ def test_check_a_dead_container_is_error_even_when_its_logs_cannot_be_read(tmp_p
     with Harness(workdir=str(tmp_path), engine=NoLogs({NAME: ContainerState(running=False)})) as harness:
         outcome = harness.run("Check_Instance_Status", running_state())
     assert isinstance(outcome.error, ServiceError)
+    assert str(outcome.error) == (f"container {NAME} is not running and no finish or pause was launched: "
+                                  "service instance 7 set to ERROR")
     assert outcome.status_history == ["ERROR"]
     assert f"WARNING: could not read the last logs of {NAME}: log driver none" in outcome.output

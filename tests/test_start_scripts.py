@@ -223,7 +223,9 @@ def test_post_start_keeps_a_deployment_stored_without_confirmation(harness, star
 def test_post_start_unconfirmed_update_is_undone_and_clean_start_marks_error(harness, start_state):
     _fail_reads_after_the_put(harness.emulator, times=None)  # PSA stores the PUT, then answers nothing
     outcome = harness.run("Post_Start_Service", start_state)
-    assert outcome.error is not None
+    assert isinstance(outcome.error, RestError), outcome.error
+    assert str(outcome.error) == (f"GET {harness.emulator.psa_url}/serviceInstances/7 failed with HTTP 500: "
+                                  "emulated failure (HTTP 500)")
     assert outcome.state.node_tokens == {} and outcome.state.channels == {}
     harness.emulator.clear_faults()
     cleaned = harness.run("Clean_Start_Service", outcome.state).raise_error()

@@ -79,6 +79,8 @@ def test_checks_print_each_log_line_once_then_a_killed_container_is_error(harnes
     wait_until(lambda: not engine.is_running(name), what="the container to die")
     died = harness.run("Check_Instance_Status", second.state)
     assert isinstance(died.error, ServiceError)
+    assert str(died.error) == (f"container {name} is not running and no finish or pause was launched: "
+                               f"service instance {INSTANCE_ID} set to ERROR")
     assert died.status_history == ["ERROR"]
     assert died.state.variables[names.IS_FINISHED] == "true"
     assert died.state.channels[CHANNEL][names.KEY_RUNNING_STATE] == names.RUNNING_STATE_ERROR

@@ -39,10 +39,15 @@ def test_the_last_check_after_the_container_stops_completes_the_sequence(engine,
     command = ("sh", "-c", "i=0; while [ $i -lt 600 ]; do i=$((i+1)); echo $i; usleep 2000; done")
     engine.deploy(DeploySpec(name=name, image=TEST_IMAGE, command=command))
     delivered, cursor = [], None
-    while engine.is_running(name):
+
+    def read_until_stopped():
+        nonlocal cursor
         batch = engine.read_logs(name, cursor, max_lines=100_000, max_bytes=10_000_000)
-        delivered += [int(line) for line in batch.lines]
+        delivered.extend(int(line) for line in batch.lines)
         cursor = batch.cursor
+        return not engine.is_running(name)
+
+    wait_until(read_until_stopped, timeout=60, interval=0, what="the counter container to exit")
     batch = engine.read_logs(name, cursor, max_lines=100_000, max_bytes=10_000_000)
     delivered += [int(line) for line in batch.lines]
     assert delivered == list(range(1, 601))
