@@ -28,7 +28,8 @@ def running_state(status="RUNNING", **changes):
 def test_check_prints_new_logs_once(harness):
     first = harness.run("Check_Instance_Status", running_state()).raise_error()
     assert first.output.splitlines() == ["one", "two"]
-    assert first.variables_written == {"LOG_CURSOR": "2"}
+    # The real engine's cursor: the harness clock's second, two lines seen, the container's short id.
+    assert first.variables_written == {"LOG_CURSOR": "since=2025-11-24T16:00:00Z seen=2 container=0123456789ab"}
     assert first.psa_writes == []
     first.state.containers[NAME].logs.append("three")
     second = harness.run("Check_Instance_Status", first.state).raise_error()

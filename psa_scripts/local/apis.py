@@ -9,10 +9,19 @@ Every call lands in one shared ``CallLog`` so a test can assert on the order of 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Set, Tuple
+import contextlib
+import struct
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
+from ..containers.spec import DEFAULT_STOP_TIMEOUT, ActionOutcome
+from ..containers.status import LogResponse, StatusReader
 from ..engine import LogBatch
+from ..errors import EngineError
+from ..names import check_instance_name
 
 
 @dataclass(frozen=True)
@@ -239,39 +248,218 @@ class FakeSynchronizationApi(_Recorder):
 
 @dataclass
 class ContainerState:
-    """A container as the engine double holds it: running or not, and its log lines."""
+    """A container as the in-memory engine holds it.
+
+    ``logs`` are its lines in order; a test may append to them at any time (a line is
+    stamped with the engine's clock when the engine first sees it, as if written just
+    before). ``ports`` maps a container port (``"80/tcp"``) to its published host port.
+    ``command`` is what it runs (``DOCKER_COMMAND``), for an engine's ``on_start`` hook.
+    """
 
     running: bool = True
     logs: List[str] = field(default_factory=list)
     id: str = "0123456789ab"
+    exit_code: int = 0
+    image: str = ""
+    ports: Dict[str, int] = field(default_factory=dict)
+    labels: Dict[str, str] = field(default_factory=dict)
+    command: Optional[Tuple[str, ...]] = None
+    log_times: List[float] = field(default_factory=list)  # epoch of each line of ``logs`` seen so far
+
+    def copy(self) -> "ContainerState":
+        """An independent copy (lists and dicts too): a harness step must not change its input state."""
+        return replace(self, logs=list(self.logs), ports=dict(self.ports), labels=dict(self.labels),
+                       log_times=list(self.log_times))
 
 
-class FakeEngine(_Recorder):
-    """A container engine in memory; its log cursor is the number of lines already read."""
+# Docker reports 128 + the signal that ended the process: a stop whose process ignores SIGTERM
+# (a shell or busybox as PID 1) ends in SIGKILL at the timeout, as a kill does.
+KILLED_EXIT_CODE = 137
+FIRST_PICKED_PORT = 32768  # where Docker's and Podman's ephemeral host ports start on Linux
+
+
+class FakeEngine(_Recorder, StatusReader):
+    """The container engine in memory, with the real engine's observable behaviour.
+
+    The whole interface the scripts use: ``deploy`` (engine-picked or fixed host port; reuse
+    a running container, start a stopped one, else create), ``stop``, ``start``, ``remove``
+    (``ActionOutcome.NO_SUCH_CONTAINER`` when there is none), ``is_running``, ``inspect`` (a
+    Docker-shaped document: ``Id``, ``State.Running``/``ExitCode``, ``NetworkSettings.Ports``)
+    and ``read_logs`` — the very cursor code of the real engine (``StatusReader``) reading an
+    in-memory log stream, so ``LOG_CURSOR`` values, bounds and notes are the real ones.
+    Every name passes ``check_instance_name`` first, as on the real engine.
+
+    ``images``: the images on the host (None: any image can be pulled). ``on_start(name,
+    container)`` runs each time a container starts (a test's stand-in for its program: append
+    log lines, or ``exit`` it). ``kill`` makes a container die, as ``docker kill`` would.
+    ``tests/engine/test_engine_contract.py`` runs the same cases on this and on the real engine.
+    """
 
     api = "engine"
 
-    def __init__(self, containers: Optional[Dict[str, ContainerState]] = None, *, calls: Optional[CallLog] = None) -> None:
-        super().__init__(calls)
+    def __init__(
+        self,
+        containers: Optional[Dict[str, ContainerState]] = None,
+        *,
+        images: Optional[Any] = None,
+        on_start: Optional[Callable[[str, ContainerState], None]] = None,
+        clock: Callable[[], float] = time.time,
+        calls: Optional[CallLog] = None,
+    ) -> None:
+        _Recorder.__init__(self, calls)
+        StatusReader.__init__(self, clock=clock)
         self.containers: Dict[str, ContainerState] = dict(containers or {})
+        self.images: Optional[Set[str]] = None if images is None else set(images)
+        self.on_start = on_start
+        self._lock = threading.RLock()
 
+    # --- the status transport (StatusReader) ---------------------------------------------------
+    def _inspect_document(self, name: str) -> Optional[Dict[str, Any]]:
+        with self._lock:
+            container = self.containers.get(name)
+            if container is None:
+                return None
+            self._stamp(container)
+            return {
+                "Id": container.id,
+                "Name": "/" + name,
+                "Image": container.image,
+                "State": {"Status": "running" if container.running else "exited",
+                          "Running": container.running, "ExitCode": container.exit_code},
+                "Config": {"Image": container.image, "Labels": dict(container.labels), "Tty": False,
+                           "Cmd": list(container.command) if container.command else None},
+                "NetworkSettings": {"Ports": {  # Podman keeps them while stopped, as here
+                    port: [{"HostIp": "", "HostPort": str(host_port)}] for port, host_port in container.ports.items()}},
+            }
+
+    @contextlib.contextmanager
+    def _log_response(self, container: str, params: Dict[str, str], timeout: float) -> Iterator[LogResponse]:
+        """The ``GET /containers/{id}/logs`` body the Docker API would send: framed, stamped, filtered."""
+        with self._lock:
+            found = next((c for c in self.containers.values() if c.id.startswith(container)), None)
+            if found is None:
+                yield LogResponse(404, None, lambda seconds: b"")
+                return
+            self._stamp(found)
+            since = float(params.get("since", "0"))
+            frames = []
+            for when, line in zip(found.log_times, found.logs):
+                if when > since:
+                    payload = f"{_rfc3339_nano(when)} {line}\n".encode("utf-8")
+                    frames.append(_FRAME.pack(1, len(payload)) + payload)
+        body = [b"".join(frames)]
+        yield LogResponse(200, None, lambda seconds: body.pop() if body else b"")
+
+    def _stamp(self, container: ContainerState) -> None:
+        """Lines appended since the engine last looked were written by now."""
+        del container.log_times[len(container.logs):]
+        now = self.clock()
+        container.log_times.extend(now for _ in range(len(container.logs) - len(container.log_times)))
+
+    # --- the interface, recorded ---------------------------------------------------------------
     def is_running(self, name: str) -> bool:
         self._record("is_running", name)
-        container = self.containers.get(name)
-        return bool(container and container.running)
+        return StatusReader.is_running(self, name)
 
     def read_logs(self, name: str, cursor: Optional[str], *, max_lines: int, max_bytes: int) -> LogBatch:
         self._record("read_logs", name, cursor)
-        container = self.containers.get(name)
-        if container is None:
-            return LogBatch([], cursor, 0)
-        start = int(cursor) if cursor and cursor.isdigit() else 0
-        new = container.logs[start:]
-        kept: List[str] = []
-        size = 0
-        for line in new[-max_lines:] if max_lines > 0 else []:
-            size += len(line.encode()) + 1
-            kept.append(line)
-        while kept and size > max_bytes:
-            size -= len(kept.pop(0).encode()) + 1
-        return LogBatch(kept, str(len(container.logs)), len(new) - len(kept))
+        return StatusReader.read_logs(self, name, cursor, max_lines=max_lines, max_bytes=max_bytes)
+
+    def deploy(self, spec: Any) -> Any:
+        """Reuse a running container named ``spec.name``, start a stopped one, else create it."""
+        from ..containers.spec import Deployed
+
+        self._record("deploy", spec.name, spec.image)
+        check_instance_name(spec.name)
+        with self._lock:
+            container = self.containers.get(spec.name)
+            if container is None:
+                container, action = self._create(spec), "created"
+            elif container.running:
+                action = "reused"
+            else:
+                self._start(spec.name, container)
+                action = "started"
+            if not container.running:
+                last = "\n".join(container.logs[-10:]).strip()
+                raise EngineError(
+                    f"container {spec.name} stopped right after it started (exit code {container.exit_code}): "
+                    + (f"its last lines: {last}" if last else "it logged nothing"))
+            if not spec.container_port:
+                return Deployed(container.id, None, action)
+            host_port = container.ports.get(spec.container_port)
+            if host_port is None:
+                raise EngineError(f"container {spec.name} runs but does not publish port {spec.container_port}: "
+                                  "remove it, or pick another INSTANCE_NAME")
+            return Deployed(container.id, host_port, action)
+
+    def _create(self, spec: Any) -> ContainerState:
+        from ..containers.spec import PICK_FREE_PORT
+
+        if self.images is not None and spec.image not in self.images:
+            raise EngineError(
+                f"image {spec.image} is not on this host and could not be pulled: the in-memory engine has "
+                f"only {sorted(self.images)}; load or build it on the node, or check DOCKER_IMAGE and the registry")
+        container = ContainerState(running=False, id=uuid.uuid4().hex + uuid.uuid4().hex, image=spec.image,
+                                   labels=dict(spec.options.get("labels") or {}),
+                                   command=tuple(spec.command) if spec.command else None)
+        if spec.container_port:
+            fixed = spec.service_port != PICK_FREE_PORT
+            container.ports[spec.container_port] = spec.service_port if fixed else self._free_port()
+        self._start(spec.name, container)  # a container that cannot start is not kept
+        self.containers[spec.name] = container
+        return container
+
+    def _free_port(self) -> int:
+        taken = {port for c in self.containers.values() for port in c.ports.values()}
+        return next(port for port in range(FIRST_PICKED_PORT, 65536) if port not in taken)
+
+    def _start(self, name: str, container: ContainerState) -> None:
+        for other_name, other in self.containers.items():
+            clash = set(container.ports.values()) & set(other.ports.values()) if other.running else set()
+            if other is not container and clash:
+                raise EngineError(
+                    f"could not start container {name}: cannot listen on host port {min(clash)}: "
+                    f"address already in use (container {other_name} publishes it)")
+        container.running, container.exit_code = True, 0
+        if self.on_start is not None:
+            self.on_start(name, container)
+
+    def stop(self, name: str, timeout: int = DEFAULT_STOP_TIMEOUT) -> ActionOutcome:
+        self._record("stop", name, timeout)
+        return self._act(name, lambda c: self.kill(name) if c.running else None)
+
+    def start(self, name: str) -> ActionOutcome:
+        self._record("start", name)
+        return self._act(name, lambda c: None if c.running else self._start(name, c))
+
+    def remove(self, name: str) -> ActionOutcome:
+        """Remove the container, running or not (``rm -fv``)."""
+        self._record("remove", name)
+        return self._act(name, lambda c: self.containers.pop(name))
+
+    def _act(self, name: str, action: Callable[[ContainerState], Any]) -> ActionOutcome:
+        check_instance_name(name)
+        with self._lock:
+            container = self.containers.get(name)
+            if container is None:
+                return ActionOutcome.NO_SUCH_CONTAINER
+            action(container)
+        return ActionOutcome.DONE
+
+    # --- what happens to containers (not calls a script makes) ---------------------------------
+    def kill(self, name: str, exit_code: int = KILLED_EXIT_CODE) -> None:
+        """The container's process dies (``docker kill``, an out-of-memory kill, a crash)."""
+        with self._lock:
+            container = self.containers[name]
+            container.running, container.exit_code = False, exit_code
+
+
+_FRAME = struct.Struct(">BxxxL")  # the Docker API's multiplexed log frame: stream, 3 pad bytes, length
+
+
+def _rfc3339_nano(epoch: float) -> str:
+    """A log stamp as Docker writes it: ``2026-11-26T21:08:03.123456789Z``."""
+    second = int(epoch // 1)
+    nanos = min(999_999_999, int(round((epoch - second) * 1e9)))
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)) + f".{nanos:09d}Z"

@@ -19,6 +19,7 @@ import io
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Tuple
 
@@ -175,7 +176,7 @@ class Harness:
         rm = FakeRmApi(state.node_tokens, calls=calls, fail=failures("rmapi"))
         sync = FakeSynchronizationApi(state.channels, calls=calls, fail=failures("synchronizationapi"))
         engine = self.engine or FakeEngine(
-            {name: replace(c, logs=list(c.logs)) for name, c in state.containers.items()}, calls=calls
+            {name: c.copy() for name, c in state.containers.items()}, calls=calls, clock=self.clock or time.time
         )
         initial_variables = {
             names.PA_CLOUD_AUTOMATION_REST_URL: emulator.psa_url,
