@@ -11,6 +11,7 @@ from psa_scripts.testing import FakeRmApi, FakeSchedulerApi, FakeSynchronization
 from psa_scripts.testing.doubles import ContainerState, FakeEngine
 from psa_scripts.testing.emulator import ProActiveEmulator
 from psa_scripts.testing.harness import State
+from psa_scripts.testing.scenarios import Scenario, ScenarioError
 
 from samples import NAME, instance_json, service_variables
 
@@ -78,42 +79,41 @@ def test_all_eight_scripts_run_through_run(tmp_path, mapping, array):
 
 def test_a_whole_lifecycle_as_one_scenario(harness):
     """deploy → post → check ×2 → finish trigger → post trigger → clean → the loop sees FINISHED."""
-    state = State(variables=service_variables(CREDENTIALS_KEY="coco-creds"), instance=instance_json(),
-                  credentials={"coco-creds": "s3cret-password"})
-    steps = []
+    scenario = Scenario(harness, State(variables=service_variables(CREDENTIALS_KEY="coco-creds"),
+                                       instance=instance_json(), credentials={"coco-creds": "s3cret-password"}))
+    deployed = scenario.deploy(files={f"{NAME}_port": "32768", f"{NAME}_containerID": "c1"},
+                               containers={NAME: ContainerState(logs=["ready"])})
+    assert [o.script for o in deployed] == ["Pre_Start_Service", "Post_Start_Service", "Clean_Start_Service"]
+    first = scenario.check()
+    scenario.state.containers[NAME].logs.append("request 1")
+    second = scenario.check()
+    assert [first.of("Check_Instance_Status").output, second.of("Check_Instance_Status").output] == [
+        "ready\n", "request 1\n"]
+    finished = scenario.action("finish", executable=None)  # the service's own executable removed it
+    assert [o.script for o in finished] == ["Pre_Trigger_Action", "Post_Trigger_Action", "Clean_Trigger_Action"]
+    assert scenario.state.credentials == {} and scenario.state.node_tokens  # the status loop still holds the node
+    last = scenario.check(times=5)
+    assert [o.script for o in last] == ["Check_Instance_Status", "Fetch_Logs"]  # the loop ends at once
 
-    def step(script, state, **changes):
-        outcome = harness.run(script, state.replace(**changes) if changes else state)
-        steps.append(outcome)
-        assert outcome.ok, f"{script}: {outcome.error}"
-        return outcome.state
-
-    state = step("Pre_Start_Service", state)
-    state = step("Post_Start_Service", state, files={f"{NAME}_port": "32768", f"{NAME}_containerID": "c1"},
-                 containers={NAME: ContainerState(logs=["ready"])})
-    state = step("Clean_Start_Service", state)
-    state = step("Check_Instance_Status", state)
-    state.containers[NAME].logs.append("request 1")
-    state = step("Check_Instance_Status", state)
-    state = step("Fetch_Logs", state)
-    state = step("Pre_Trigger_Action", state, args=("FINISH_LAUNCHED",), variables={
-        k: v for k, v in state.variables.items() if k not in ("INSTANCE_NAME", "CREDENTIALS_KEY")})
-    assert state.variables["CREDENTIALS_KEY"] == "coco-creds"
-    state = step("Post_Trigger_Action", state, args=("FINISHED",), files={f"{NAME}_status": NAME}, containers={})
-    state = step("Clean_Trigger_Action", state, args=())
-    assert state.credentials == {} and state.node_tokens  # the status loop still holds the node
-    state = step("Check_Instance_Status", state)
-    final = harness.run("Fetch_Logs", state)
-
-    assert [o.status_history for o in steps] == [[], ["RUNNING"], [], [], [], [], [], ["FINISHED"], [], []]
-    assert [o.output.splitlines()[0] for o in steps if o.script == "Check_Instance_Status"][:2] == ["ready", "request 1"]
-    assert final.writeback == {"loop": False}
+    assert scenario.status_history == ["RUNNING", "FINISHED"]
+    assert last[-1].writeback == {"loop": False}
+    state = scenario.state
     assert state.instance["instance_status"] == "FINISHED" and len(state.instance["deployments"]) == 1
     assert state.node_tokens == {} and state.channels == {}
-    for outcome in steps + [final]:
+    for outcome in scenario.outcomes:
         for secret in (harness.session_id, "s3cret-password"):
             assert secret not in outcome.output
             assert all(secret not in repr(call.args) for call in outcome.calls)
+
+
+def test_a_failing_step_stops_the_scenario_with_the_script_and_its_error(harness):
+    scenario = Scenario(harness, State(variables=service_variables(), instance=instance_json()))
+    with pytest.raises(ScenarioError, match="Post_Start_Service failed: ServiceError: the container coco-annotator-42 did not start"):
+        scenario.deploy()  # nothing started the service: no container id file
+    assert [o.script for o in scenario.outcomes] == ["Pre_Start_Service", "Post_Start_Service", "Clean_Start_Service"]
+    assert scenario.status_history == ["ERROR"]  # the clean script still ran
+    failed = Scenario(harness, State(variables=service_variables(), instance=instance_json())).deploy(expect_error=True)
+    assert not failed.ok and "_containerID is missing" in str(failed.error)
 
 
 SIDE_EFFECT_CALLS = {"registerService", "detachService", "putThirdPartyCredential", "removeThirdPartyCredential",

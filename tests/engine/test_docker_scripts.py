@@ -12,6 +12,7 @@ from engine_helpers import PAGE_MARKER, TEST_IMAGE, SpyEngine, fetch_page, wait_
 from psa_scripts import names
 from psa_scripts.errors import InputError, ServiceError
 from psa_scripts.testing.harness import Harness, State, node_variables
+from psa_scripts.testing.scenarios import Scenario
 
 pytestmark = pytest.mark.engine
 
@@ -39,45 +40,37 @@ def deployment_state(name):
 
 
 def deploy(harness, name):
-    """Start_Docker_Service then Post_Start_Service: the deployment task with its post script."""
-    started = harness.run("Start_Docker_Service", deployment_state(name)).raise_error()
-    assert set(started.state.files) == {f"{name}_port", f"{name}_containerID"}
-    posted = harness.run("Post_Start_Service", started.state).raise_error()
-    assert posted.status_history == ["RUNNING"]
-    return posted
-
-
-def action(harness, state, launched, executable, target):
-    """An action workflow: Pre_Trigger_Action, the Docker executable, Post_Trigger_Action."""
-    pre = harness.run("Pre_Trigger_Action", state.replace(args=(launched,))).raise_error()
-    done = harness.run(executable, pre.state.replace(args=())).raise_error()
-    return harness.run("Post_Trigger_Action", done.state.replace(args=(target,)))
+    """The deployment task (Pre_Start_Service, Start_Docker_Service, Post_Start_Service, Clean_Start_Service)."""
+    scenario = Scenario(harness, deployment_state(name))
+    deployed = scenario.deploy("Start_Docker_Service")
+    assert {f"{name}_port", f"{name}_containerID"} <= set(deployed.state.files)
+    assert deployed.status_history == ["RUNNING"]
+    return scenario
 
 
 def test_deploy_publishes_a_free_port_and_post_start_reports_it(harness, engine, container_names):
     name = container_names()
-    posted = deploy(harness, name)
-    port = int(posted.state.files[f"{name}_port"])
-    assert posted.state.variables[names.PORT] == str(port)
-    assert engine.inspect(name)["Id"] == posted.state.files[f"{name}_containerID"]
+    state = deploy(harness, name).state
+    port = int(state.files[f"{name}_port"])
+    assert state.variables[names.PORT] == str(port)
+    assert engine.inspect(name)["Id"] == state.files[f"{name}_containerID"]
     assert PAGE_MARKER in fetch_page(port)
-    endpoint = posted.state.instance["deployments"][0]["endpoint"]["url"]
+    endpoint = state.instance["deployments"][0]["endpoint"]["url"]
     assert endpoint == f"http://node-1.example:{port}"
 
 
 def test_checks_print_each_log_line_once_then_a_killed_container_is_error(harness, engine, container_names):
     name = container_names()
-    posted = deploy(harness, name)
+    scenario = deploy(harness, name)
     wait_until(lambda: b"hello" in engine.client.api.logs(name), what="the service's greeting")
 
-    first = harness.run("Check_Instance_Status", posted.state).raise_error()
-    second = harness.run("Check_Instance_Status", first.state).raise_error()
-    assert (first.output + second.output).count("service says hello") == 1
-    assert first.variables_written[names.LOG_CURSOR].startswith("since=")
+    checks = scenario.check(times=2).of_all("Check_Instance_Status")
+    assert "".join(o.output for o in checks).count("service says hello") == 1
+    assert checks[0].variables_written[names.LOG_CURSOR].startswith("since=")
 
     engine.client.api.kill(name)
     wait_until(lambda: not engine.is_running(name), what="the container to die")
-    died = harness.run("Check_Instance_Status", second.state)
+    died = scenario.check(expect_error=True)
     assert isinstance(died.error, ServiceError)
     assert str(died.error) == (f"container {name} is not running and no finish or pause was launched: "
                                f"service instance {INSTANCE_ID} set to ERROR")
@@ -88,31 +81,30 @@ def test_checks_print_each_log_line_once_then_a_killed_container_is_error(harnes
 
 def test_pause_resume_finish(harness, engine, container_names):
     name = container_names()
-    state = deploy(harness, name).state
+    scenario = deploy(harness, name)
 
-    paused = action(harness, state, "PAUSE_LAUNCHED", "Pause_Docker_Service", "PAUSED").raise_error()
+    paused = scenario.action("pause")
     assert paused.status_history == ["PAUSED"] and not engine.is_running(name)
     assert paused.state.files[f"{name}_status"] == name
-    quiet = harness.run("Check_Instance_Status", paused.state).raise_error()  # stopped on purpose: no ERROR
-    assert quiet.status_history == []
+    assert scenario.check().status_history == []  # stopped on purpose: no ERROR
 
-    resumed = action(harness, quiet.state, "RESUME_LAUNCHED", "Resume_Docker_Service", "RUNNING").raise_error()
+    resumed = scenario.action("resume")
     assert resumed.status_history == ["RUNNING"] and engine.is_running(name)
     assert PAGE_MARKER in fetch_page(int(resumed.state.files[f"{name}_port"]))
 
-    finished = action(harness, resumed.state, "FINISH_LAUNCHED", "Finish_Docker_Service", "FINISHED").raise_error()
+    finished = scenario.action("finish")
     assert finished.status_history == ["FINISHED"] and engine.inspect(name) is None
-    assert finished.state.channels[CHANNEL][names.KEY_FINISH_DONE] is True
-    released = harness.run("Check_Instance_Status", finished.state).raise_error()
+    assert finished.of("Post_Trigger_Action").state.channels[CHANNEL][names.KEY_FINISH_DONE] is True
+    released = scenario.check()
     assert released.state.variables[names.IS_FINISHED] == "true"
     assert CHANNEL not in released.state.channels and released.state.node_tokens == {}
 
 
 def test_finish_when_already_removed_warns_and_finishes(harness, engine, container_names):
     name = container_names()
-    state = deploy(harness, name).state
+    scenario = deploy(harness, name)
     engine.remove(name)
-    finished = action(harness, state, "FINISH_LAUNCHED", "Finish_Docker_Service", "FINISHED").raise_error()
+    finished = scenario.action("finish")
     assert finished.state.files[f"{name}_status"] == f"Error: No such container: {name}"
     assert f"WARNING: container {name} was already removed" in finished.output
     assert finished.status_history == ["FINISHED"]
@@ -120,15 +112,15 @@ def test_finish_when_already_removed_warns_and_finishes(harness, engine, contain
 
 def test_resume_of_a_removed_container_ends_in_error(harness, engine, container_names):
     name = container_names()
-    state = deploy(harness, name).state
-    paused = action(harness, state, "PAUSE_LAUNCHED", "Pause_Docker_Service", "PAUSED").raise_error()
+    scenario = deploy(harness, name)
+    scenario.action("pause")
     engine.remove(name)
-    resumed = action(harness, paused.state, "RESUME_LAUNCHED", "Resume_Docker_Service", "RUNNING")
+    resumed = scenario.action("resume")
     # Already gone counts as success for Post_Trigger_Action (the reference rule); the status
     # loop then sees nothing runs and, no finish or pause being launched, sets ERROR.
     assert resumed.state.files[f"{name}_status"] == f"Error: No such container: {name}"
     assert resumed.status_history == ["RUNNING"]
-    checked = harness.run("Check_Instance_Status", resumed.state.replace(args=()))
+    checked = scenario.check(expect_error=True)
     assert checked.status_history == ["ERROR"]
     assert f"container {name} is not running" in str(checked.error)
 
