@@ -507,12 +507,12 @@ def default_commit_message(slug: str) -> str:
     return f"Published by psa-scripts ({slug})"
 
 
-def retarget(text: str, old_buckets: Iterable[str], new_bucket: str) -> str:
-    """Point catalog URLs ``/buckets/<old>/resources/`` of a workflow at ``new_bucket``."""
-    for old in old_buckets:
-        if old != new_bucket:
-            text = text.replace(f"/buckets/{old}/resources/", f"/buckets/{new_bucket}/resources/")
-    return text
+def retarget(text: str, old_buckets: Iterable[str], new_bucket: str, source: str = "<workflow>") -> str:
+    """Point the script URLs of a workflow into ``old_buckets`` at ``new_bucket``: the workflow
+    model finds them (``<file url>`` values that are Catalog raw URLs) and only they change."""
+    from .workflow.model import retarget as retarget_urls
+
+    return retarget_urls(text, old_buckets, new_bucket, source)
 
 
 def _definition(directory: Path) -> Dict[str, object]:
@@ -568,7 +568,7 @@ def build_package(directory: Path, *, bucket: Optional[str] = None, retarget_fro
     for path in sorted(directory.glob("*.xml")):
         text = path.read_text(encoding="utf-8")
         if bucket:
-            text = retarget(text, retarget_from, target)
+            text = retarget(text, retarget_from, target, str(path))
         objects.append(catalog_object(path.stem, kind, WORKFLOW_CONTENT_TYPE, path.name, text.encode("utf-8")))
     if not objects:
         raise BundleError(f"{directory} defines no object: set \"scripts\": true or add workflow XML files")

@@ -10,26 +10,24 @@ Each finding names the file and line, says what is wrong and how to fix it. Chec
 - every script URL into our bucket names an object of the bundle, with ``language="cpython"``;
   a script in the wrong slot (a clean script as post...) is a warning;
 - the trigger scripts get their argument, and a valid one.
-Stdlib only: expat, with the line of each element recorded while parsing.
+Parsed by the one workflow model (``psa_scripts.workflow.model``), which keeps every position.
 """
 
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
-from xml.parsers import expat
 
 from . import names
+from .workflow.model import Workflow, WorkflowError, XmlElement, catalog_ref, parse_workflow
 
 DEFAULT_BUCKET = "service-automation-python"
 GROOVY_BUCKET = "service-automation"
 TOKEN_VALUES = ("PSA_$INSTANCE_NAME", "PSA_${INSTANCE_NAME}")
 DEPLOYMENT_SCRIPTS = ("Pre_Start_Service", "Post_Start_Service", "Start_Docker_Service")
 _PAIR = r"\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)"
-_URL = re.compile(r"/buckets/([^/]+)/resources/([^/]+)/raw/?$")
 # The element holding a script, and the kind of script that slot runs.
 SLOTS = {"selection": "Script/selection", "pre": "Script/pre", "scriptExecutable": "Script/task",
          "post": "Script/post", "cleaning": "Script/clean", "controlFlow": "Script/flow"}
@@ -75,32 +73,6 @@ def default_known(bundles_dir: Optional[Path] = None, buckets: Sequence[str] = (
     return known
 
 
-# --- parsing with line numbers ------------------------------------------------------------------
-class _Tree:
-    def __init__(self, data: bytes) -> None:
-        parser = expat.ParserCreate(namespace_separator=" ")
-        builder = ET.TreeBuilder()
-        self.lines: Dict[ET.Element, int] = {}
-
-        def start(tag: str, attributes: Dict[str, str]) -> None:
-            element = builder.start(_local(tag), {_local(k): v for k, v in attributes.items()})
-            self.lines[element] = parser.CurrentLineNumber
-
-        parser.StartElementHandler = start
-        parser.EndElementHandler = lambda tag: builder.end(_local(tag))
-        parser.CharacterDataHandler = builder.data
-        parser.buffer_text = True
-        parser.Parse(data, True)
-        self.root: ET.Element = builder.close()
-
-    def line(self, element: Optional[ET.Element]) -> int:
-        return self.lines.get(element, 1) if element is not None else 1
-
-
-def _local(name: str) -> str:
-    return name.rsplit(" ", 1)[-1]
-
-
 @dataclass
 class _Script:
     task: str
@@ -113,35 +85,35 @@ class _Script:
     @property
     def target(self) -> Optional[Tuple[str, str]]:
         """(bucket, object name) when the URL points into a Catalog."""
-        match = _URL.search(self.url)
-        return (match.group(1), match.group(2)) if match else None
+        found = catalog_ref(self.url)
+        return (found.bucket, found.name) if found else None
 
 
-def _scripts(task: ET.Element, tree: _Tree) -> List[_Script]:
+def _scripts(task: XmlElement) -> List[_Script]:
     found = []
     for slot in SLOTS:
         for holder in task.findall(slot):
             for file_element in holder.iter("file"):
                 arguments = [a.get("value", "") for a in file_element.iter("argument")]
                 found.append(_Script(task.get("name", "?"), slot, file_element.get("url", ""),
-                                     file_element.get("language"), arguments, tree.line(file_element)))
+                                     file_element.get("language"), arguments, file_element.line))
     return found
 
 
 # --- the checks -----------------------------------------------------------------------------------
 class _Checker:
-    def __init__(self, path: str, tree: _Tree, known: Known) -> None:
+    def __init__(self, path: str, tree: Workflow, known: Known) -> None:
         self.path, self.tree, self.known = path, tree, known
         self.findings: List[Finding] = []
 
     def report(self, element_or_line, message: str, fix: str, severity: str = "error") -> None:
-        line = element_or_line if isinstance(element_or_line, int) else self.tree.line(element_or_line)
+        line = element_or_line if isinstance(element_or_line, int) else element_or_line.line
         self.findings.append(Finding(self.path, line, severity, message, fix))
 
     def run(self) -> List[Finding]:
         job = self.tree.root
         tasks = {t.get("name", "?"): t for t in job.findall("taskFlow/task")}
-        scripts = {name: _scripts(task, self.tree) for name, task in tasks.items()}
+        scripts = {name: _scripts(task) for name, task in tasks.items()}
         referenced = {s.target[1] for group in scripts.values() for s in group if s.target}
         self.check_generic_information(job, deployment=bool(referenced & set(DEPLOYMENT_SCRIPTS)))
         self.check_variables(job)
@@ -151,7 +123,7 @@ class _Checker:
         self.check_node_tokens(tasks, scripts)
         return self.findings
 
-    def check_generic_information(self, job: ET.Element, deployment: bool) -> None:
+    def check_generic_information(self, job: XmlElement, deployment: bool) -> None:
         holder = job.find("genericInformation")
         infos = {i.get("name"): i for i in job.findall("genericInformation/info")}
         anchor = holder if holder is not None else job
@@ -178,7 +150,7 @@ class _Checker:
                         "has no transition from VOID: PSA never offers it to start an instance",
                         'start the value with (VOID,RUNNING)')
 
-    def check_variables(self, job: ET.Element) -> None:
+    def check_variables(self, job: XmlElement) -> None:
         for variable in job.iter("variable"):
             if variable.get("name") == names.PROXYFIED_MISSPELT:
                 self.report(variable, f"variable {names.PROXYFIED_MISSPELT} is ignored: the scripts read "
@@ -220,7 +192,7 @@ class _Checker:
                 self.report(script.line, f"{where}: {name} argument {given!r} is not one of {', '.join(allowed)}",
                             "use one of those values, in capitals")
 
-    def check_node_tokens(self, tasks: Mapping[str, ET.Element], scripts: Mapping[str, List[_Script]]) -> None:
+    def check_node_tokens(self, tasks: Mapping[str, XmlElement], scripts: Mapping[str, List[_Script]]) -> None:
         anchors = {name for name, group in scripts.items() for s in group
                    if s.target and ((s.slot == "post" and s.target[1] == "Post_Start_Service")
                                     or (s.slot == "scriptExecutable" and s.target[1] == "Pre_Trigger_Action"))}
@@ -268,17 +240,16 @@ def validate_file(path: Path, known: Known, *, explicit: bool = True) -> List[Fi
     """The findings of one workflow file (a non-workflow XML found in a directory is skipped)."""
     shown = str(path)
     try:
-        tree = _Tree(path.read_bytes())
-    except OSError as error:
-        return [Finding(shown, 1, "error", f"cannot read the file: {error.strerror or error}",
-                        "check the path and its permissions")]
-    except expat.ExpatError as error:
-        return [Finding(shown, error.lineno, "error", f"not well-formed XML: {expat.ErrorString(error.code)}",
+        tree = parse_workflow(path)
+    except WorkflowError as error:
+        reading = error.reason.startswith("cannot read")
+        return [Finding(shown, error.line, "error", error.reason,
+                        "check the path and its permissions" if reading else
                         "fix the XML syntax at that line (an unclosed tag, a stray & or <)")]
     if tree.root.tag != "job":
         if not explicit:
             return []
-        return [Finding(shown, tree.line(tree.root), "warning",
+        return [Finding(shown, tree.root.line, "warning",
                         f"not a ProActive workflow (root element <{tree.root.tag}>, expected <job>): not checked",
                         "give the workflow's XML file")]
     return _Checker(shown, tree, known).run()
