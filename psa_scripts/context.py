@@ -147,7 +147,7 @@ class ScriptContext:
         self,
         bindings: Any,
         *,
-        kind: str = "Script/task",
+        kind: str = names.DEFAULT_SCRIPT_KIND,
         engine: Any = None,
         psa: Any = None,
         clock: Optional[Callable[[], float]] = None,
@@ -170,7 +170,7 @@ class ScriptContext:
     # --- inputs ------------------------------------------------------------------
     @property
     def is_clean(self) -> bool:
-        return self.kind == "Script/clean"
+        return self.kind == names.CLEAN_KIND
 
     @property
     def workdir(self) -> str:

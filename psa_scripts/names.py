@@ -137,3 +137,9 @@ def check_instance_name(name: object) -> str:
 
 # --- Loop control -----------------------------------------------------------------------------------
 STATUS_LOOP_CRON = "*/1 * * * *"
+
+# --- Catalog script kinds ----------------------------------------------------------------------------
+# The catalog's kind of each script slot of a task (free strings by convention; these are ProActive's).
+SCRIPT_KINDS = ("Script/pre", "Script/post", "Script/clean", "Script/task", "Script/flow", "Script/selection")
+CLEAN_KIND = "Script/clean"
+DEFAULT_SCRIPT_KIND = "Script/task"

@@ -43,3 +43,17 @@ def start_state():
         instance=instance_json(),
         files={f"{NAME}_port": "32768\n", f"{NAME}_containerID": "4f1c2a9e7b3d\n"},
     )
+
+
+@pytest.fixture
+def author_repo(tmp_path, monkeypatch):
+    """An author's repository (package ``tiny_httpd``) on sys.path; its modules forgotten after."""
+    import sys
+
+    from author_samples import write_author_package
+
+    root = write_author_package(tmp_path / "repo")
+    monkeypatch.syspath_prepend(str(root))
+    yield root
+    for name in [n for n in sys.modules if n == "tiny_httpd" or n.startswith("tiny_httpd.")]:
+        del sys.modules[name]

@@ -5,6 +5,9 @@ On a node where psa-scripts is installed, a catalog object can be just::
     from psa_scripts.scripts import run
     run("Post_Start_Service", globals())
 
+A service author's own script is a module with ``main(ctx)``; ``run`` takes it by its
+dotted path (``run("tiny_httpd.wait_ready", globals(), kind="Script/task")``) or as a
+module object, like a catalog name.
 ``run`` reads what the engine provides from ``bindings`` (the script's module globals),
 runs the script and writes ``loop`` / ``selected`` / ``result`` back into ``bindings``
 when the script sets them, so the engine's epilogue finds them. An exception propagates:
@@ -14,10 +17,12 @@ the task fails, as it would with the Groovy script.
 from __future__ import annotations
 
 import importlib
+import types
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds at start-up: annotations here are strings
     from typing import Any, Callable, Dict, Optional
 
+from .. import names
 from ..context import ScriptContext
 from ..errors import InputError
 
@@ -25,18 +30,32 @@ from ..errors import InputError
 class ScriptInfo:
     """A catalog script: its catalog name, its kind (``Script/post``...) and its module."""
 
-    __slots__ = ("name", "kind", "module")
+    __slots__ = ("name", "kind", "module", "_loaded")
 
-    def __init__(self, name: str, kind: str, module: str) -> None:
+    def __init__(self, name: str, kind: str, module: str, loaded: Any = None) -> None:
         self.name = name
         self.kind = kind
         self.module = module
+        self._loaded = loaded  # a module object given as the target: used as is
 
     def __repr__(self) -> str:
         return f"ScriptInfo({self.name!r}, {self.kind!r}, {self.module!r})"
 
     def load(self):
-        return importlib.import_module(self.module)
+        """The script's module, with its ``main``; a clear error when it cannot be imported."""
+        module = self._loaded
+        if module is None:
+            try:
+                module = importlib.import_module(self.module)
+            except ImportError as error:
+                if self.module.startswith(__name__ + "."):
+                    raise
+                raise InputError(
+                    f"script {self.name}: cannot import module {self.module!r} ({error}); its package must be "
+                    "on sys.path (run from the directory that holds it, or install it)") from None
+        if not callable(getattr(module, "main", None)):
+            raise InputError(f"script {self.name}: module {self.module!r} has no main(ctx) function")
+        return module
 
     @property
     def contract(self):
@@ -68,24 +87,49 @@ SCRIPTS: Dict[str, ScriptInfo] = {
 }
 
 
-def script_info(name: str) -> ScriptInfo:
-    try:
-        return SCRIPTS[name]
-    except KeyError:
-        raise InputError(f"no catalog script named {name!r}; known: {', '.join(SCRIPTS)}") from None
+def _check_kind(kind: str, what: str) -> str:
+    if kind not in names.SCRIPT_KINDS:
+        raise InputError(f"{what}: kind {kind!r} is not one of {', '.join(names.SCRIPT_KINDS)}")
+    return kind
+
+
+def script_info(target: Any, kind: Optional[str] = None) -> ScriptInfo:
+    """The script ``target`` names: a catalog name of SCRIPTS (``"Post_Start_Service"``), the
+    dotted path of an author's module (``"tiny_httpd.wait_ready"``), a module object with
+    ``main(ctx)``, or a ``ScriptInfo``. ``kind`` (default ``Script/task``) is the catalog kind
+    of an author's script; a catalog script has its own."""
+    if isinstance(target, ScriptInfo):
+        info = target
+    elif isinstance(target, types.ModuleType):
+        info = ScriptInfo(target.__name__, kind or names.DEFAULT_SCRIPT_KIND, target.__name__, target)
+    elif isinstance(target, str) and target in SCRIPTS:
+        info = SCRIPTS[target]
+    elif isinstance(target, str) and "." in target and all(part.isidentifier() for part in target.split(".")):
+        info = ScriptInfo(target, kind or names.DEFAULT_SCRIPT_KIND, target)
+    else:
+        raise InputError(
+            f"no catalog script named {target!r}; known: {', '.join(SCRIPTS)}; an author's script is "
+            "given by its module's dotted path (\"my_service.wait_ready\") or as a module object")
+    if kind is not None and kind != info.kind:
+        raise InputError(f"script {info.name} is a {info.kind}: kind={kind!r} does not apply")
+    _check_kind(info.kind, f"script {info.name}")
+    return info
 
 
 def run(
-    name: str,
+    target: Any,
     bindings: Dict[str, Any],
     *,
+    kind: Optional[str] = None,
     engine: Any = None,
     psa: Any = None,
     clock: Optional[Callable[[], float]] = None,
     out: Any = None,
 ) -> None:
-    """Run catalog script ``name`` against ``bindings`` as the ``cpython`` engine would."""
-    info = script_info(name)
+    """Run script ``target`` (a catalog name, an author's dotted module path or module: see
+    ``script_info``) against ``bindings`` as the ``cpython`` engine would."""
+    info = script_info(target, kind)
+    module = info.load()
     context = ScriptContext(bindings, kind=info.kind, engine=engine, psa=psa, clock=clock, out=out)
-    info.load().main(context)
+    module.main(context)
     bindings.update(context.writeback)

@@ -157,9 +157,14 @@ class Harness:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def run(self, script: str, state: State = State(), **variables: Any) -> Outcome:
-        """Run ``script`` on ``state`` (``variables`` override the state's) and report."""
-        info = script_info(script)
+    def run(self, script: Any, state: State = State(), *, kind: Optional[str] = None, **variables: Any) -> Outcome:
+        """Run ``script`` on ``state`` (``variables`` override the state's) and report.
+
+        ``script`` is a catalog name, an author's dotted module path (``"tiny_httpd.wait_ready"``)
+        or module object; ``kind`` is an author script's catalog kind (default ``Script/task``).
+        """
+        info = script_info(script, kind)
+        info.load()  # a module that cannot be imported is a broken test, not an outcome
         if variables:
             state = state.with_variables(**variables)
         emulator = self.emulator
@@ -194,7 +199,7 @@ class Harness:
         }
         if state.args:
             bindings["args"] = JavaArray(state.args) if state.java_types else list(state.args)
-        if not info.kind == "Script/clean":
+        if info.kind != names.CLEAN_KIND:
             bindings["localspace"] = self.workdir
         first_request = len(emulator.requests)
 
@@ -203,7 +208,7 @@ class Harness:
         keys_before = set(bindings)
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
             try:
-                run(script, bindings, engine=engine, clock=self.clock)
+                run(info, bindings, engine=engine, clock=self.clock)
             except Exception as raised:  # a failed task is an outcome, not a test crash
                 error = raised
         writeback = {k: bindings[k] for k in ("result", "selected", "branch", "runs", "loop", "resultMetadata") if k in bindings and k not in keys_before}
@@ -213,7 +218,7 @@ class Harness:
             r.json.get("instance_status") for r in psa_requests if r.method == "PUT" and isinstance(r.json, dict)
         ]
         carried = dict(state.variables)
-        if info.kind != "Script/clean":  # a clean script's variables are a copy: they do not propagate
+        if info.kind != names.CLEAN_KIND:  # a clean script's variables are a copy: they do not propagate
             carried.update(bound_variables.written)
         next_state = replace(
             state,
@@ -226,7 +231,7 @@ class Harness:
             credentials=dict(scheduler.credentials),
         )
         return Outcome(
-            script=script,
+            script=info.name,
             state=next_state,
             variables_written=dict(bound_variables.written),
             writeback=writeback,
