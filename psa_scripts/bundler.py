@@ -3,8 +3,9 @@
 A catalog script is fetched as one file and run by the ``cpython`` engine with the
 bindings as module globals (DOMAIN.md §2). ``render_script`` turns a script module into
 such a file: a header comment (what it does, kind, variables read and written, version),
-the ``psa_scripts`` modules the script needs (the transitive closure of its imports,
-lazy ones included, the testing package excluded) embedded as source text, a tiny
+the modules the script needs (the transitive closure of its imports, lazy ones included,
+the testing package excluded: ``psa_scripts`` modules, and for a service author's script
+the author's own packages found in the search path) embedded as source text, a tiny
 meta-path importer that serves them under their real names, and the call of ``run``.
 
 Decisions the generated file encodes:
@@ -30,6 +31,7 @@ import ast
 import base64
 import hashlib
 import json
+import re
 import sys
 import unicodedata
 import zipfile
@@ -40,6 +42,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Seque
 
 from . import __version__
 from .errors import InputError
+from .names import SCRIPT_KINDS
 
 ROOT_PACKAGE = "psa_scripts"
 EXCLUDED_PACKAGES = ("psa_scripts.testing",)
@@ -72,14 +75,33 @@ class Closure:
                 "the bundled script fails if it takes that path" for name in self.missing]
 
 
-def module_file(name: str, root: Path = SOURCE_ROOT) -> Optional[Tuple[Path, bool]]:
-    """The source file of psa_scripts module ``name`` and whether it is a package."""
-    base = root.joinpath(*name.split(".")[1:])
-    if (base / "__init__.py").is_file():
-        return base / "__init__.py", True
-    if name != ROOT_PACKAGE and base.with_suffix(".py").is_file():
-        return base.with_suffix(".py"), False
+def module_file(name: str, root: Path = SOURCE_ROOT,
+                search_path: Sequence[Path] = ()) -> Optional[Tuple[Path, bool]]:
+    """The source file of module ``name`` and whether it is a package: a psa_scripts module
+    under ``root``, any other under the first directory of ``search_path`` that holds it
+    (the author's packages and modules)."""
+    parts = name.split(".")
+    if parts[0] == ROOT_PACKAGE:
+        bases = [root.joinpath(*parts[1:])]
+    else:
+        bases = [directory.joinpath(*parts) for directory in search_path]
+    for base in bases:
+        if (base / "__init__.py").is_file():
+            return base / "__init__.py", True
+        if name != ROOT_PACKAGE and base.with_suffix(".py").is_file():
+            return base.with_suffix(".py"), False
     return None
+
+
+def _is_local(top: str, source_root: Path, search_path: Sequence[Path]) -> bool:
+    """Whether top-level name ``top`` is embedded: psa_scripts, or a package or module of the
+    author's directories (the standard library first, as on the node)."""
+    if top == ROOT_PACKAGE:
+        return True
+    if not top or top == "__future__" or not search_path or _is_stdlib(top):
+        return False
+    return module_file(top, source_root, search_path) is not None or any(
+        (directory / top).is_dir() for directory in search_path)
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -121,22 +143,26 @@ def _is_stdlib(name: str) -> bool:
 
 
 CONTEXT_MODULE = "psa_scripts.context"
+RUNNER_MODULE = "psa_scripts.scripts"  # run(): what the tail of every bundled file calls
 
 
-def module_closure(roots: Sequence[str], source_root: Path = SOURCE_ROOT) -> Closure:
-    """The psa_scripts modules ``roots`` need, by AST: imports at any depth (inside functions
-    too), parent packages included, ``psa_scripts.testing`` excluded.
+def module_closure(roots: Sequence[str], source_root: Path = SOURCE_ROOT,
+                   search_path: Sequence[Path] = ()) -> Closure:
+    """The modules ``roots`` need, by AST: imports at any depth (inside functions too), parent
+    packages included, ``psa_scripts.testing`` excluded. Followed: psa_scripts, and the
+    packages and modules found in the directories of ``search_path`` (an author's scripts and
+    their helpers); anything else is the standard library or a third-party dependency.
 
     One pruning: the context imports its clients inside the methods that build them
     (``ScriptContext.psa``, ``.engine``); those imports are followed only when the script's
     own modules use an attribute of that name. Fetch_Logs never calls ``ctx.psa``: its file
     need not carry the REST clients and the engine layer, which it would read at every start.
     """
-    full = _closure(roots, source_root, used=None)
+    full = _closure(roots, source_root, search_path, used=None)
     eager = eager_modules(roots, full.modules, source_root)
     used = {node.attr for name in eager if name != CONTEXT_MODULE
             for node in ast.walk(ast.parse(full.modules[name][1])) if isinstance(node, ast.Attribute)}
-    return _closure(roots, source_root, used=used)
+    return _closure(roots, source_root, search_path, used=used)
 
 
 def _context_methods(tree: ast.Module) -> "dict[int, str]":
@@ -150,17 +176,23 @@ def _context_methods(tree: ast.Module) -> "dict[int, str]":
     return lines
 
 
-def _closure(roots: Sequence[str], source_root: Path, used: "Optional[set[str]]") -> Closure:
+def _closure(roots: Sequence[str], source_root: Path, search_path: Sequence[Path],
+             used: "Optional[set[str]]") -> Closure:
     closure = Closure()
     pending = [(name, False) for name in roots]
     third_party = set()
+    local: Dict[str, bool] = {}  # top-level name -> embedded (psa_scripts or the author's)
     while pending:
         name, lazy = pending.pop()
         if name in closure.modules or name.startswith(EXCLUDED_PACKAGES):
             continue
-        found = module_file(name, source_root)
+        found = module_file(name, source_root, search_path)
         if found is None:
             if not lazy:
+                folder = [d for d in search_path if d.joinpath(*name.split(".")).is_dir()]
+                if folder:
+                    raise BundleError(f"module {name} is the directory {folder[0].joinpath(*name.split('.'))} "
+                                      "with no __init__.py: add an empty __init__.py to make it a package")
                 raise BundleError(f"module {name} is imported but has no source file")
             closure.missing.append(name)
             continue
@@ -184,12 +216,14 @@ def _closure(roots: Sequence[str], source_root: Path, used: "Optional[set[str]]"
                 targets = [(base, alias.name) for alias in node.names]
             for base, attribute in targets:
                 top = base.split(".")[0]
-                if top != ROOT_PACKAGE:
+                if top not in local:
+                    local[top] = _is_local(top, source_root, search_path)
+                if not local[top]:
                     if top and top != "__future__" and not _is_stdlib(top):
                         third_party.add(top)
                     continue
                 pending.append((base, node_lazy))
-                if attribute and module_file(f"{base}.{attribute}", source_root):
+                if attribute and module_file(f"{base}.{attribute}", source_root, search_path):
                     pending.append((f"{base}.{attribute}", node_lazy))
     closure.modules = dict(sorted(closure.modules.items()))
     closure.eager = sorted(eager_modules(roots, closure.modules, source_root))
@@ -417,12 +451,44 @@ def _contract_lines(info: Any) -> List[str]:
     return _comment(lines + [""]) if lines else []
 
 
-def render_script(info: Any, *, version: str = __version__, closure: Optional[Closure] = None) -> str:
-    """The self-contained catalog file of script ``info`` (a ``ScriptInfo``)."""
-    closure = closure or module_closure([info.module])
+@dataclass(frozen=True)
+class AuthorScript:
+    """A script of the service author's own, as package.json lists it: a module with
+    ``main(ctx)`` outside psa_scripts. ``psa bundle`` reads its source, never imports it."""
+
+    name: str
+    module: str
+    kind: str
+
+
+def _is_author_script(info: Any) -> bool:
+    return not info.module.startswith(ROOT_PACKAGE + ".")
+
+
+def script_roots(info: Any) -> List[str]:
+    """The modules a bundled script starts from: its own, and for an author's script the
+    runner (``psa_scripts.scripts``), which a library script's package already is."""
+    return [info.module, RUNNER_MODULE] if _is_author_script(info) else [info.module]
+
+
+def _embedded_summary(closure: Closure) -> str:
+    own = sorted({name.split(".")[0] for name in closure.modules} - {ROOT_PACKAGE})
+    if not own:
+        return f"{len(closure.modules)} psa_scripts modules"
+    count = sum(1 for name in closure.modules if name.split(".")[0] != ROOT_PACKAGE)
+    return f"{len(closure.modules)} modules ({count} of {', '.join(own)}, the rest psa_scripts)"
+
+
+def render_script(info: Any, *, version: str = __version__, closure: Optional[Closure] = None,
+                  search_path: Sequence[Path] = ()) -> str:
+    """The self-contained catalog file of script ``info``: a ``ScriptInfo`` of the library, or
+    an ``AuthorScript`` whose modules are found in ``search_path``."""
+    closure = closure or module_closure(script_roots(info), search_path=search_path)
     summary, details = _docstring_parts(closure.modules[info.module][1])
     module_path = info.module.replace(".", "/") + ".py"
     extras = ", ".join(closure.third_party) or "nothing"
+    call = (f"_psa_run({info.module!r}, globals(), kind={info.kind!r})" if _is_author_script(info)
+            else f"_psa_run({info.name!r}, globals())")
     header = _comment([
         summary,
         "",
@@ -433,7 +499,7 @@ def render_script(info: Any, *, version: str = __version__, closure: Optional[Cl
         *details,
         "",
         *_contract_lines(info),
-        f"Self-contained: embeds the {len(closure.modules)} psa_scripts modules it needs and imports them",
+        f"Self-contained: embeds the {_embedded_summary(closure)} it needs and imports them",
         f"(as text the {len(closure.eager)} it always loads; zlib-packed those only some paths import),",
         "from here even where psa_scripts is installed (the code that runs is the code published).",
         f"Standard library only, plus, imported only where used: {extras}.",
@@ -451,7 +517,7 @@ def render_script(info: Any, *, version: str = __version__, closure: Optional[Cl
         "})",
         "from psa_scripts.scripts import run as _psa_run",
         "",
-        f"_psa_run({info.name!r}, globals())",
+        call,
         "_psa_uninstall()",
         "del _psa_install, _psa_uninstall, _psa_run",
         "",
@@ -515,7 +581,21 @@ def retarget(text: str, old_buckets: Iterable[str], new_bucket: str, source: str
     return retarget_urls(text, old_buckets, new_bucket, source)
 
 
-def _definition(directory: Path) -> Dict[str, object]:
+# package.json: each key, the type of its value ("scripts" is true or a list of author scripts).
+PACKAGE_KEYS: Dict[str, Tuple[type, ...]] = {
+    "slug": (str,), "name": (str,), "bucket": (str,), "version": (str,), "short_description": (str,),
+    "author": (str,), "userGroup": (str,), "projectName": (str,), "tags": (list,), "scripts": (bool, list),
+    "workflowKind": (str,), "commitMessage": (str,),
+}
+REQUIRED_KEYS = ("slug", "name", "bucket")
+SCRIPT_ENTRY_KEYS = ("name", "module", "kind")
+OBJECT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # goes into catalog URLs and file names
+MODULE_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def _definition(directory: Path) -> Dict[str, Any]:
+    """``directory/package.json``, checked: every key known and of its type, the required ones
+    set; ``"scripts"`` as a list becomes ``"author_scripts"`` (AuthorScript entries)."""
     path = directory / PACKAGE_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -523,10 +603,57 @@ def _definition(directory: Path) -> Dict[str, object]:
         raise BundleError(f"{path} is missing: every package of bundles/ needs one") from None
     except ValueError as error:
         raise BundleError(f"{path} is not valid JSON: {error}") from None
-    for key in ("slug", "name", "bucket"):
-        if not isinstance(data.get(key), str) or not data[key]:
+    if not isinstance(data, dict):
+        raise BundleError(f"{path}: expected a JSON object of package keys")
+    for key, value in data.items():
+        if key not in PACKAGE_KEYS:
+            raise BundleError(f"{path}: unknown key {key!r}; package.json keys are: {', '.join(PACKAGE_KEYS)}")
+        if not isinstance(value, PACKAGE_KEYS[key]):
+            expected = " or ".join("a string" if t is str else "a list" if t is list else "true/false"
+                                   for t in PACKAGE_KEYS[key])
+            raise BundleError(f"{path}: {key!r} must be {expected}, got {json.dumps(value)}")
+    for key in REQUIRED_KEYS:
+        if not isinstance(data.get(key), str) or not data[key].strip():
             raise BundleError(f"{path}: {key!r} is required (a non-empty string)")
+    if "version" in data and (not data["version"].strip() or data["version"] != data["version"].strip()):
+        raise BundleError(f"{path}: 'version' must be a non-empty string without spaces around it, "
+                          f"got {data['version']!r}")
+    if not all(isinstance(tag, str) for tag in data.get("tags", [])):
+        raise BundleError(f"{path}: 'tags' must be a list of strings")
+    entries = data["scripts"] if isinstance(data.get("scripts"), list) else []
+    data["author_scripts"] = tuple(_author_script(path, position, entry) for position, entry in enumerate(entries, 1))
+    names = [script.name for script in data["author_scripts"]]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise BundleError(f"{path}: scripts lists {', '.join(twice)} more than once")
     return data
+
+
+def _author_script(path: Path, position: int, entry: Any) -> AuthorScript:
+    where = f"{path}: scripts[{position}]"
+    example = '{"name": "Wait_Ready", "module": "my_service.wait_ready", "kind": "Script/task"}'
+    if not isinstance(entry, dict):
+        raise BundleError(f"{where} must be an object like {example}")
+    for key in entry:
+        if key not in SCRIPT_ENTRY_KEYS:
+            raise BundleError(f"{where}: unknown key {key!r}; a script has {', '.join(SCRIPT_ENTRY_KEYS)}")
+    for key in SCRIPT_ENTRY_KEYS:
+        if not isinstance(entry.get(key), str) or not entry[key]:
+            raise BundleError(f"{where}: {key!r} is required (a non-empty string), e.g. {example}")
+    name, module, kind = entry["name"], entry["module"], entry["kind"]
+    if not OBJECT_NAME.fullmatch(name):
+        raise BundleError(f"{where}: name {name!r} must be letters, digits, '_', '.', '-' (it goes into the "
+                          "script's catalog URL)")
+    from .scripts import SCRIPTS
+
+    if name in SCRIPTS:
+        raise BundleError(f"{where}: {name} is the name of a psa-scripts catalog script: choose another")
+    if not MODULE_PATH.fullmatch(module) or module.split(".")[0] == ROOT_PACKAGE:
+        raise BundleError(f"{where}: module {module!r} must be the dotted path of a module of yours "
+                          "(e.g. my_service.wait_ready), not in psa_scripts")
+    if kind not in SCRIPT_KINDS:
+        raise BundleError(f"{where}: kind {kind!r} is not one of {', '.join(SCRIPT_KINDS)}")
+    return AuthorScript(name, module, kind)
 
 
 def package_dirs(bundles_dir: Path) -> List[Path]:
@@ -536,16 +663,39 @@ def package_dirs(bundles_dir: Path) -> List[Path]:
     return sorted(p.parent for p in bundles_dir.glob(f"*/{PACKAGE_FILE}"))
 
 
+def definitions(bundles_dir: Path) -> List[Tuple[Path, Dict[str, Any]]]:
+    """Each package directory of ``bundles_dir`` with its checked definition; two packages
+    with one slug (they would write the same zip) are an error."""
+    found = [(directory, _definition(directory)) for directory in package_dirs(bundles_dir)]
+    slugs: Dict[str, Path] = {}
+    for directory, data in found:
+        other = slugs.setdefault(data["slug"], directory)
+        if other != directory:
+            raise BundleError(f"{other / PACKAGE_FILE} and {directory / PACKAGE_FILE} both have slug "
+                              f"{data['slug']!r}: each package needs its own (it names the zip)")
+    return found
+
+
 def default_buckets(bundles_dir: Path) -> List[str]:
-    return sorted({str(_definition(d)["bucket"]) for d in package_dirs(bundles_dir)})
+    return sorted({str(data["bucket"]) for _, data in definitions(bundles_dir)})
+
+
+def author_scripts(bundles_dir: Path) -> List[AuthorScript]:
+    """The author scripts every package of ``bundles_dir`` lists."""
+    return [script for _, data in definitions(bundles_dir) for script in data["author_scripts"]]
 
 
 def build_package(directory: Path, *, bucket: Optional[str] = None, retarget_from: Iterable[str] = (),
-                  scripts: Optional[Mapping[str, Any]] = None, version: str = __version__) -> Package:
+                  scripts: Optional[Mapping[str, Any]] = None, version: str = __version__,
+                  search_path: Optional[Sequence[Path]] = None) -> Package:
     """The package defined by ``directory/package.json``: every script of ``scripts`` (default:
-    SCRIPTS, as it is at build time) when it says ``"scripts": true``, plus each ``*.xml``
-    workflow of the directory, its catalog URLs moved from ``retarget_from`` to ``bucket``."""
+    SCRIPTS, as it is at build time) when it says ``"scripts": true``, or the author's scripts
+    it lists (``"scripts": [{"name", "module", "kind"}]``, modules found in ``search_path``,
+    default the current directory), plus each ``*.xml`` workflow of the directory, its catalog
+    URLs moved from ``retarget_from`` to ``bucket``. ``version`` is the library's, and the
+    package's unless package.json gives its own ``"version"``."""
     data = _definition(directory)
+    search = [Path.cwd()] if search_path is None else [Path(p) for p in search_path]
     target = bucket or str(data["bucket"])
     commit = str(data.get("commitMessage") or default_commit_message(str(data["slug"])))
     project, tags = str(data.get("projectName", "")), ",".join(data.get("tags", []))
@@ -555,15 +705,23 @@ def build_package(directory: Path, *, bucket: Optional[str] = None, retarget_fro
 
     objects: List[CatalogObject] = []
     warnings: List[str] = []
-    if data.get("scripts"):
+    if data.get("scripts") is True:
         if scripts is None:
             from .scripts import SCRIPTS as scripts
-        for info in scripts.values():
-            closure = module_closure([info.module])
-            warnings += closure.warnings(info.name)
-            text = render_script(info, version=version, closure=closure)
-            objects.append(catalog_object(info.name, info.kind, SCRIPT_CONTENT_TYPE, f"{info.name}.py",
-                                          text.encode("ascii")))
+        infos: List[Any] = list(scripts.values())
+    else:
+        infos = list(data["author_scripts"])
+    for info in infos:
+        if _is_author_script(info) and module_file(info.module, search_path=search) is None:
+            raise BundleError(
+                f"{directory / PACKAGE_FILE}: script {info.name}: module {info.module} is not found in "
+                f"{', '.join(str(d) for d in search)}: run psa bundle from the directory that holds "
+                f"{info.module.split('.')[0]}, or give --path DIR")
+        closure = module_closure(script_roots(info), search_path=search)
+        warnings += closure.warnings(info.name)
+        text = render_script(info, version=version, closure=closure)
+        objects.append(catalog_object(info.name, info.kind, SCRIPT_CONTENT_TYPE, f"{info.name}.py",
+                                      text.encode("ascii")))
     kind = str(data.get("workflowKind", DEFAULT_WORKFLOW_KIND))
     for path in sorted(directory.glob("*.xml")):
         text = path.read_text(encoding="utf-8")
@@ -572,7 +730,13 @@ def build_package(directory: Path, *, bucket: Optional[str] = None, retarget_fro
         objects.append(catalog_object(path.stem, kind, WORKFLOW_CONTENT_TYPE, path.name, text.encode("utf-8")))
     if not objects:
         raise BundleError(f"{directory} defines no object: set \"scripts\": true or add workflow XML files")
-    return Package(slug=str(data["slug"]), name=str(data["name"]), version=version, bucket=target,
+    names = [o.name for o in objects]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise BundleError(f"{directory}: two objects named {', '.join(twice)} (a script of \"scripts\" and a "
+                          "workflow file share the name): rename one")
+    return Package(slug=str(data["slug"]), name=str(data["name"]), version=str(data.get("version") or version),
+                   bucket=target,
                    objects=tuple(objects), short_description=str(data.get("short_description", "")),
                    author=str(data.get("author", "")), user_group=str(data.get("userGroup", "public-objects")),
                    warnings=tuple(warnings))
@@ -630,13 +794,15 @@ def with_bucket(package: Package, bucket: str) -> Package:
     return replace(package, bucket=bucket, objects=objects)
 
 
-def build_all(bundles_dir: Path, out_dir: Path, *,
-              bucket: Optional[str] = None) -> List[Tuple[Path, Package]]:
-    """Build ``<out_dir>/<slug>.zip`` for every package of ``bundles_dir``."""
-    old_buckets = default_buckets(bundles_dir) if bucket else []
+def build_all(bundles_dir: Path, out_dir: Path, *, bucket: Optional[str] = None,
+              search_path: Optional[Sequence[Path]] = None) -> List[Tuple[Path, Package]]:
+    """Build ``<out_dir>/<slug>.zip`` for every package of ``bundles_dir`` (author scripts'
+    modules found in ``search_path``, default the current directory)."""
+    found = definitions(bundles_dir)
+    old_buckets = sorted({str(data["bucket"]) for _, data in found}) if bucket else []
     built = []
-    for directory in package_dirs(bundles_dir):
-        package = build_package(directory, bucket=bucket, retarget_from=old_buckets)
+    for directory, _ in found:
+        package = build_package(directory, bucket=bucket, retarget_from=old_buckets, search_path=search_path)
         built.append((write_zip(package, out_dir / f"{package.slug}.zip"), package))
     if not built:
         raise BundleError(f"{bundles_dir} holds no package (no */{PACKAGE_FILE})")

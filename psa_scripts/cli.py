@@ -1,6 +1,6 @@
 """The ``psa`` command: build catalog packages, validate workflows, publish to a Catalog.
 
-    psa bundle [--out dist] [--bucket NAME] [--bundles DIR]
+    psa bundle [--out dist] [--bucket NAME] [--bundles DIR] [--path DIR]
     psa validate FILE_OR_DIR... [--bucket NAME] [--bundles DIR]
     psa publish DIST_OR_ZIP --url CATALOG_URL [--login USER]
                 [--bucket NAME] [--dry-run] [--force]
@@ -47,7 +47,7 @@ def _url(value: str) -> str:
 def _bundle(args: argparse.Namespace) -> int:
     from .bundler import build_all
 
-    for path, package in build_all(args.bundles, args.out, bucket=args.bucket):
+    for path, package in build_all(args.bundles, args.out, bucket=args.bucket, search_path=args.path):
         kinds = sorted({o.kind for o in package.objects})
         print(f"{path}: {package.slug} {package.version}, bucket {package.bucket}, "
               f"{len(package.objects)} objects ({', '.join(kinds)})")
@@ -134,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--out", type=Path, default=Path("dist"), help="where the zips go (default: dist)")
     bundle.add_argument("--bucket", type=_bucket, help="bucket of every package (and of the workflows' script URLs)")
     bundle.add_argument("--bundles", type=Path, default=DEFAULT_BUNDLES, help="package definitions (default: bundles)")
+    bundle.add_argument("--path", type=Path, action="append", metavar="DIR",
+                        help="where the modules of your scripts (package.json \"scripts\") are found; repeatable "
+                             "(default: the current directory)")
     bundle.set_defaults(handler=_bundle)
 
     validate = commands.add_parser("validate", help="lint PSA workflow XML files")

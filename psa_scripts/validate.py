@@ -56,7 +56,7 @@ class Known:
 
 
 def default_known(bundles_dir: Optional[Path] = None, buckets: Sequence[str] = ()) -> Known:
-    """The scripts of SCRIPTS, the workflows of ``bundles_dir`` and their buckets."""
+    """The scripts of SCRIPTS, the workflows and author scripts of ``bundles_dir``, their buckets."""
     from .scripts import SCRIPTS
     from .scripts.post_trigger_action import TARGETS
     from .scripts.pre_trigger_action import ACTIONS
@@ -65,9 +65,11 @@ def default_known(bundles_dir: Optional[Path] = None, buckets: Sequence[str] = (
                   arguments={"Pre_Trigger_Action": ACTIONS, "Post_Trigger_Action": TARGETS})
     known.objects = set(known.kinds)
     if bundles_dir is not None and bundles_dir.is_dir():
-        from .bundler import default_buckets, package_dirs
+        from .bundler import author_scripts, default_buckets, package_dirs
 
         known.objects |= {p.stem for d in package_dirs(bundles_dir) for p in d.glob("*.xml")}
+        known.kinds.update({script.name: script.kind for script in author_scripts(bundles_dir)})
+        known.objects |= set(known.kinds)
         known.buckets |= set(default_buckets(bundles_dir))
     known.buckets |= set(buckets)
     return known

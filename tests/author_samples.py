@@ -31,7 +31,10 @@ def banner(name, port):
     return READY.format(name=name, port=port)
 '''
 
-TEXTS = 'READY = "{name} ready on port {port} (caf\\u00e9)"\n'
+TEXTS = 'READY = "{name} ready on port {port} (caf\u00e9)"\n'  # non-ASCII source: the bundle escapes it
+
+PACKAGE = {"slug": "tiny-httpd", "name": "Tiny httpd", "version": "1.2.3", "bucket": "tiny-httpd",
+           "scripts": [{"name": "Wait_Ready", "module": "tiny_httpd.wait_ready", "kind": "Script/task"}]}
 
 
 def write_author_package(root: Path) -> Path:
@@ -41,5 +44,15 @@ def write_author_package(root: Path) -> Path:
     (package / "__init__.py").write_text("")
     (package / "wait_ready.py").write_text(WAIT_READY)
     (package / "readiness.py").write_text(READINESS)
-    (package / "texts.py").write_text(TEXTS)
+    (package / "texts.py").write_text(TEXTS, encoding="utf-8")
     return root
+
+
+def write_package_definition(bundles: Path, definition=None, slug: str = "tiny-httpd") -> Path:
+    """``bundles/<slug>/package.json`` (default: PACKAGE, listing Wait_Ready); returns the directory."""
+    import json
+
+    directory = bundles / slug
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "package.json").write_text(json.dumps(PACKAGE if definition is None else definition))
+    return directory
