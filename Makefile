@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test demo bench engine venv clean
+.PHONY: test demo bench engine venv clean mutate
 
 venv: $(STAMP)
 
@@ -37,6 +37,14 @@ demo: venv
 
 bench: venv
 	@host=$$(tools/engine-up.sh) && export $$host && $(PY) -m benchmarks
+
+# Mutation testing (developers' use, not part of `make test`): mutmut, shard by shard, in its own
+# venv without psa-scripts installed (mutmut must import the mutated copy). SHARDS=helpers...
+MUTATE_VENV := build/mutate-venv
+mutate:
+	@test -x $(MUTATE_VENV)/bin/mutmut || { $(PYTHON) -m venv $(MUTATE_VENV) && \
+	  $(MUTATE_VENV)/bin/pip install --quiet requests tenacity docker pytest pytest-mock 'mutmut==3.8.1'; }
+	MUTMUT=$(MUTATE_VENV)/bin/mutmut $(MUTATE_VENV)/bin/python tools/mutate.py $(SHARDS)
 
 engine:
 	@tools/engine-up.sh
