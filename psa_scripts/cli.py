@@ -4,6 +4,7 @@
     psa validate FILE_OR_DIR... [--bucket NAME] [--bundles DIR]
     psa publish DIST_OR_ZIP --url CATALOG_URL [--login USER]
                 [--bucket NAME] [--dry-run] [--force]
+    psa new service NAME --image IMAGE --port PORT [--dir DIR]
 
 Exit codes: 0 done, 1 something failed (an object, a finding of severity error, a
 login), 2 a usage error. Errors are one line on stderr. The password comes from
@@ -125,6 +126,17 @@ def _publish(args: argparse.Namespace) -> int:
     return 0 if summary.ok else 1
 
 
+def _new_service(args: argparse.Namespace) -> int:
+    from .scaffold import TEMPLATE_DIR, create_service
+
+    directory, files = create_service(args.name, args.image, args.port, args.dir, args.template or TEMPLATE_DIR)
+    print(f"{directory}: service {args.name} from the Docker service template, {len(files)} files:")
+    for relative in files:
+        print(f"  {relative}")
+    print(f"next: cd {directory} && pytest && psa validate bundles && psa bundle")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="psa", description="Catalog packages of the PSA lifecycle scripts in Python.")
     parser.add_argument("--version", action="version", version=f"psa-scripts {__version__}")
@@ -164,6 +176,22 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     publish.add_argument("--force", action="store_true", help="also replace objects a user edited")
     publish.set_defaults(handler=_publish)
+
+    new = commands.add_parser("new", help="start a service package of your own")
+    kinds = new.add_subparsers(dest="kind", metavar="KIND", required=True)
+    service = kinds.add_parser(
+        "service", help="a Docker service from the template: workflows, a script of your own, its tests",
+        description="Create a working service package from the Docker service template: the four workflows "
+                    "renamed, package.json, a script of your own (the deployment executable: start, then wait "
+                    "until ready) and its tests; all pass psa validate and pytest as generated.")
+    service.add_argument("name", metavar="NAME", help="the service's name, e.g. tiny-httpd (slug, bucket, "
+                         "package tiny_httpd, service Tiny_Httpd)")
+    service.add_argument("--image", required=True, help="the service's Docker image, e.g. nginx:stable")
+    service.add_argument("--port", type=int, required=True, help="the port the service listens on in its container")
+    service.add_argument("--dir", type=Path, help="where to create it (default: ./<slug>; must not exist or be empty)")
+    service.add_argument("--template", type=Path, help="the Docker service template directory "
+                         "(default: bundles/docker-service-template of the psa-scripts source tree)")
+    service.set_defaults(handler=_new_service)
     return parser
 
 
