@@ -58,19 +58,41 @@ def _bundle(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .validate import default_known, validate_paths
+    """0: no error found; 1: errors found; 2: a usage error (a missing path, an unknown rule)."""
+    from . import validate
 
+    if args.explain:
+        try:
+            print(validate.explain(args.explain), end="")
+        except KeyError:
+            print(f"psa validate: no rule {args.explain!r}; rules: {', '.join(validate.RULES)}", file=sys.stderr)
+            return 2
+        return 0
+    if not args.paths:
+        print("psa validate: give FILE_OR_DIR... (or --explain CODE)", file=sys.stderr)
+        return 2
+    unknown = [code for code in (args.select or []) + (args.ignore or [])
+               if not any(rule.startswith(code.upper()) for rule in validate.RULES)]
+    if unknown:
+        print(f"psa validate: no rule matches {', '.join(unknown)}; rules: {', '.join(validate.RULES)}",
+              file=sys.stderr)
+        return 2
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
-        raise PsaScriptError(f"no such file or directory: {', '.join(missing)}")
-    known = default_known(args.bundles, args.bucket or ())
-    findings, count = validate_paths(args.paths, known)
-    for finding in findings:
-        print(finding.format())
+        print(f"psa validate: no such file or directory: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    known = validate.default_known(args.bundles, args.bucket or ())
+    findings, count = validate.validate_paths(args.paths, known)
+    findings = validate.select(findings, [c.upper() for c in args.select or []], [c.upper() for c in args.ignore or []])
     errors = sum(1 for f in findings if f.severity == "error")
-    warnings = len(findings) - errors
-    verdict = "no problem found" if not findings else f"{errors} error(s), {warnings} warning(s)"
-    print(f"{count} workflow file(s) checked: {verdict}")
+    if args.format == "json":
+        print(validate.to_json(findings, count))
+    else:
+        for finding in findings:
+            print(finding.format())
+        warnings = len(findings) - errors
+        verdict = "no problem found" if not findings else f"{errors} error(s), {warnings} warning(s)"
+        print(f"{count} workflow file(s) checked: {verdict}")
     return 1 if errors else 0
 
 
@@ -151,8 +173,18 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: the current directory)")
     bundle.set_defaults(handler=_bundle)
 
-    validate = commands.add_parser("validate", help="lint PSA workflow XML files")
-    validate.add_argument("paths", nargs="+", type=Path, metavar="FILE_OR_DIR")
+    validate = commands.add_parser(
+        "validate", help="lint PSA workflow XML files",
+        description="Report what ProActive would refuse (PA1xx) and what would break a PSA service (PSA2xx), as "
+                    "file:line:col: CODE severity: message. Exit status: 0 no error, 1 errors found, 2 usage error. "
+                    "Silence one finding with <!-- psa: ignore[CODE] --> inside the element (or its task), or the "
+                    "generic information psa.validate.ignore=CODE,... of the task or job.")
+    validate.add_argument("paths", nargs="*", type=Path, metavar="FILE_OR_DIR")
+    validate.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    validate.add_argument("--select", action="append", metavar="CODE",
+                          help="report only rules whose code starts with CODE (repeatable), e.g. PA1 or PSA224")
+    validate.add_argument("--ignore", action="append", metavar="CODE", help="skip rules starting with CODE (repeatable)")
+    validate.add_argument("--explain", metavar="CODE", help="print what rule CODE checks and why, then exit")
     validate.add_argument("--bucket", type=_bucket, action="append",
                           help="another bucket holding our scripts (repeatable; default: the bundles' buckets)")
     validate.add_argument("--bundles", type=Path, default=DEFAULT_BUNDLES,

@@ -1,36 +1,153 @@
-"""``psa validate``: lint PSA workflow XML for the mistakes that break a service silently.
+"""``psa validate``: what ProActive would refuse, and what would break a PSA service.
 
-Each finding names the file and line, says what is wrong and how to fix it. Checked:
-- generic information ``pca.service.id`` and ``pca.states`` present, ``pca.states`` parses
-  as ``(FROM,TO)`` pairs, and a deployment workflow (one running Pre/Post_Start_Service or
-  Start_Docker_Service) has a ``(VOID,...)`` transition;
-- no variable spelt ``PROXIFIED`` (the proxy only reads ``PROXYFIED``);
-- every task that runs after the deployment task (or after Pre_Trigger_Action in an action
-  workflow) carries ``NODE_ACCESS_TOKEN=PSA_$INSTANCE_NAME``, so it runs where the container is;
-- every script URL into our bucket names an object of the bundle, with ``language="cpython"``;
-  a script in the wrong slot (a clean script as post...) is a warning;
-- the trigger scripts get their argument, and a valid one.
+Two families of rules, each with a code (``psa validate --explain CODE`` prints its paragraph):
+
+- ``PA1xx`` — what the scheduler's job factory refuses at parse or submission (the job never
+  runs): ``psa_scripts.workflow.schema``.
+- ``PSA2xx`` — what ProActive accepts but breaks the service: missing or misplaced lifecycle
+  scripts, a status loop that never ends, variables a script requires that nobody sets, action
+  workflows that contradict their transitions, tasks that act on the service's node without
+  its token, catalog references that point nowhere.
+
+Precision first: a rule fires only on what it can tell from the workflow. It is tried on every
+``Workflow/psa`` workflow of ProActive's public examples, which must give no error.
+
+A finding is silenced where it stands by ``<!-- psa: ignore[CODE] -->`` (codes comma-separated;
+``ignore[all]`` for every code) anywhere inside the element it is reported on, or inside the
+enclosing ``<task>`` or the ``<job>``; or by the generic information
+``<info name="psa.validate.ignore" value="CODE,CODE"/>`` of the task or the job.
 Parsed by the one workflow model (``psa_scripts.workflow.model``), which keeps every position.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from . import names
-from .workflow.model import Workflow, WorkflowError, XmlElement, catalog_ref, parse_workflow
+from .contract import PROVIDED
+from .errors import InputError
+from .workflow import schema
+from .workflow.model import Job, ScriptRef, Task, Workflow, WorkflowError, XmlElement, parse_workflow
 
 DEFAULT_BUCKET = "service-automation-python"
 GROOVY_BUCKET = "service-automation"
 TOKEN_VALUES = ("PSA_$INSTANCE_NAME", "PSA_${INSTANCE_NAME}")
-DEPLOYMENT_SCRIPTS = ("Pre_Start_Service", "Post_Start_Service", "Start_Docker_Service")
+IGNORE_INFO = "psa.validate.ignore"
+_IGNORE_COMMENT = re.compile(r"<!--\s*psa:\s*ignore\[([A-Za-z0-9_, ]+)\]\s*-->")
 _PAIR = r"\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)"
-# The element holding a script, and the kind of script that slot runs.
-SLOTS = {"selection": "Script/selection", "pre": "Script/pre", "scriptExecutable": "Script/task",
-         "post": "Script/post", "cleaning": "Script/clean", "controlFlow": "Script/flow"}
+
+# The objects of the Groovy bucket ``service-automation`` (PcaScripts in ProActive's public
+# examples) and the language each is written in.
+GROOVY_OBJECTS = {
+    **{name: "groovy" for name in (
+        "Add_deployments_and_update_service", "Check_Instance_Status", "Check_Instance_Status_Singularity",
+        "Check_Not_Used_By_Other_Service", "Clean_Start_Service", "Clean_Trigger_Action", "Fetch_Logs",
+        "Find_and_set_Instance_Id", "Loop_over_service_instance_status", "Post_Start_Service",
+        "Post_Trigger_Action", "Pre_Start_Service", "Pre_Trigger_Action", "Propagate_variables_to_current_service",
+        "Retrieve_variables_from_service_instance_id", "Service_Action", "Service_Start",
+        "Set_service_FINISHED_if_all_clean_OK", "Update_service_and_remove_tokens")},
+    **{name: "bash" for name in ("Finish_Action", "Finish_Action_Singularity", "Pause_Action",
+                                 "Pause_Action_Singularity", "Resume_Action", "Resume_Action_Singularity")},
+}
+# Groovy objects that act on the service's node (its container, its localspace files).
+GROOVY_ON_NODE = {"Check_Instance_Status", "Check_Instance_Status_Singularity", "Finish_Action",
+                  "Finish_Action_Singularity", "Pause_Action", "Pause_Action_Singularity", "Resume_Action",
+                  "Resume_Action_Singularity", "Post_Trigger_Action"}
+# The slots each lifecycle script works in, whatever its bucket (a pre script has the bindings of
+# a task script, so an action's first step may be either; a clean script has no localspace).
+LIFECYCLE_SLOTS = {
+    "Pre_Start_Service": ("pre", "executable"), "Post_Start_Service": ("post",),
+    "Clean_Start_Service": ("cleaning",), "Check_Instance_Status": ("executable",), "Fetch_Logs": ("flow",),
+    "Pre_Trigger_Action": ("executable", "pre"), "Post_Trigger_Action": ("post",),
+    "Clean_Trigger_Action": ("cleaning", "post"), "Check_Not_Used_By_Other_Service": ("selection",),
+    "Start_Docker_Service": ("executable",), "Finish_Docker_Service": ("executable",),
+    "Pause_Docker_Service": ("executable",), "Resume_Docker_Service": ("executable",),
+    "Finish_Action": ("executable",), "Pause_Action": ("executable",), "Resume_Action": ("executable",),
+}
+# The task a deployment places on a free node: where the token is added, so it carries none.
+ANCHOR_SCRIPTS = ("Post_Start_Service", "Start_Docker_Service", "Check_Not_Used_By_Other_Service")
+# What each trigger argument means, as a transition's target.
+ACTION_TARGETS = {"FINISH_LAUNCHED": names.FINISHED, "PAUSE_LAUNCHED": names.PAUSED,
+                  "RESUME_LAUNCHED": names.RUNNING}
+
+RULES: Dict[str, Tuple[str, str]] = {
+    # code: (title, explanation)
+    "PA100": ("XML not well formed", "The scheduler cannot parse the file: an unclosed tag, a stray '&' or '<', "
+              "a wrong encoding. Nothing else is checked until it parses."),
+    "PA101": ("unknown namespace", "A job is read against the jobdescriptor schema named by its namespace, "
+              "urn:proactive:jobdescriptor:3.0 to 3.14 (3.14 needs ProActive 13.1 or later). Another namespace, "
+              "or none, is refused at submission."),
+    "PA102": ("element out of order", "The schema fixes the order of a job's and a task's children (e.g. in a task: "
+              "description, variables, genericInformation, depends, ..., selection, forkEnvironment, pre, the "
+              "executable, controlFlow, post, cleaning). The job factory refuses any other order or a repeated one."),
+    "PA103": ("unknown element", "An element the schema does not define where it stands (a typo, a Studio-only "
+              "element, an element of another version) makes the job invalid."),
+    "PA104": ("unknown attribute", "An attribute the schema does not define on that element makes the job invalid; "
+              "names are case-sensitive (onTaskError, not onTaskerror)."),
+    "PA105": ("invalid name", "Job names need two characters or more; task, variable and generic information names "
+              "are XML names: a letter or '_' first, then letters, digits, '_', '.', '-' (no space)."),
+    "PA106": ("duplicate task name", "Task names identify tasks (dependencies, control flow, results): each must be "
+              "unique in the job."),
+    "PA107": ("reference to no task", "A <depends><task ref>, a loop target or an if target/else/continuation must "
+              "name a task of the same job."),
+    "PA108": ("dependency cycle", "Dependencies must form an acyclic graph; a repetition is written with "
+              "<controlFlow><loop target=...>."),
+    "PA109": ("invalid attribute value", "Enumerated and typed attributes (priority, onTaskError, restartTaskOnError, "
+              "fork, walltime, block, script type, access modes...) accept only the schema's values, or a ${VARIABLE} "
+              "where the schema allows one."),
+    "PA110": ("script file without a usable location", "A script <file> needs url or path; a URL must be absolute "
+              "once ${PA_CATALOG_REST_URL} is substituted, or the job is refused at submission."),
+    "PA111": ("variable model does not parse", "A model starting with PA: must name a type ProActive knows "
+              "(PA:INTEGER, PA:BOOLEAN, PA:LIST(a,b), PA:REGEXP(...), ...) with a well-formed parameter; the job is "
+              "refused at submission otherwise."),
+    "PA112": ("variable value rejected by its model", "At submission the scheduler checks each variable's value "
+              "against its model (a number in range, one of a list, a match of a regular expression...)."),
+    "PA113": ("required element or attribute missing", "The schema requires, e.g., a job name, a <taskFlow>, an "
+              "executable in each task, a value on each variable, a language on inline code."),
+    "PSA201": ("no pca.service.id", "PSA groups a service's workflows by the generic information pca.service.id; "
+              "without it the workflow is not part of any service."),
+    "PSA202": ("pca.states missing or malformed", "pca.states lists the transitions a workflow performs as (FROM,TO) "
+              "pairs; PSA offers an action only from its FROM states. TO cannot be ALL."),
+    "PSA203": ("deployment without VOID", "A workflow that deploys a service must have a (VOID,...) transition, or PSA "
+              "never offers it to start an instance."),
+    "PSA204": ("PROXIFIED misspelling", "The scripts read PROXYFIED; a variable spelt PROXIFIED silently leaves the "
+              "proxy off."),
+    "PSA210": ("deployment script missing", "A deployment on the lifecycle scripts needs Post_Start_Service (post) and "
+              "Clean_Start_Service (cleaning) on its deployment task, and Pre_Start_Service (pre) when it proxies: "
+              "without them PSA never sees the service RUNNING, a failure never shows ERROR, or the proxy URL is "
+              "never made."),
+    "PSA211": ("script in the wrong slot", "Each lifecycle script reads what its slot provides (a post script the "
+              "task's files, a clean script no localspace, a flow script sets loop): in another slot it fails at "
+              "run time."),
+    "PSA212": ("broken status loop", "The status loop is a task running Check_Instance_Status whose loop control "
+              "script is Fetch_Logs and whose loop targets itself; a loop back to the deployment task would "
+              "redeploy the service every minute."),
+    "PSA213": ("required variable never set", "A script's CONTRACT lists the variables it requires; a workflow that "
+              "neither declares them nor has a script write them fails when the script runs."),
+    "PSA214": ("invalid default INSTANCE_NAME", "INSTANCE_NAME names the container, files and the node token: it must "
+              "match [a-zA-Z0-9][a-zA-Z0-9_.-]* once $PA_JOB_ID is substituted."),
+    "PSA220": ("action script missing", "An action on the Python lifecycle scripts needs Pre_Trigger_Action (first "
+              "task), Post_Trigger_Action (post of the action task) and Clean_Trigger_Action (its cleaning), or the "
+              "instance status is never updated and node tokens are left behind."),
+    "PSA221": ("trigger argument contradicts the action", "Pre_Trigger_Action's argument (FINISH_LAUNCHED, "
+              "PAUSE_LAUNCHED, RESUME_LAUNCHED) and Post_Trigger_Action's (FINISHED, PAUSED, RUNNING) must agree "
+              "with each other and with the workflow's pca.states target."),
+    "PSA222": ("pca.service.id differs", "Every workflow of a service shares one pca.service.id; an action with "
+              "another id belongs to another service and is never offered on this one."),
+    "PSA224": ("task on the service's node without its token", "A task that acts on the service's container or "
+              "files must carry NODE_ACCESS_TOKEN=PSA_$INSTANCE_NAME (on the task or the job) to run on the node the "
+              "deployment holds; the deployment task itself, and tasks that do not touch the node, need none."),
+    "PSA230": ("unknown catalog object", "A script URL into a known bucket (ours, the author's, the Groovy "
+              "service-automation bucket) names no object of it: the script fails to download at run time."),
+    "PSA231": ("script run in the wrong language", "Our scripts are Python (language cpython); the Groovy bucket's "
+              "are groovy or bash. Run in another engine they fail at once."),
+    "PSA232": ("trigger argument missing or invalid", "Pre_Trigger_Action and Post_Trigger_Action take one argument "
+              "from a fixed list; without it (or with another value) they fail at run time."),
+}
 
 
 @dataclass(frozen=True)
@@ -40,9 +157,14 @@ class Finding:
     severity: str  # error | warning
     message: str
     fix: str
+    code: str = ""
+    column: int = 1
 
     def format(self) -> str:
-        return f"{self.file}:{self.line}: {self.severity}: {self.message}\n    fix: {self.fix}"
+        return f"{self.file}:{self.line}:{self.column}: {self.code} {self.severity}: {self.message}\n    fix: {self.fix}"
+
+    def as_dict(self) -> Dict[str, object]:
+        return asdict(self)
 
 
 @dataclass
@@ -53,16 +175,19 @@ class Known:
     objects: Set[str] = field(default_factory=set)
     kinds: Dict[str, str] = field(default_factory=dict)
     arguments: Dict[str, Tuple[str, ...]] = field(default_factory=dict)  # first argument's values
+    contracts: Dict[str, object] = field(default_factory=dict)  # script name -> Contract
 
 
 def default_known(bundles_dir: Optional[Path] = None, buckets: Sequence[str] = ()) -> Known:
     """The scripts of SCRIPTS, the workflows and author scripts of ``bundles_dir``, their buckets."""
     from .scripts import SCRIPTS
-    from .scripts.post_trigger_action import TARGETS
-    from .scripts.pre_trigger_action import ACTIONS
 
-    known = Known(kinds={name: info.kind for name, info in SCRIPTS.items()},
-                  arguments={"Pre_Trigger_Action": ACTIONS, "Post_Trigger_Action": TARGETS})
+    known = Known(kinds={name: info.kind for name, info in SCRIPTS.items()})
+    for name, info in SCRIPTS.items():
+        contract = info.contract
+        known.contracts[name] = contract
+        if contract.args and contract.args[0].choices and contract.args[0].required:
+            known.arguments[name] = contract.args[0].choices
     known.objects = set(known.kinds)
     if bundles_dir is not None and bundles_dir.is_dir():
         from .bundler import author_scripts, default_buckets, package_dirs
@@ -75,159 +200,6 @@ def default_known(bundles_dir: Optional[Path] = None, buckets: Sequence[str] = (
     return known
 
 
-@dataclass
-class _Script:
-    task: str
-    slot: str
-    url: str
-    language: Optional[str]
-    arguments: List[str]
-    line: int
-
-    @property
-    def target(self) -> Optional[Tuple[str, str]]:
-        """(bucket, object name) when the URL points into a Catalog."""
-        found = catalog_ref(self.url)
-        return (found.bucket, found.name) if found else None
-
-
-def _scripts(task: XmlElement) -> List[_Script]:
-    found = []
-    for slot in SLOTS:
-        for holder in task.findall(slot):
-            for file_element in holder.iter("file"):
-                arguments = [a.get("value", "") for a in file_element.iter("argument")]
-                found.append(_Script(task.get("name", "?"), slot, file_element.get("url", ""),
-                                     file_element.get("language"), arguments, file_element.line))
-    return found
-
-
-# --- the checks -----------------------------------------------------------------------------------
-class _Checker:
-    def __init__(self, path: str, tree: Workflow, known: Known) -> None:
-        self.path, self.tree, self.known = path, tree, known
-        self.findings: List[Finding] = []
-
-    def report(self, element_or_line, message: str, fix: str, severity: str = "error") -> None:
-        line = element_or_line if isinstance(element_or_line, int) else element_or_line.line
-        self.findings.append(Finding(self.path, line, severity, message, fix))
-
-    def run(self) -> List[Finding]:
-        job = self.tree.root
-        tasks = {t.get("name", "?"): t for t in job.findall("taskFlow/task")}
-        scripts = {name: _scripts(task) for name, task in tasks.items()}
-        referenced = {s.target[1] for group in scripts.values() for s in group if s.target}
-        self.check_generic_information(job, deployment=bool(referenced & set(DEPLOYMENT_SCRIPTS)))
-        self.check_variables(job)
-        for group in scripts.values():
-            for script in group:
-                self.check_script(script)
-        self.check_node_tokens(tasks, scripts)
-        return self.findings
-
-    def check_generic_information(self, job: XmlElement, deployment: bool) -> None:
-        holder = job.find("genericInformation")
-        infos = {i.get("name"): i for i in job.findall("genericInformation/info")}
-        anchor = holder if holder is not None else job
-        if names.GI_SERVICE_ID not in infos:
-            self.report(anchor, f"generic information {names.GI_SERVICE_ID} is missing: PSA does not see "
-                        "this workflow as part of a service",
-                        f'add <info name="{names.GI_SERVICE_ID}" value="My_Service"/> to the job\'s '
-                        "<genericInformation>, with the same value in every workflow of the service")
-        states = infos.get(names.GI_STATES)
-        if states is None:
-            self.report(anchor, f"generic information {names.GI_STATES} is missing: PSA cannot tell "
-                        "which instance states this workflow moves between",
-                        f'add <info name="{names.GI_STATES}" value="(VOID,RUNNING)"/> (a deployment) or '
-                        'e.g. "(RUNNING,FINISHED)(ERROR,FINISHED)" (a termination)')
-            return
-        value = states.get("value", "")
-        pairs = parse_states(value)
-        if pairs is None:
-            self.report(states, f"{names.GI_STATES} value {value!r} does not parse",
-                        "write one or more (FROM,TO) pairs with nothing between them, e.g. "
-                        "(VOID,RUNNING) or (RUNNING,FINISHED)(ERROR,FINISHED); TO cannot be ALL")
-        elif deployment and not any(source == "VOID" for source, _ in pairs):
-            self.report(states, f"this workflow deploys the service but {names.GI_STATES}={value!r} "
-                        "has no transition from VOID: PSA never offers it to start an instance",
-                        'start the value with (VOID,RUNNING)')
-
-    def check_variables(self, job: XmlElement) -> None:
-        for variable in job.iter("variable"):
-            if variable.get("name") == names.PROXYFIED_MISSPELT:
-                self.report(variable, f"variable {names.PROXYFIED_MISSPELT} is ignored: the scripts read "
-                            f"{names.PROXYFIED}, so the proxy is silently off",
-                            f'rename it to {names.PROXYFIED} (with a Y)')
-
-    def check_script(self, script: _Script) -> None:
-        target = script.target
-        if target is None:
-            return
-        bucket, name = target
-        where = f"{script.slot} script of task {script.task}"
-        if bucket == GROOVY_BUCKET and script.language == "cpython":
-            self.report(script.line, f"{where}: {name} of bucket {GROOVY_BUCKET} is a Groovy script, "
-                        "run here as cpython", f"use {DEFAULT_BUCKET} (the Python scripts) or language=\"groovy\"")
-            return
-        if bucket not in self.known.buckets:
-            return
-        if name not in self.known.objects:
-            self.report(script.line, f"{where}: {name} is not an object of the bundle (bucket {bucket})",
-                        "check the name's spelling and case; the scripts are: "
-                        + ", ".join(sorted(self.known.kinds)))
-            return
-        if script.language != "cpython":
-            said = "has no language" if script.language is None else f"has language={script.language!r}"
-            self.report(script.line, f"{where}: {name} {said}; our scripts run on the cpython engine",
-                        'set language="cpython" on the <file> element')
-        kind = self.known.kinds.get(name)
-        if kind and kind != SLOTS[script.slot]:
-            self.report(script.line, f"{where}: {name} is a {kind} but runs as a {SLOTS[script.slot]}",
-                        f"move it to the slot of a {kind}", severity="warning")
-        allowed = self.known.arguments.get(name)
-        if allowed is not None:
-            given = script.arguments[0].strip() if script.arguments else ""
-            if not given:
-                self.report(script.line, f"{where}: {name} needs an argument (one of {', '.join(allowed)})",
-                            f'add <arguments><argument value="{allowed[0]}"/></arguments> inside the <file> element')
-            elif given not in allowed:
-                self.report(script.line, f"{where}: {name} argument {given!r} is not one of {', '.join(allowed)}",
-                            "use one of those values, in capitals")
-
-    def check_node_tokens(self, tasks: Mapping[str, XmlElement], scripts: Mapping[str, List[_Script]]) -> None:
-        anchors = {name for name, group in scripts.items() for s in group
-                   if s.target and ((s.slot == "post" and s.target[1] == "Post_Start_Service")
-                                    or (s.slot == "scriptExecutable" and s.target[1] == "Pre_Trigger_Action"))}
-        depends = {name: {d.get("ref") for d in task.findall("depends/task")} for name, task in tasks.items()}
-        for name, task in tasks.items():
-            after = _ancestors(name, depends) & anchors
-            if not after or name in anchors:
-                continue
-            token = next((i for i in task.findall("genericInformation/info")
-                          if i.get("name") == names.GI_NODE_ACCESS_TOKEN), None)
-            first = sorted(after)[0]
-            if token is None:
-                self.report(task, f"task {name} runs after {first} but has no {names.GI_NODE_ACCESS_TOKEN}: "
-                            "it may run on another node than the service's container",
-                            f'add <genericInformation><info name="{names.GI_NODE_ACCESS_TOKEN}" '
-                            f'value="{TOKEN_VALUES[0]}"/></genericInformation> to the task')
-            elif token.get("value", "").strip() not in TOKEN_VALUES:
-                self.report(token, f"task {name}: {names.GI_NODE_ACCESS_TOKEN}={token.get('value')!r} is not "
-                            "the service's token (Post_Start_Service adds PSA_<INSTANCE_NAME>)",
-                            f'set value="{TOKEN_VALUES[0]}"')
-
-
-def _ancestors(name: str, depends: Mapping[str, Set[Optional[str]]]) -> Set[str]:
-    seen: Set[str] = set()
-    pending = [d for d in depends.get(name, ()) if d]
-    while pending:
-        current = pending.pop()
-        if current not in seen:
-            seen.add(current)
-            pending += [d for d in depends.get(current, ()) if d]
-    return seen
-
-
 def parse_states(value: str) -> Optional[List[Tuple[str, str]]]:
     """The (FROM, TO) pairs of a ``pca.states`` value, or None when it does not parse."""
     text = value.strip()
@@ -237,37 +209,433 @@ def parse_states(value: str) -> Optional[List[Tuple[str, str]]]:
     return None if any(target == "ALL" for _, target in pairs) else pairs
 
 
+# --- one workflow -----------------------------------------------------------------------------------
+@dataclass
+class _Context:
+    """What the checks of one file may know of its siblings (the other workflows validated)."""
+
+    service_variables: Dict[str, Dict[str, str]] = field(default_factory=dict)  # service id -> variables
+    deployment_ids: Dict[Path, Set[str]] = field(default_factory=dict)  # directory -> deployment service ids
+
+
+def _truthy(value: Optional[str]) -> bool:
+    return str(value or "").strip().lower() in ("true", "yes", "on", "1")
+
+
+class _Checker:
+    def __init__(self, path: Path, workflow: Workflow, known: Known, context: _Context) -> None:
+        self.path, self.workflow, self.known, self.context = path, workflow, known, context
+        self.job: Job = workflow.job  # type: ignore[assignment]
+        self.findings: List[Finding] = []
+
+    def report(self, code: str, where, message: str, fix: str, severity: str = "error") -> None:
+        self.findings.append(Finding(str(self.path), where.line, severity, message, fix, code, where.column))
+
+    # -- helpers
+    def name_of(self, script: ScriptRef) -> Optional[str]:
+        """The lifecycle name of a catalog script in a known bucket (ours, the author's, Groovy)."""
+        ref = script.catalog
+        if ref is None or (ref.bucket not in self.known.buckets and ref.bucket != GROOVY_BUCKET):
+            return None
+        return ref.name
+
+    def ours(self, script: ScriptRef) -> bool:
+        ref = script.catalog
+        return ref is not None and ref.bucket in self.known.buckets
+
+    def scripts_named(self, name: str) -> List[Tuple[Task, ScriptRef]]:
+        return [(task, script) for task, script in self.job.scripts() if self.name_of(script) == name]
+
+    def states(self) -> Optional[List[Tuple[str, str]]]:
+        info = self.job.info(names.GI_STATES)
+        return parse_states(info.value) if info is not None else None
+
+    def is_deployment(self) -> bool:
+        pairs = self.states() or []
+        return any(source == "VOID" for source, _ in pairs) or bool(
+            self.scripts_named("Post_Start_Service") or self.scripts_named("Start_Docker_Service"))
+
+    # -- the checks
+    def run(self) -> List[Finding]:
+        for problem in schema.problems(self.workflow):
+            self.report(problem.code, problem.where, problem.message, problem.fix)
+        if any(f.code in ("PA101",) for f in self.findings) or self.job is None:
+            return self.findings
+        deployment = self.is_deployment()
+        self.check_generic_information(deployment)
+        self.check_variables()
+        for task, script in self.job.scripts():
+            self.check_script(task, script)
+        if deployment:
+            self.check_deployment()
+        else:
+            self.check_action()
+        self.check_status_loop()
+        self.check_required_variables(deployment)
+        self.check_node_tokens()
+        return self.findings
+
+    def check_generic_information(self, deployment: bool) -> None:
+        anchor = self.job.element.find("genericInformation") or self.job.element
+        if self.job.info(names.GI_SERVICE_ID) is None:
+            self.report("PSA201", anchor, f"generic information {names.GI_SERVICE_ID} is missing: PSA does not see "
+                        "this workflow as part of a service",
+                        f'add <info name="{names.GI_SERVICE_ID}" value="My_Service"/> to the job\'s '
+                        "<genericInformation>, with the same value in every workflow of the service")
+        states = self.job.info(names.GI_STATES)
+        if states is None:
+            self.report("PSA202", anchor, f"generic information {names.GI_STATES} is missing: PSA cannot tell "
+                        "which instance states this workflow moves between",
+                        f'add <info name="{names.GI_STATES}" value="(VOID,RUNNING)"/> (a deployment) or '
+                        'e.g. "(RUNNING,FINISHED)(ERROR,FINISHED)" (a termination)')
+            return
+        pairs = parse_states(states.value)
+        if pairs is None:
+            self.report("PSA202", states, f"{names.GI_STATES} value {states.value!r} does not parse",
+                        "write one or more (FROM,TO) pairs with nothing between them, e.g. "
+                        "(VOID,RUNNING) or (RUNNING,FINISHED)(ERROR,FINISHED); TO cannot be ALL")
+        elif deployment and self.scripts_named("Post_Start_Service") and not any(s == "VOID" for s, _ in pairs):
+            self.report("PSA203", states, f"this workflow deploys the service but {names.GI_STATES}={states.value!r} "
+                        "has no transition from VOID: PSA never offers it to start an instance",
+                        "start the value with (VOID,RUNNING)")
+
+    def check_variables(self) -> None:
+        for variable in list(self.job.variables) + [v for task in self.job.tasks for v in task.variables]:
+            if variable.name == names.PROXYFIED_MISSPELT:
+                self.report("PSA204", variable, f"variable {names.PROXYFIED_MISSPELT} is ignored: the scripts read "
+                            f"{names.PROXYFIED}, so the proxy is silently off", f"rename it to {names.PROXYFIED} (with a Y)")
+        instance_name = self.job.variable(names.INSTANCE_NAME)
+        if instance_name is not None and instance_name.value:
+            sample = re.sub(r"\$\{?PA_JOB_ID\}?", "42", instance_name.value)
+            sample = re.sub(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?", "x", sample)
+            try:
+                names.check_instance_name(sample)
+            except InputError:
+                self.report("PSA214", instance_name, f"default {names.INSTANCE_NAME} {instance_name.value!r} breaks the "
+                            f"name rule {names.INSTANCE_NAME_PATTERN} (it names the container, files and node token)",
+                            "use letters, digits, '_', '.', '-', e.g. my-service-$PA_JOB_ID")
+
+    def check_script(self, task: Task, script: ScriptRef) -> None:
+        ref = script.catalog
+        if ref is None:
+            return
+        where = f"{script.slot} script of task {task.name}"
+        target = script.source or script.element
+        if ref.bucket == GROOVY_BUCKET:
+            language = GROOVY_OBJECTS.get(ref.name)
+            if language is None:
+                self.report("PSA230", target, f"{where}: {ref.name} is not an object of the Groovy bucket {GROOVY_BUCKET}",
+                            "check the name's spelling and case; the bucket holds: " + ", ".join(sorted(GROOVY_OBJECTS)))
+            elif script.language is not None and script.language.lower() != language:
+                self.report("PSA231", target, f"{where}: {ref.name} of bucket {GROOVY_BUCKET} is a "
+                            f"{'Groovy' if language == 'groovy' else 'bash'} script, run here as {script.language}",
+                            f"use {DEFAULT_BUCKET} (the Python scripts) with language=\"cpython\", or "
+                            f"language=\"{language}\"")
+            self.check_slot(task, script, ref.name)
+            return
+        if ref.bucket not in self.known.buckets:
+            return
+        if ref.name not in self.known.objects:
+            self.report("PSA230", target, f"{where}: {ref.name} is not an object of the bundle (bucket {ref.bucket})",
+                        "check the name's spelling and case; the scripts are: " + ", ".join(sorted(self.known.kinds)))
+            return
+        if ref.name in self.known.kinds and (script.language or "").lower() != "cpython":
+            said = "has no language" if script.language is None else f"has language={script.language!r}"
+            self.report("PSA231", target, f"{where}: {ref.name} {said}; our scripts run on the cpython engine",
+                        'set language="cpython" on the <file> element')
+        self.check_slot(task, script, ref.name)
+        allowed = self.known.arguments.get(ref.name)
+        if allowed is not None:
+            given = script.arguments[0].strip() if script.arguments else ""
+            if not given:
+                self.report("PSA232", target, f"{where}: {ref.name} needs an argument (one of {', '.join(allowed)})",
+                            f'add <arguments><argument value="{allowed[0]}"/></arguments> inside the <file> element')
+            elif given not in allowed:
+                self.report("PSA232", target, f"{where}: {ref.name} argument {given!r} is not one of {', '.join(allowed)}",
+                            "use one of those values, in capitals")
+
+    def check_slot(self, task: Task, script: ScriptRef, name: str) -> None:
+        expected = LIFECYCLE_SLOTS.get(name)
+        if expected is None:
+            from .workflow.model import SLOT_KINDS
+
+            kind = self.known.kinds.get(name)
+            expected = tuple(slot for slot, slot_kind in SLOT_KINDS.items() if slot_kind == kind) or None
+        if expected is not None and script.slot not in expected:
+            self.report("PSA211", script.source or script.element,
+                        f"{script.slot} script of task {task.name}: {name} runs as a {script.slot} script but is a "
+                        f"{' or '.join(expected)} script: it fails at run time",
+                        f"move it to the task's {expected[0]} slot")
+
+    def check_deployment(self) -> None:
+        posts = self.scripts_named("Post_Start_Service")
+        starts = self.scripts_named("Start_Docker_Service")
+        uses_lifecycle = posts or starts or self.scripts_named("Pre_Start_Service")
+        if not uses_lifecycle:
+            return
+        deploy_tasks = [task for task, _ in posts] or [task for task, _ in starts]
+        # The Groovy scripts of the service-automation bucket work without some of these (their
+        # Post_Start_Service makes the proxy URL itself): for them a missing script is a warning.
+        python = any(self.ours(script) for _, script in posts + starts + self.scripts_named("Pre_Start_Service"))
+        severity = "error" if python else "warning"
+        if not posts:
+            task = deploy_tasks[0] if deploy_tasks else self.job.tasks[0]
+            self.report("PSA210", task, f"task {task.name} deploys the service but no task has Post_Start_Service as "
+                        "its post script: PSA never sees the instance RUNNING",
+                        "add <post><script><file url=\"${PA_CATALOG_REST_URL}/buckets/" + DEFAULT_BUCKET
+                        + "/resources/Post_Start_Service/raw\" language=\"cpython\"/></script></post> to it",
+                        severity)
+        for task in deploy_tasks:
+            if task.cleaning is None or self.name_of(task.cleaning) != "Clean_Start_Service":
+                self.report("PSA210", task, f"deployment task {task.name} has no Clean_Start_Service cleaning script: "
+                            "a failed deployment never shows ERROR", "add Clean_Start_Service as its <cleaning> script",
+                            severity)
+        proxied = self.job.variable(names.PROXYFIED)
+        if proxied is not None and _truthy(proxied.value) and not self.scripts_named("Pre_Start_Service"):
+            task = deploy_tasks[0] if deploy_tasks else self.job.tasks[0]
+            self.report("PSA210", task, f"{names.PROXYFIED} is true but no task runs Pre_Start_Service: the proxy URL "
+                        "is never made", f"add Pre_Start_Service as the <pre> script of task {task.name}", severity)
+
+    def check_action(self) -> None:
+        pre = self.scripts_named("Pre_Trigger_Action")
+        post = self.scripts_named("Post_Trigger_Action")
+        clean = self.scripts_named("Clean_Trigger_Action")
+        python = any(self.ours(script) for _, script in pre + post + clean)
+        if python:
+            for present, name, slot in ((pre, "Pre_Trigger_Action", "first task's executable"),
+                                        (post, "Post_Trigger_Action", "action task's post script"),
+                                        (clean, "Clean_Trigger_Action", "action task's cleaning script")):
+                if not present:
+                    self.report("PSA220", self.job.element, f"this action workflow runs no {name}",
+                                f"add {name} as the {slot}")
+        pairs = self.states() or []
+        targets = {target for _, target in pairs}
+        pre_target = {ACTION_TARGETS.get(s.arguments[0].strip()) for _, s in pre if s.arguments} - {None}
+        post_target = {s.arguments[0].strip() for _, s in post if s.arguments}
+        for (_, script), found in [(p, ACTION_TARGETS.get(p[1].arguments[0].strip()) if p[1].arguments else None)
+                                   for p in pre] + [(p, p[1].arguments[0].strip() if p[1].arguments else None)
+                                                    for p in post]:
+            if found is None or found not in (names.FINISHED, names.PAUSED, names.RUNNING):
+                continue
+            if len(targets) == 1 and found not in targets:
+                self.report("PSA221", script.source or script.element,
+                            f"{self.name_of(script)} argument {script.arguments[0]!r} leads to {found}, but "
+                            f"{names.GI_STATES} says this action ends in {next(iter(targets))}",
+                            "make the argument and pca.states agree")
+        if pre_target and post_target and not pre_target & post_target:
+            script = post[0][1]
+            self.report("PSA221", script.source or script.element,
+                        f"Post_Trigger_Action argument {sorted(post_target)[0]!r} contradicts Pre_Trigger_Action's "
+                        f"({sorted(pre_target)[0]} expected)", "make both arguments name the same action")
+        service = self.job.gi.get(names.GI_SERVICE_ID)
+        deployed = self.context.deployment_ids.get(self.path.parent, set())
+        if service and len(deployed) == 1 and service not in deployed:
+            info = self.job.info(names.GI_SERVICE_ID)
+            self.report("PSA222", info, f"{names.GI_SERVICE_ID}={service!r} differs from the deployment workflow's "
+                        f"{next(iter(deployed))!r} in the same directory", "use the same pca.service.id in every workflow "
+                        "of the service")
+
+    def check_status_loop(self) -> None:
+        deploy_tasks = {task.name for task, _ in self.scripts_named("Post_Start_Service")}
+        for task in self.job.tasks:
+            executable = self.name_of(task.executable) if task.executable else None
+            flow = task.flow
+            loop = flow.loop if flow else None
+            flow_name = self.name_of(loop.script) if loop and loop.script else None
+            if executable == "Check_Instance_Status" and loop is None:
+                self.report("PSA212", task, f"task {task.name} runs Check_Instance_Status but does not loop: the "
+                            "status is checked once and never again",
+                            f'add <controlFlow><loop target="{task.name}"><script><file url=".../Fetch_Logs/raw" '
+                            'language="cpython"/></script></loop></controlFlow>')
+            elif executable == "Check_Instance_Status" and self.ours(task.executable) and flow_name != "Fetch_Logs":
+                self.report("PSA212", loop, f"task {task.name} runs Check_Instance_Status but its loop control script "
+                            "is not Fetch_Logs: the loop's cron and IS_FINISHED are not honoured",
+                            "use Fetch_Logs (bucket " + DEFAULT_BUCKET + ") as the loop's script")
+            if flow_name == "Fetch_Logs":
+                if executable not in ("Check_Instance_Status", "Check_Instance_Status_Singularity") \
+                        and self.ours(loop.script):
+                    self.report("PSA212", loop, f"task {task.name} loops on Fetch_Logs but its executable is not "
+                                "Check_Instance_Status: nothing checks the service", "run Check_Instance_Status as its executable")
+                if loop.target in deploy_tasks:
+                    self.report("PSA212", loop, f"the status loop of task {task.name} targets the deployment task "
+                                f"{loop.target}: the service would be deployed again every minute",
+                                f'set target="{task.name}" (the loop task itself)')
+
+    def check_required_variables(self, deployment: bool) -> None:
+        values = {v.name: v.value for v in self.job.variables}
+        if not deployment:
+            service = self.job.gi.get(names.GI_SERVICE_ID)
+            if service not in self.context.service_variables:
+                return  # the instance's variables come from a deployment we do not see
+            values = {**self.context.service_variables[service], **values}
+        written: Set[str] = set()
+        for _, script in self.job.scripts():
+            contract = self.known.contracts.get(self.name_of(script) or "") if self.ours(script) else None
+            if contract is not None:
+                written |= set(contract.writes)  # type: ignore[attr-defined]
+        for task in self.job.tasks:
+            task_values = {**values, **{v.name: v.value for v in task.variables}}
+            for script in task.scripts():
+                if not self.ours(script):
+                    continue
+                contract = self.known.contracts.get(self.name_of(script) or "")
+                if contract is None:
+                    continue
+                for variable in contract.needed(task_values, script.arguments):  # type: ignore[attr-defined]
+                    if variable in PROVIDED or variable in task_values or variable in written:
+                        continue
+                    self.report("PSA213", script.source or script.element,
+                                f"{self.name_of(script)} in task {task.name} requires variable {variable}, "
+                                "which this workflow never sets", f'add <variable name="{variable}" value="..."/> '
+                                "to the job's <variables>")
+
+    def touches_node(self, task: Task) -> bool:
+        for script in task.scripts():
+            name = self.name_of(script)
+            if name is None:
+                if script.code and re.search(r"\b(docker|singularity)\b", script.code) and \
+                        names.INSTANCE_NAME in script.code:
+                    return True
+                continue
+            if script.catalog.bucket == GROOVY_BUCKET:  # type: ignore[union-attr]
+                if name in GROOVY_ON_NODE:
+                    return True
+            else:
+                contract = self.known.contracts.get(name)
+                if contract is not None and contract.on_node:  # type: ignore[attr-defined]
+                    return True
+        return False
+
+    def check_node_tokens(self) -> None:
+        anchors = {task.name for task in self.job.tasks for script in task.scripts()
+                   if self.name_of(script) in ANCHOR_SCRIPTS}
+        depends = {task.name: set(task.depends) for task in self.job.tasks}
+        deployment = self.is_deployment()
+        job_token = self.job.info(names.GI_NODE_ACCESS_TOKEN)
+        for task in self.job.tasks:
+            if task.name in anchors or not self.touches_node(task):
+                continue
+            # In a deployment, only tasks after the one that places the service run where the token is.
+            if deployment and not _ancestors(task.name, depends) & anchors:
+                continue
+            token = task.info(names.GI_NODE_ACCESS_TOKEN) or job_token
+            if token is None:
+                self.report("PSA224", task, f"task {task.name} acts on the service's node but has no "
+                            f"{names.GI_NODE_ACCESS_TOKEN}: it may run on another node than the service's container",
+                            f'add <genericInformation><info name="{names.GI_NODE_ACCESS_TOKEN}" '
+                            f'value="{TOKEN_VALUES[0]}"/></genericInformation> to the task')
+            elif token.value.strip() not in TOKEN_VALUES and "$" not in token.value.replace("$INSTANCE_NAME", "") \
+                    .replace("${INSTANCE_NAME}", ""):
+                self.report("PSA224", token, f"task {task.name}: {names.GI_NODE_ACCESS_TOKEN}={token.value!r} is not "
+                            "the service's token (Post_Start_Service adds PSA_<INSTANCE_NAME>)",
+                            f'set value="{TOKEN_VALUES[0]}"')
+
+
+def _ancestors(name: str, depends: Dict[str, Set[str]]) -> Set[str]:
+    seen: Set[str] = set()
+    pending = list(depends.get(name, ()))
+    while pending:
+        current = pending.pop()
+        if current not in seen:
+            seen.add(current)
+            pending += list(depends.get(current, ()))
+    return seen
+
+
+# --- silencing ----------------------------------------------------------------------------------------
+def _silenced(workflow: Workflow, finding: Finding) -> bool:
+    """Whether a ``psa: ignore[...]`` comment or ``psa.validate.ignore`` GI covers ``finding``."""
+    codes: Set[str] = set()
+    lines = workflow.text.splitlines()
+    scopes = [workflow.root] + [task for task in workflow.root.findall("taskFlow/task")
+                                if task.line <= finding.line <= (task.end_line or task.line)]
+    for scope in scopes:
+        end = scope.end_line or len(lines)
+        for text in lines[scope.line - 1:end]:
+            for match in _IGNORE_COMMENT.finditer(text):
+                codes |= {code.strip() for code in match.group(1).split(",")}
+        for info in scope.findall("genericInformation/info"):
+            if info.get("name") == IGNORE_INFO:
+                codes |= {code.strip() for code in (info.get("value") or "").split(",")}
+    return finding.code in codes or "all" in codes
+
+
 # --- files and directories -------------------------------------------------------------------------
-def validate_file(path: Path, known: Known, *, explicit: bool = True) -> List[Finding]:
-    """The findings of one workflow file (a non-workflow XML found in a directory is skipped)."""
+def _read(path: Path, explicit: bool) -> Tuple[Optional[Workflow], List[Finding]]:
     shown = str(path)
     try:
-        tree = parse_workflow(path)
+        workflow = parse_workflow(path)
     except WorkflowError as error:
         reading = error.reason.startswith("cannot read")
-        return [Finding(shown, error.line, "error", error.reason,
-                        "check the path and its permissions" if reading else
-                        "fix the XML syntax at that line (an unclosed tag, a stray & or <)")]
-    if tree.root.tag != "job":
+        return None, [Finding(shown, error.line, "error", error.reason,
+                              "check the path and its permissions" if reading else
+                              "fix the XML syntax at that line (an unclosed tag, a stray & or <)", "PA100", error.column)]
+    if not workflow.is_job:
         if not explicit:
-            return []
-        return [Finding(shown, tree.root.line, "warning",
-                        f"not a ProActive workflow (root element <{tree.root.tag}>, expected <job>): not checked",
-                        "give the workflow's XML file")]
-    return _Checker(shown, tree, known).run()
+            return None, []
+        return None, [Finding(shown, workflow.root.line, "warning",
+                              f"not a ProActive workflow (root element <{workflow.root.tag}>, expected <job>): not checked",
+                              "give the workflow's XML file", "PA101", workflow.root.column)]
+    return workflow, []
+
+
+def _context(workflows: Sequence[Tuple[Path, Workflow]]) -> _Context:
+    context = _Context()
+    for path, workflow in workflows:
+        job = workflow.job
+        if job is None:
+            continue
+        service = job.gi.get(names.GI_SERVICE_ID)
+        pairs = parse_states(job.gi.get(names.GI_STATES, "")) or []
+        if service and any(source == "VOID" for source, _ in pairs):
+            context.service_variables.setdefault(service, {}).update({v.name: v.value for v in job.variables})
+            context.deployment_ids.setdefault(path.parent, set()).add(service)
+    return context
+
+
+def validate_file(path: Path, known: Known, *, explicit: bool = True) -> List[Finding]:
+    """The findings of one workflow file (a non-workflow XML found in a directory is skipped)."""
+    return _validate([(path, explicit)], known)[0]
+
+
+def _validate(entries: Sequence[Tuple[Path, bool]], known: Known) -> Tuple[List[Finding], int]:
+    findings: List[Finding] = []
+    parsed: List[Tuple[Path, Workflow]] = []
+    for path, explicit in entries:
+        workflow, problems = _read(path, explicit)
+        findings += problems
+        if workflow is not None:
+            parsed.append((path, workflow))
+    context = _context(parsed)
+    for path, workflow in parsed:
+        checked = _Checker(path, workflow, known, context).run()
+        findings += [finding for finding in checked if not _silenced(workflow, finding)]
+    return findings, len(entries)
 
 
 def validate_paths(paths: Iterable[Path], known: Known) -> Tuple[List[Finding], int]:
     """The findings of every file given and every ``*.xml`` under the directories given,
     and how many workflow files were looked at."""
-    findings: List[Finding] = []
-    count = 0
+    entries: List[Tuple[Path, bool]] = []
     for path in paths:
         if path.is_dir():
-            for child in sorted(path.rglob("*.xml")):
-                findings += validate_file(child, known, explicit=False)
-                count += 1
+            entries += [(child, False) for child in sorted(path.rglob("*.xml"))]
         else:
-            findings += validate_file(path, known)
-            count += 1
-    return findings, count
+            entries.append((path, True))
+    return _validate(entries, known)
+
+
+def select(findings: Iterable[Finding], chosen: Sequence[str] = (), ignored: Sequence[str] = ()) -> List[Finding]:
+    """Findings whose code starts with one of ``chosen`` (all when empty) and none of ``ignored``."""
+    return [f for f in findings
+            if (not chosen or f.code.startswith(tuple(chosen))) and not f.code.startswith(tuple(ignored) or ("\0",))]
+
+
+def explain(code: str) -> str:
+    """The paragraph of rule ``code``; KeyError when there is no such rule."""
+    title, text = RULES[code.upper()]
+    return f"{code.upper()}: {title}\n\n{text}\n"
+
+
+def to_json(findings: Sequence[Finding], checked: int) -> str:
+    return json.dumps({"checked": checked, "findings": [f.as_dict() for f in findings]}, indent=2)

@@ -79,22 +79,16 @@ def test_validate_our_bundles(capsys):
 
 def test_validate_reports_and_fails_on_errors(capsys, tmp_path):
     bad = tmp_path / "Bad.xml"
-    bad.write_text('<job name="Bad">\n  <variables>\n    <variable name="PROXIFIED" value="true"/>\n'
-                   '  </variables>\n</job>\n')
+    bad.write_text('<job xmlns="urn:proactive:jobdescriptor:3.14" name="Bad">\n  <variables>\n'
+                   '    <variable name="PROXIFIED" value="true"/>\n  </variables>\n</job>\n')
     code, out, _ = run(capsys, "validate", bad, "--bundles", BUNDLES)
     assert code == 1
-    assert f"{bad}:3: error: variable PROXIFIED is ignored" in out
+    assert f"{bad}:3:5: PSA204 error: variable PROXIFIED is ignored" in out
     assert "    fix: rename it to PROXYFIED (with a Y)" in out
-    assert out.endswith("1 workflow file(s) checked: 3 error(s), 0 warning(s)\n")
+    assert out.endswith("1 workflow file(s) checked: 4 error(s), 0 warning(s)\n")
 
 
-def test_validate_a_missing_path(capsys, tmp_path):
-    code, _, err = run(capsys, "validate", tmp_path / "nope.xml")
-    assert code == 1 and err == f"psa validate: no such file or directory: {tmp_path / 'nope.xml'}\n"
-
-
-def test_validate_needs_a_path(capsys):
-    assert "the following arguments are required: FILE_OR_DIR" in usage_error(capsys, "validate")
+# Exit codes 0/1/2, --format json, --select/--ignore and --explain: tests/test_validate.py.
 
 
 # --- publish -------------------------------------------------------------------------------------------
