@@ -333,9 +333,16 @@ def test_an_action_task_needs_the_node_token(tmp_path, known):
 
 
 def test_the_deployment_task_itself_needs_no_token(tmp_path, known):
-    # Start runs Start_Docker_Service (on the node) but is the anchor: it places the service, then adds the token.
-    findings = check(tmp_path, known, deployment())
-    assert [f for f in findings if f.code == "PSA224"] == []
+    # Start runs Start_Docker_Service and Post_Start_Service (both act on the node) after another task that
+    # placed itself with Check_Not_Used_By_Other_Service; Start is an anchor: it places the service, then adds
+    # the token, so it cannot carry one.
+    text = deployment().replace('<task name="Start">', f'''<task name="Reserve">
+      <selection>{ref("Check_Not_Used_By_Other_Service")}</selection>
+      <scriptExecutable><script><code language="bash">echo reserved</code></script></scriptExecutable>
+    </task>
+    <task name="Start">
+      <depends><task ref="Reserve"/></depends>''')
+    assert check(tmp_path, known, text) == []
 
 
 def test_the_token_rule_ignores_tasks_that_do_not_touch_the_node(tmp_path, known):
