@@ -98,7 +98,7 @@ def _is_local(top: str, source_root: Path, search_path: Sequence[Path]) -> bool:
     author's directories (the standard library first, as on the node)."""
     if top == ROOT_PACKAGE:
         return True
-    if not top or top == "__future__" or not search_path or _is_stdlib(top):
+    if not top or top == "__future__" or not search_path or is_stdlib(top):
         return False
     return module_file(top, source_root, search_path) is not None or any(
         (directory / top).is_dir() for directory in search_path)
@@ -131,7 +131,7 @@ def _absolute(module: Optional[str], level: int, importer: str, is_package: bool
     return ".".join(base + ([module] if module else []))
 
 
-def _is_stdlib(name: str) -> bool:
+def is_stdlib(name: str) -> bool:
     names = getattr(sys, "stdlib_module_names", None)
     if names is not None:
         return name in names
@@ -219,7 +219,7 @@ def _closure(roots: Sequence[str], source_root: Path, search_path: Sequence[Path
                 if top not in local:
                     local[top] = _is_local(top, source_root, search_path)
                 if not local[top]:
-                    if top and top != "__future__" and not _is_stdlib(top):
+                    if top and top != "__future__" and not is_stdlib(top):
                         third_party.add(top)
                     continue
                 pending.append((base, node_lazy))

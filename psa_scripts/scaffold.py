@@ -35,7 +35,7 @@ from string import Template
 from typing import Dict, List, Tuple
 from xml.sax.saxutils import escape, quoteattr
 
-from .bundler import PACKAGE_FILE, SOURCE_ROOT, _is_stdlib
+from .bundler import PACKAGE_FILE, SOURCE_ROOT, is_stdlib
 from .clients.catalog import BUCKET_NAME
 from .errors import InputError
 
@@ -67,7 +67,7 @@ class ServiceNames:
         if not BUCKET_NAME.match(names.slug):
             raise InputError(f"service name {name!r}: its slug {names.slug!r} names the catalog bucket, so it "
                              "needs 3 to 63 characters")
-        if _is_stdlib(names.package) or names.package in ("psa_scripts", "tests", "bundles"):
+        if is_stdlib(names.package) or names.package in ("psa_scripts", "tests", "bundles"):
             raise InputError(f"service name {name!r}: the Python package {names.package!r} would shadow a "
                              "module of that name; choose another name")
         return names

@@ -63,6 +63,13 @@ def test_a_module_that_does_not_import_is_named_with_the_reason(tmp_path):
         run("nowhere_pkg.script", _bindings(tmp_path))
 
 
+def test_a_module_whose_own_import_fails_says_so(author_repo, tmp_path):
+    (author_repo / "tiny_httpd" / "needs_more.py").write_text("import not_installed_anywhere\ndef main(ctx): pass\n")
+    with pytest.raises(InputError, match=r"cannot import module 'tiny_httpd.needs_more' \(No module named "
+                                         r"'not_installed_anywhere'\); it imports a module that is not installed here"):
+        run("tiny_httpd.needs_more", _bindings(tmp_path))
+
+
 def test_a_module_without_main_is_refused_before_anything_runs(author_repo, tmp_path):
     bindings = _bindings(tmp_path)
     with pytest.raises(InputError, match=r"module 'tiny_httpd.readiness' has no main\(ctx\) function"):
@@ -92,3 +99,12 @@ def test_the_harness_runs_an_author_script_as_a_module_with_its_kind(author_repo
 def test_the_harness_raises_when_the_module_cannot_be_imported(harness):
     with pytest.raises(InputError, match="cannot import module 'nowhere_pkg.script'"):
         harness.run("nowhere_pkg.script", State())
+
+
+def test_a_scenario_runs_an_author_script_of_another_kind_given_as_script_info(author_repo, harness):
+    from psa_scripts.testing.scenarios import Scenario
+
+    (author_repo / "tiny_httpd" / "pick.py").write_text("def main(ctx):\n    ctx.writeback['selected'] = ctx.kind\n")
+    info = ScriptInfo("Pick_Node", "Script/selection", "tiny_httpd.pick")
+    outcome = Scenario(harness, State()).run(info)
+    assert (outcome.script, outcome.writeback) == ("Pick_Node", {"selected": "Script/selection"})

@@ -50,9 +50,12 @@ class ScriptInfo:
             except ImportError as error:
                 if self.module.startswith(__name__ + "."):
                     raise
-                raise InputError(
-                    f"script {self.name}: cannot import module {self.module!r} ({error}); its package must be "
-                    "on sys.path (run from the directory that holds it, or install it)") from None
+                missing = getattr(error, "name", None) or ""
+                if missing and (self.module + ".").startswith(missing + "."):
+                    hint = "its package must be on sys.path (run from the directory that holds it, or install it)"
+                else:
+                    hint = "it imports a module that is not installed here"
+                raise InputError(f"script {self.name}: cannot import module {self.module!r} ({error}); {hint}") from None
         if not callable(getattr(module, "main", None)):
             raise InputError(f"script {self.name}: module {self.module!r} has no main(ctx) function")
         return module
