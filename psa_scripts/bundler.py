@@ -94,14 +94,14 @@ def module_file(name: str, root: Path = SOURCE_ROOT,
 
 
 def _is_local(top: str, source_root: Path, search_path: Sequence[Path]) -> bool:
-    """Whether top-level name ``top`` is embedded: psa_scripts, or a package or module of the
-    author's directories (the standard library first, as on the node)."""
+    """Whether top-level name ``top``, imported by an author's module, is embedded: psa_scripts,
+    or a package (with ``__init__.py``) or module of the author's directories (the standard
+    library first, as on the node)."""
     if top == ROOT_PACKAGE:
         return True
     if not top or top == "__future__" or not search_path or is_stdlib(top):
         return False
-    return module_file(top, source_root, search_path) is not None or any(
-        (directory / top).is_dir() for directory in search_path)
+    return module_file(top, source_root, search_path) is not None
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -218,7 +218,9 @@ def _closure(roots: Sequence[str], source_root: Path, search_path: Sequence[Path
                 top = base.split(".")[0]
                 if top not in local:
                     local[top] = _is_local(top, source_root, search_path)
-                if not local[top]:
+                # psa_scripts imports nothing of the author's: a folder named like one of its
+                # dependencies (a docker/ of Dockerfiles...) in the search path changes nothing
+                if not local[top] or (top != ROOT_PACKAGE and name.split(".")[0] == ROOT_PACKAGE):
                     if top and top != "__future__" and not is_stdlib(top):
                         third_party.add(top)
                     continue

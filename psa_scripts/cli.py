@@ -188,7 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--bucket", type=_bucket, action="append",
                           help="another bucket holding our scripts (repeatable; default: the bundles' buckets)")
     validate.add_argument("--bundles", type=Path, default=DEFAULT_BUNDLES,
-                          help="package definitions, for the names of our workflows (default: bundles)")
+                          help="package definitions, for the names of the workflows and author scripts they hold "
+                               "(default: bundles)")
     validate.set_defaults(handler=_validate)
 
     publish = commands.add_parser(

@@ -166,3 +166,16 @@ def test_two_packages_with_one_slug_are_refused(repo, tmp_path):
         build_all(repo / "bundles", tmp_path / "dist", search_path=[repo])
     with pytest.raises(BundleError, match="both have slug"):
         default_known(repo / "bundles")
+
+
+def test_folders_named_like_the_librarys_dependencies_change_nothing(repo):
+    """A docker/ of Dockerfiles, or a requests.py of one's own, beside the author's package: the
+    library's imports of docker and requests stay third-party, the author's own import is followed."""
+    (repo / "docker").mkdir()
+    (repo / "docker" / "Dockerfile").write_text("FROM nginx\n")
+    (repo / "requests.py").write_text("OWN = True\n")
+    (repo / "tiny_httpd" / "net.py").write_text("import requests\n\ndef main(ctx):\n    pass\n")
+    library = module_closure(["psa_scripts.scripts.check_instance_status"], search_path=[repo])
+    assert {"docker", "requests"} <= set(library.third_party) and "requests" not in library.modules
+    own = module_closure(["tiny_httpd.net", "psa_scripts.scripts"], search_path=[repo])
+    assert "requests" in own.modules and "requests" not in own.third_party
