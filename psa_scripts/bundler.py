@@ -21,8 +21,9 @@ Decisions the generated file encodes:
 - The file is ASCII (non-ASCII characters of the sources are escaped): it reads the same
   whatever encoding the engine writes its temp file in.
 
-``build_package`` / ``write_zip`` / ``read_zip`` handle the server's package format
-(DOMAIN.md §7); zips are reproducible: the same sources give byte-identical files.
+``build_package`` / ``write_zip`` / ``read_zip`` handle the server's package format, laid out
+exactly as ProActive's package loader reads it (docs/catalog-packages.md); zips are
+reproducible: the same sources give byte-identical files.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from . import __version__
@@ -528,9 +529,23 @@ def render_script(info: Any, *, version: str = __version__, closure: Optional[Cl
 
 
 # --- packages ---------------------------------------------------------------------------------------
+# The zip layout is what ProActive's package loader reads (docs/catalog-packages.md): it unpacks
+# <name>.zip and opens <name>/METADATA.json, each object's "file" relative to that folder.
+ZIP_SUFFIX = ".zip"
+# The loader puts kind and contentType into its URL as they are (a space breaks the URL, '+'
+# or '&' change the value); it URL-encodes an object's name, then compares the encoded name with
+# the Catalog's listing, so a name that encoding changes is never found again.
+URL_SAFE_VALUE = re.compile(r"[A-Za-z0-9._/-]+")
+# What `psa publish` reads from a zip: a bundled script is ~100 KB, a package under 2 MB.
+MAX_ENTRY_BYTES = 16 * 1024 * 1024
+MAX_PACKAGE_BYTES = 64 * 1024 * 1024
+MAX_ENTRIES = 2000
+
+
 @dataclass(frozen=True)
 class CatalogObject:
-    """One object of a package: its catalog metadata and its file's bytes."""
+    """One object of a package: its catalog metadata and its file's bytes. ``file`` is the
+    path inside the package folder (``resources/catalog/<Name>.py``), as METADATA.json says."""
 
     name: str
     kind: str
@@ -540,6 +555,11 @@ class CatalogObject:
     project_name: str = ""
     tags: str = ""
     commit_message: str = ""
+
+    @property
+    def filename(self) -> str:
+        """The file's own name (``<Name>.py``): what an upload calls it."""
+        return PurePosixPath(self.file).name
 
 
 @dataclass(frozen=True)
@@ -620,8 +640,9 @@ def _definition(directory: Path) -> Dict[str, Any]:
     if "version" in data and (not data["version"].strip() or data["version"] != data["version"].strip()):
         raise BundleError(f"{path}: 'version' must be a non-empty string without spaces around it, "
                           f"got {data['version']!r}")
-    if not all(isinstance(tag, str) for tag in data.get("tags", [])):
-        raise BundleError(f"{path}: 'tags' must be a list of strings")
+    if not all(isinstance(tag, str) and tag and "," not in tag for tag in data.get("tags", [])):
+        raise BundleError(f"{path}: 'tags' must be a list of tags (non-empty strings without ','; METADATA.json "
+                          f"joins them with ','), got {json.dumps(data['tags'])}")
     entries = data["scripts"] if isinstance(data.get("scripts"), list) else []
     data["author_scripts"] = tuple(_author_script(path, position, entry) for position, entry in enumerate(entries, 1))
     names = [script.name for script in data["author_scripts"]]
@@ -656,6 +677,39 @@ def _author_script(path: Path, position: int, entry: Any) -> AuthorScript:
     if kind not in SCRIPT_KINDS:
         raise BundleError(f"{where}: kind {kind!r} is not one of {', '.join(SCRIPT_KINDS)}")
     return AuthorScript(name, module, kind)
+
+
+def check_package(package: Package) -> None:
+    """Refuse what ProActive's package loader cannot install (docs/catalog-packages.md): a
+    kind or content type that breaks its URL, a name it would never find again, a field
+    that is not a string, two objects with one name or one file, a file outside the folder."""
+    problems: List[str] = []
+    names: Dict[str, int] = {}
+    files: Dict[str, int] = {}
+    for obj in package.objects:
+        where = f"object {obj.name!r}"
+        if not isinstance(obj.name, str) or not OBJECT_NAME.fullmatch(obj.name):
+            problems.append(f"{where}: the name must match {OBJECT_NAME.pattern} (the loader URL-encodes it "
+                            "and compares the result with the Catalog's names)")
+        for label, value in (("kind", obj.kind), ("contentType", obj.content_type)):
+            if not isinstance(value, str) or not URL_SAFE_VALUE.fullmatch(value):
+                problems.append(f"{where}: {label} {value!r} must match {URL_SAFE_VALUE.pattern} (the loader "
+                                "puts it unencoded into a URL: no space, '+', '&' or '%')")
+        for label, value in (("projectName", obj.project_name), ("tags", obj.tags),
+                             ("commitMessage", obj.commit_message)):
+            if not isinstance(value, str):
+                problems.append(f"{where}: {label} must be a string, got {type(value).__name__}")
+        parts = PurePosixPath(obj.file).parts if isinstance(obj.file, str) else ()
+        if not parts or obj.file.startswith("/") or "\\" in obj.file or ".." in parts or obj.file == METADATA_FILE:
+            problems.append(f"{where}: file {obj.file!r} must be a relative path inside the package folder")
+        names[obj.name] = names.get(obj.name, 0) + 1
+        files[obj.file] = files.get(obj.file, 0) + 1
+    problems += [f"{count} objects are named {name!r}" for name, count in names.items() if count > 1]
+    problems += [f"{count} objects share the file {file!r}" for file, count in files.items() if count > 1]
+    if not isinstance(package.bucket, str) or not package.bucket:
+        problems.append("the bucket must be a non-empty string")
+    if problems:
+        raise BundleError(f"package {package.slug}: " + "; ".join(problems))
 
 
 def package_dirs(bundles_dir: Path) -> List[Path]:
@@ -700,10 +754,11 @@ def build_package(directory: Path, *, bucket: Optional[str] = None, retarget_fro
     search = [Path.cwd()] if search_path is None else [Path(p) for p in search_path]
     target = bucket or str(data["bucket"])
     commit = str(data.get("commitMessage") or default_commit_message(str(data["slug"])))
+    # Strings, as the package loader needs them (it URL-encodes each as a string); tags comma-separated.
     project, tags = str(data.get("projectName", "")), ",".join(data.get("tags", []))
 
     def catalog_object(name: str, kind: str, content_type: str, file: str, content: bytes) -> CatalogObject:
-        return CatalogObject(name, kind, content_type, file, content, project, tags, commit)
+        return CatalogObject(name, kind, content_type, RESOURCES_DIR + file, content, project, tags, commit)
 
     objects: List[CatalogObject] = []
     warnings: List[str] = []
@@ -737,11 +792,23 @@ def build_package(directory: Path, *, bucket: Optional[str] = None, retarget_fro
     if twice:
         raise BundleError(f"{directory}: two objects named {', '.join(twice)} (a script of \"scripts\" and a "
                           "workflow file share the name): rename one")
-    return Package(slug=str(data["slug"]), name=str(data["name"]), version=str(data.get("version") or version),
-                   bucket=target,
-                   objects=tuple(objects), short_description=str(data.get("short_description", "")),
-                   author=str(data.get("author", "")), user_group=str(data.get("userGroup", "public-objects")),
-                   warnings=tuple(warnings))
+    package = Package(slug=str(data["slug"]), name=str(data["name"]), version=str(data.get("version") or version),
+                      bucket=target,
+                      objects=tuple(objects), short_description=str(data.get("short_description", "")),
+                      author=str(data.get("author", "")), user_group=str(data.get("userGroup", "public-objects")),
+                      warnings=tuple(warnings))
+    check_package(package)
+    return package
+
+
+def package_folder(path: Path) -> str:
+    """The folder every entry of zip ``path`` sits under: its name without ``.zip`` (the
+    loader unpacks ``<name>.zip`` and reads ``<name>/METADATA.json``)."""
+    name = Path(path).name
+    if not name.endswith(ZIP_SUFFIX) or name == ZIP_SUFFIX:
+        raise BundleError(f"{path}: a package file must be named <name>{ZIP_SUFFIX} (ProActive's loader "
+                          "reads <name>/METADATA.json from it)")
+    return name[: -len(ZIP_SUFFIX)]
 
 
 def _zip_entry(name: str) -> zipfile.ZipInfo:
@@ -752,39 +819,125 @@ def _zip_entry(name: str) -> zipfile.ZipInfo:
     return entry
 
 
-def package_bytes(package: Package) -> Dict[str, bytes]:
-    """The zip's entries: METADATA.json and resources/catalog/<file>, sorted by name."""
-    entries = {METADATA_FILE: (json.dumps(package.metadata(), indent=2) + "\n").encode("utf-8")}
+def package_bytes(package: Package, folder: Optional[str] = None) -> Dict[str, bytes]:
+    """The zip's entries, sorted: ``<folder>/METADATA.json`` and ``<folder>/<file>`` of each
+    object (``folder``: the zip's name without .zip; default the slug)."""
+    check_package(package)
+    top = (folder or package.slug) + "/"
+    entries = {top + METADATA_FILE: (json.dumps(package.metadata(), indent=2) + "\n").encode("utf-8")}
     for obj in package.objects:
-        entries[RESOURCES_DIR + obj.file] = obj.content
+        entries[top + obj.file] = obj.content
     return dict(sorted(entries.items()))
 
 
 def write_zip(package: Package, path: Path) -> Path:
-    """Write ``package`` as a reproducible zip: fixed dates and modes, sorted entries."""
+    """Write ``package`` as a reproducible zip (fixed dates and modes, sorted entries) under
+    the folder the loader reads: ``<name>.zip`` holds ``<name>/...``."""
+    entries = package_bytes(package, package_folder(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w") as archive:
-        for name, data in package_bytes(package).items():
+        for name, data in entries.items():
             archive.writestr(_zip_entry(name), data, compresslevel=9)
     return path
 
 
-def read_zip(path: Path) -> Package:
-    """A package zip back as a Package (what ``psa publish`` sends)."""
+def _read_entries(path: Path, archive: zipfile.ZipFile, folder: str, max_entry_bytes: int,
+                  max_total_bytes: int) -> Dict[str, bytes]:
+    """The files of the zip by their path inside ``folder``, read within the size limits:
+    declared sizes are checked before anything is read, actual ones while reading."""
+    infos = archive.infolist()
+    if len(infos) > MAX_ENTRIES:
+        raise BundleError(f"{path}: {len(infos)} entries, more than a package may hold ({MAX_ENTRIES})")
+    names = [info.filename for info in infos]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise BundleError(f"{path}: duplicate entries {', '.join(duplicates)} (the loader fails unpacking them)")
+    top = folder + "/"
+    if METADATA_FILE in names:
+        raise BundleError(f"{path}: METADATA.json is at the top of the zip, where ProActive's loader does not "
+                          f"look: it reads {top}{METADATA_FILE} and fails with \"METADATA.json (No such file or "
+                          "directory)\"; rebuild the package with `psa bundle`")
+    for name in names:
+        parts = PurePosixPath(name).parts
+        if not name.startswith(top) or "\\" in name or ".." in parts:
+            other = name.split("/", 1)[0] + "/" if "/" in name else name
+            raise BundleError(f"{path}: entry {name!r} is outside {top}: the loader reads only the folder named "
+                              f"like the zip ({top}{METADATA_FILE})" +
+                              (f"; rename the file to {other[:-1]}{ZIP_SUFFIX}" if other.endswith("/") else ""))
+    total = sum(info.file_size for info in infos)
+    for info in infos:
+        if info.file_size > max_entry_bytes:
+            raise BundleError(f"{path}: entry {info.filename} declares {info.file_size} bytes, more than the "
+                              f"{max_entry_bytes} bytes an entry may hold")
+    if total > max_total_bytes:
+        raise BundleError(f"{path}: its entries declare {total} bytes in all, more than the {max_total_bytes} "
+                          "bytes a package may hold")
+    files: Dict[str, bytes] = {}
+    read = 0
+    for info in infos:
+        if info.is_dir():
+            continue
+        chunks = []
+        size = 0
+        try:
+            with archive.open(info) as handle:
+                while True:
+                    chunk = handle.read(64 * 1024)
+                    if not chunk:
+                        break
+                    size += len(chunk)
+                    read += len(chunk)
+                    if size > max_entry_bytes or size > info.file_size:
+                        raise BundleError(f"{path}: entry {info.filename} holds more than it declares or than "
+                                          f"the {max_entry_bytes} bytes an entry may hold")
+                    if read > max_total_bytes:
+                        raise BundleError(f"{path}: its entries hold more than the {max_total_bytes} bytes a "
+                                          "package may hold")
+                    chunks.append(chunk)
+        except zipfile.BadZipFile as error:
+            raise BundleError(f"{path}: entry {info.filename} is corrupt: {error}") from None
+        if size != info.file_size:
+            raise BundleError(f"{path}: entry {info.filename} holds {size} bytes but declares {info.file_size}")
+        files[info.filename[len(top):]] = b"".join(chunks)
+    return files
+
+
+def read_zip(path: Path, *, max_entry_bytes: int = MAX_ENTRY_BYTES,
+             max_total_bytes: int = MAX_PACKAGE_BYTES) -> Package:
+    """A package zip back as a Package (what ``psa publish`` sends), refused unless ProActive's
+    loader could install it: everything under ``<name>/``, METADATA.json there, each object's
+    file relative to it, the fields :func:`check_package` checks; entries bounded in size."""
+    folder = package_folder(path)
     try:
         with zipfile.ZipFile(path) as archive:
-            data = json.loads(archive.read(METADATA_FILE))
-            catalog, meta = data["catalog"], data["metadata"]
-            objects = tuple(
-                CatalogObject(o["name"], o["metadata"]["kind"], o["metadata"]["contentType"], o["file"],
-                              archive.read(RESOURCES_DIR + o["file"]), o["metadata"].get("projectName", ""),
-                              o["metadata"].get("tags", ""), o["metadata"].get("commitMessage", ""))
-                for o in catalog["objects"])
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError) as error:
+            files = _read_entries(path, archive, folder, max_entry_bytes, max_total_bytes)
+    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile) as error:
         raise BundleError(f"{path} is not a catalog package: {type(error).__name__}: {error}") from None
-    return Package(slug=meta["slug"], name=meta.get("name", meta["slug"]), version=meta.get("version", ""),
-                   bucket=catalog["bucket"], objects=objects, short_description=meta.get("short_description", ""),
-                   author=meta.get("author", ""), user_group=catalog.get("userGroup", "public-objects"))
+    if METADATA_FILE not in files:
+        raise BundleError(f"{path} is not a catalog package: no {folder}/{METADATA_FILE}")
+    try:
+        data = json.loads(files[METADATA_FILE])
+        catalog, meta = data["catalog"], data["metadata"]
+        entries = [(o["name"], o["metadata"], o["file"]) for o in catalog["objects"]]
+        bucket = catalog["bucket"]
+    except (KeyError, ValueError, TypeError) as error:
+        raise BundleError(f"{path} is not a catalog package: {folder}/{METADATA_FILE}: "
+                          f"{type(error).__name__}: {error}") from None
+    if not isinstance(bucket, str):
+        raise BundleError(f"{path}: {folder}/{METADATA_FILE}: 'bucket' must be one bucket name (psa publish "
+                          f"sends a package to one bucket), got {json.dumps(bucket)}")
+    objects = []
+    for name, fields, file in entries:
+        if not isinstance(file, str) or file not in files:
+            raise BundleError(f"{path}: object {name!r}: its file {folder}/{file} is not in the zip")
+        objects.append(CatalogObject(name, fields.get("kind"), fields.get("contentType"), file, files[file],
+                                     fields.get("projectName", ""), fields.get("tags", ""),
+                                     fields.get("commitMessage", "")))
+    package = Package(slug=meta["slug"], name=meta.get("name", meta["slug"]), version=meta.get("version", ""),
+                      bucket=bucket, objects=tuple(objects), short_description=meta.get("short_description", ""),
+                      author=meta.get("author", ""), user_group=catalog.get("userGroup", "public-objects"))
+    check_package(package)
+    return package
 
 
 def with_bucket(package: Package, bucket: str) -> Package:
@@ -799,13 +952,12 @@ def with_bucket(package: Package, bucket: str) -> Package:
 def build_all(bundles_dir: Path, out_dir: Path, *, bucket: Optional[str] = None,
               search_path: Optional[Sequence[Path]] = None) -> List[Tuple[Path, Package]]:
     """Build ``<out_dir>/<slug>.zip`` for every package of ``bundles_dir`` (author scripts'
-    modules found in ``search_path``, default the current directory)."""
+    modules found in ``search_path``, default the current directory); every package is built
+    and checked before the first zip is written."""
     found = definitions(bundles_dir)
     old_buckets = sorted({str(data["bucket"]) for _, data in found}) if bucket else []
-    built = []
-    for directory, _ in found:
-        package = build_package(directory, bucket=bucket, retarget_from=old_buckets, search_path=search_path)
-        built.append((write_zip(package, out_dir / f"{package.slug}.zip"), package))
-    if not built:
+    packages = [build_package(directory, bucket=bucket, retarget_from=old_buckets, search_path=search_path)
+                for directory, _ in found]
+    if not packages:
         raise BundleError(f"{bundles_dir} holds no package (no */{PACKAGE_FILE})")
-    return built
+    return [(write_zip(package, out_dir / f"{package.slug}{ZIP_SUFFIX}"), package) for package in packages]

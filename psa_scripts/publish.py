@@ -4,7 +4,8 @@ For each package: create its bucket when missing; then for each object
 - absent → create it;
 - same bytes as ours → leave it (an unchanged republish writes nothing);
 - different, and its last commit message starts with the package's commit message
-  (we wrote it: the server's own loader rule, DOMAIN.md §7) → add a revision;
+  (we wrote it: the rule of ProActive's own package loader, docs/catalog-packages.md)
+  → add a revision;
 - different, and someone else committed last (a user's edit) → skip it, unless ``force``.
 One object failing is reported and the others go on; ``dry_run`` reads the Catalog and
 prints the plan without writing.
@@ -138,14 +139,15 @@ class Publisher:
     def _publish_object(self, package: Package, obj: CatalogObject,
                         entry: Optional[CatalogEntry]) -> Tuple[str, str]:
         prefix = _commit_prefix(package, obj)
-        message = f"{prefix} {package.version}".strip()
+        # Shaped like the loader's "<message> (<server version>)", with the package's version.
+        message = f"{prefix} ({package.version})" if package.version else prefix
         if entry is None:
             if self.dry_run:
                 path = routes.CATALOG_CREATE_OBJECT.expand(bucket=package.bucket)
                 return "created", f"{obj.kind}, {len(obj.content)} bytes: POST {path}"
             self.client.create_object(
                 package.bucket, obj.name, kind=obj.kind, content=obj.content, content_type=obj.content_type,
-                commit_message=message, filename=obj.file, project_name=obj.project_name, tags=obj.tags)
+                commit_message=message, filename=obj.filename, project_name=obj.project_name, tags=obj.tags)
             return "created", obj.kind
         if self.client.get_raw(package.bucket, obj.name) == obj.content:
             return "unchanged", ""
@@ -160,7 +162,7 @@ class Publisher:
             return "revised", f"{len(obj.content)} bytes: POST {path}" + (f"; {detail}" if detail else "")
         self.client.create_revision(
             package.bucket, obj.name, content=obj.content, content_type=obj.content_type, commit_message=message,
-            filename=obj.file, project_name=obj.project_name, tags=obj.tags)
+            filename=obj.filename, project_name=obj.project_name, tags=obj.tags)
         return "revised", detail
 
 

@@ -2,7 +2,10 @@
 
 import ast
 import json
+import re
+import struct
 import sys
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -187,7 +190,7 @@ def test_build_all_makes_one_zip_per_package(tmp_path):
     assert sorted(p.name for p, _ in built) == [
         "coco-annotator.zip", "docker-service-template.zip", "service-automation-python.zip"]
     with zipfile.ZipFile(tmp_path / "service-automation-python.zip") as archive:
-        metadata = json.loads(archive.read("METADATA.json"))
+        metadata = json.loads(archive.read("service-automation-python/METADATA.json"))
         assert set(metadata) == {"metadata", "catalog"}
         assert metadata["metadata"]["version"] == psa_scripts.__version__
         assert set(metadata["metadata"]) == {"slug", "name", "short_description", "author", "version"}
@@ -196,15 +199,39 @@ def test_build_all_makes_one_zip_per_package(tmp_path):
         objects = {o["name"]: o for o in catalog["objects"]}
         assert set(objects) == set(SCRIPTS)  # whatever SCRIPTS lists when the bundle is built
         for name, info in SCRIPTS.items():
+            assert objects[name]["file"] == f"resources/catalog/{name}.py"
             assert objects[name]["metadata"]["kind"] == info.kind
             assert objects[name]["metadata"]["contentType"] == "text/x-python"
             assert objects[name]["metadata"]["commitMessage"] == "Published by psa-scripts (service-automation-python)"
-            assert archive.read(f"resources/catalog/{name}.py").startswith(f"# {name} -- ".encode())
+            assert objects[name]["metadata"]["projectName"] == "Service Automation - Python"
+            assert objects[name]["metadata"]["tags"] == "Service Automation,Python,Lifecycle"
+            content = archive.read(f"service-automation-python/resources/catalog/{name}.py")
+            assert content.startswith(f"# {name} -- ".encode())
+
+
+def test_the_zip_is_laid_out_as_proactives_loader_reads_it(tmp_path):
+    """coco-annotator.zip holds coco-annotator/METADATA.json, the objects under
+    coco-annotator/resources/catalog/, and each "file" relative to coco-annotator/."""
+    build_all(BUNDLES, tmp_path)
     with zipfile.ZipFile(tmp_path / "coco-annotator.zip") as archive:
-        assert archive.namelist() == ["METADATA.json", "resources/catalog/COCO_Annotator.xml",
-                                      "resources/catalog/Finish_COCO_Annotator.xml"]
-        kinds = {o["metadata"]["kind"] for o in json.loads(archive.read("METADATA.json"))["catalog"]["objects"]}
-        assert kinds == {"Workflow/psa"}
+        assert archive.namelist() == ["coco-annotator/METADATA.json",
+                                      "coco-annotator/resources/catalog/COCO_Annotator.xml",
+                                      "coco-annotator/resources/catalog/Finish_COCO_Annotator.xml"]
+        objects = json.loads(archive.read("coco-annotator/METADATA.json"))["catalog"]["objects"]
+        assert [(o["name"], o["file"]) for o in objects] == [
+            ("COCO_Annotator", "resources/catalog/COCO_Annotator.xml"),
+            ("Finish_COCO_Annotator", "resources/catalog/Finish_COCO_Annotator.xml")]
+        assert {o["metadata"]["kind"] for o in objects} == {"Workflow/psa"}
+        for o in objects:
+            assert all(isinstance(o["metadata"][key], str) for key in ("projectName", "tags", "kind", "contentType"))
+
+
+def test_the_top_folder_follows_the_zip_name(tmp_path):
+    package = build_package(BUNDLES / "coco-annotator")
+    with zipfile.ZipFile(write_zip(package, tmp_path / "renamed.v2.zip")) as archive:
+        assert {name.split("/")[0] for name in archive.namelist()} == {"renamed.v2"}
+    with pytest.raises(BundleError, match=r"must be named <name>\.zip"):
+        write_zip(package, tmp_path / "coco.tar")
 
 
 def test_builds_are_byte_identical(tmp_path):
@@ -246,7 +273,9 @@ def test_with_bucket_retargets_only_workflows():
 def test_a_new_script_joins_the_bundle(tmp_path):
     scripts = dict(SCRIPTS, Extra_Script=ScriptInfo("Extra_Script", "Script/task", SCRIPTS["Fetch_Logs"].module))
     package = build_package(BUNDLES / "service-automation-python", scripts=scripts)
-    assert package.objects[-1].name == "Extra_Script" and package.objects[-1].file == "Extra_Script.py"
+    assert package.objects[-1].name == "Extra_Script"
+    assert package.objects[-1].file == "resources/catalog/Extra_Script.py"
+    assert package.objects[-1].filename == "Extra_Script.py"
 
 
 @pytest.mark.parametrize("definition, message", [
@@ -273,6 +302,153 @@ def test_a_corrupt_zip_is_a_clear_error(tmp_path):
     path = tmp_path / "bad.zip"
     path.write_bytes(b"not a zip")
     with pytest.raises(BundleError, match="is not a catalog package"):
+        read_zip(path)
+
+
+# --- what read_zip refuses: zips ProActive's loader cannot install, and oversized ones ------------------
+
+def make_zip(path, entries):
+    """A zip holding ``entries`` (name, bytes) as given: duplicates and odd names included."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about duplicate names
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data in entries:
+                archive.writestr(name, data)
+    return path
+
+
+def coco_entries(tmp_path):
+    """The entries of a good coco-annotator.zip, by name."""
+    built = write_zip(build_package(BUNDLES / "coco-annotator"), tmp_path / "good" / "coco-annotator.zip")
+    with zipfile.ZipFile(built) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_a_zip_with_metadata_at_the_root_is_refused_as_the_loader_would(tmp_path):
+    """The layout every `psa bundle` zip had: ProActive's loader fails on it."""
+    entries = coco_entries(tmp_path)
+    flat = [(name.split("/", 1)[1], data) for name, data in entries.items()]
+    metadata = json.loads(entries["coco-annotator/METADATA.json"])
+    for o in metadata["catalog"]["objects"]:
+        o["file"] = o["file"].rsplit("/", 1)[1]
+    flat[0] = ("METADATA.json", json.dumps(metadata).encode())
+    with pytest.raises(BundleError) as raised:
+        read_zip(make_zip(tmp_path / "coco-annotator.zip", flat))
+    assert "METADATA.json is at the top of the zip" in str(raised.value)
+    assert 'it reads coco-annotator/METADATA.json and fails with "METADATA.json (No such file or directory)"' \
+        in str(raised.value)
+
+
+def test_a_renamed_zip_says_which_name_the_loader_needs(tmp_path):
+    entries = coco_entries(tmp_path)
+    renamed = make_zip(tmp_path / "coco-annotator (1).zip", entries.items())
+    with pytest.raises(BundleError, match=r"entry 'coco-annotator/METADATA.json' is outside coco-annotator \(1\)/.*"
+                                          r"rename the file to coco-annotator\.zip"):
+        read_zip(renamed)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda e: list(e.items()) + [("coco-annotator/resources/catalog/COCO_Annotator.xml", b"x")],
+     "duplicate entries coco-annotator/resources/catalog/COCO_Annotator.xml"),
+    (lambda e: list(e.items()) + [("coco-annotator/../evil.py", b"x")], "entry 'coco-annotator/../evil.py' is outside"),
+    (lambda e: [(n, d) for n, d in e.items() if not n.endswith("/Finish_COCO_Annotator.xml")],
+     "object 'Finish_COCO_Annotator': its file coco-annotator/resources/catalog/Finish_COCO_Annotator.xml is not in"),
+])
+def test_zips_the_loader_cannot_unpack_or_read_are_refused(tmp_path, change, message):
+    with pytest.raises(BundleError, match=re.escape(message)):
+        read_zip(make_zip(tmp_path / "coco-annotator.zip", change(coco_entries(tmp_path))))
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda m: m["catalog"]["objects"][0]["metadata"].update(kind="Workflow psa"),
+     "kind 'Workflow psa' must match"),
+    (lambda m: m["catalog"]["objects"][0]["metadata"].update(contentType="application/xml; charset=utf-8"),
+     "contentType 'application/xml; charset=utf-8' must match"),
+    (lambda m: m["catalog"]["objects"][0]["metadata"].update(projectName=["a"]), "projectName must be a string"),
+    (lambda m: m["catalog"]["objects"][0]["metadata"].update(tags=["a", "b"]), "tags must be a string"),
+    (lambda m: m["catalog"]["objects"][1].update(name="COCO_Annotator"), "2 objects are named 'COCO_Annotator'"),
+    (lambda m: m["catalog"]["objects"][0].update(name="COCO Annotator"), "the name must match"),
+    (lambda m: m["catalog"].update(bucket=["a-bucket", "b-bucket"]), "'bucket' must be one bucket name"),
+])
+def test_metadata_the_loader_mishandles_is_refused(tmp_path, edit, message):
+    entries = coco_entries(tmp_path)
+    metadata = json.loads(entries["coco-annotator/METADATA.json"])
+    edit(metadata)
+    entries["coco-annotator/METADATA.json"] = json.dumps(metadata).encode()
+    with pytest.raises(BundleError, match=re.escape(message)):
+        read_zip(make_zip(tmp_path / "coco-annotator.zip", entries.items()))
+
+
+@pytest.mark.parametrize("definition, message", [
+    ({"tags": ["Docker", "Python"]}, None),
+    ({"tags": "Docker,Python"}, "'tags' must be a list"),
+    ({"tags": [1, 2]}, "'tags' must be a list of tags (non-empty strings without ','"),
+    ({"tags": ["a,b"]}, "'tags' must be a list of tags"),
+    ({"projectName": ["P"]}, "'projectName' must be a string"),
+    ({"workflowKind": "Workflow psa"}, "kind 'Workflow psa' must match"),
+])
+def test_package_definitions_the_loader_cannot_take_are_refused_at_build(tmp_path, definition, message):
+    base = {"slug": "s", "name": "S", "bucket": "s-bucket"}
+    (tmp_path / "package.json").write_text(json.dumps(dict(base, **definition)))
+    (tmp_path / "Flow.xml").write_text("<job/>")
+    if message is None:
+        assert build_package(tmp_path).objects[0].tags == "Docker,Python"
+        return
+    with pytest.raises(BundleError, match=re.escape(message)):
+        build_package(tmp_path)
+
+
+def test_bundle_checks_every_package_before_writing_any(tmp_path):
+    bundles = tmp_path / "bundles"
+    for slug, kind in (("a-first", "Workflow/psa"), ("b-second", "Workflow psa")):
+        (bundles / slug).mkdir(parents=True)
+        (bundles / slug / "package.json").write_text(json.dumps(
+            {"slug": slug, "name": slug, "bucket": "a-bucket", "workflowKind": kind}))
+        (bundles / slug / "Flow.xml").write_text("<job/>")
+    with pytest.raises(BundleError, match="b-second"):
+        build_all(bundles, tmp_path / "dist")
+    assert not (tmp_path / "dist").exists()
+
+
+def test_an_entry_declaring_more_than_the_limit_is_refused_before_reading(tmp_path):
+    entries = coco_entries(tmp_path)
+    entries["coco-annotator/resources/catalog/COCO_Annotator.xml"] += b" " * 5000
+    path = make_zip(tmp_path / "coco-annotator.zip", entries.items())
+    with pytest.raises(BundleError) as raised:
+        read_zip(path, max_entry_bytes=4096)
+    size = len(entries["coco-annotator/resources/catalog/COCO_Annotator.xml"])
+    assert str(raised.value) == (f"{path}: entry coco-annotator/resources/catalog/COCO_Annotator.xml declares {size} "
+                                 "bytes, more than the 4096 bytes an entry may hold")
+    with pytest.raises(BundleError, match=r"its entries declare \d+ bytes in all, more than the 8000 bytes"):
+        read_zip(path, max_total_bytes=8000)
+
+
+def test_a_zip_bomb_is_refused_with_the_default_limits(tmp_path):
+    entries = coco_entries(tmp_path)
+    entries["coco-annotator/resources/catalog/Bomb.xml"] = bytes(bundler.MAX_ENTRY_BYTES + 1)
+    path = make_zip(tmp_path / "coco-annotator.zip", entries.items())
+    assert path.stat().st_size < 100_000
+    with pytest.raises(BundleError, match=f"entry coco-annotator/resources/catalog/Bomb.xml declares "
+                                          f"{bundler.MAX_ENTRY_BYTES + 1} bytes, more than the "
+                                          f"{bundler.MAX_ENTRY_BYTES} bytes an entry may hold"):
+        read_zip(path)
+
+
+def test_an_entry_that_lies_about_its_size_is_refused(tmp_path):
+    """A declared size under the limit and more data behind it: never read past the declaration."""
+    name = "coco-annotator/resources/catalog/COCO_Annotator.xml"
+    entries = coco_entries(tmp_path)
+    entries[name] = b"<job/>" + bytes(200_000)
+    path = make_zip(tmp_path / "coco-annotator.zip", entries.items())
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info, central = archive.getinfo(name), archive.start_dir
+    struct.pack_into("<I", data, info.header_offset + 22, 100)  # the local header's size
+    while data[central + 46:central + 46 + len(name)] != name.encode():
+        central = data.index(b"PK\x01\x02", central + 4)
+    struct.pack_into("<I", data, central + 24, 100)  # the central directory's size
+    path.write_bytes(bytes(data))
+    with pytest.raises(BundleError, match=f"entry {re.escape(name)} (is corrupt|holds)"):
         read_zip(path)
 
 

@@ -1,11 +1,12 @@
 """psa publish through the loopback Catalog: create, revise only what changed, respect user edits."""
 
 import io
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from psa_scripts.bundler import BundleError, CatalogObject, Package, build_all
+from psa_scripts.bundler import MAX_ENTRY_BYTES, BundleError, CatalogObject, Package, build_all
 from psa_scripts.clients.catalog import CatalogClient, multipart
 from psa_scripts.clients.http import HttpSettings
 from psa_scripts.errors import RestError
@@ -20,7 +21,8 @@ FAST = HttpSettings(backoff_initial=0.01, backoff_max=0.05, log_retries=False)
 
 def package(**contents):
     objects = tuple(
-        CatalogObject(name, "Script/task", "text/x-python", f"{name}.py", content.encode(), "Project", "a,b", PREFIX)
+        CatalogObject(name, "Script/task", "text/x-python", f"resources/catalog/{name}.py", content.encode(), "Project",
+                      "a,b", PREFIX)
         for name, content in (contents or {"Alpha": "print('a')\n", "Beta": "print('b')\n"}).items())
     return Package(slug="demo", name="Demo", version="1.2.3", bucket=BUCKET, objects=objects)
 
@@ -55,7 +57,11 @@ def test_first_publish_creates_the_bucket_and_every_object(emu, client):
     revision = emu.catalog_revisions(BUCKET, "Alpha")[-1]
     assert revision["content"] == b"print('a')\n"
     assert revision["kind"] == "Script/task" and revision["content_type"] == "text/x-python"
-    assert revision["commit_message"] == f"{PREFIX} 1.2.3"
+    assert revision["commit_message"] == f"{PREFIX} (1.2.3)"  # shaped like the package loader's
+    [create, _] = emu.requests_to("POST", f"/catalog/buckets/{BUCKET}/resources$")
+    assert create.query == {"name": "Alpha", "kind": "Script/task", "commitMessage": f"{PREFIX} (1.2.3)",
+                            "objectContentType": "text/x-python", "projectName": "Project", "tags": "a,b"}
+    assert b'filename="Alpha.py"' in create.body  # the file's own name, not its path in the zip
     assert "[1/2] created      Alpha" in output and output.rstrip().endswith(
         "Summary: created 2, revised 0, unchanged 0, skipped 0, failed 0")
 
@@ -152,6 +158,26 @@ def test_the_whole_bundle_publishes_then_republishes_with_no_write(emu, client, 
     summary, _ = publish(client, packages)
     assert writes(emu, before) == [] and summary.count("unchanged") == sum(len(p.objects) for p in packages)
     assert emu.catalog_revisions("service-automation-python", "COCO_Annotator")[0]["kind"] == "Workflow/psa"
+
+
+def test_publish_refuses_a_zip_the_loader_could_not_install(tmp_path):
+    """The flat zips `psa bundle` used to write: METADATA.json at the root."""
+    flat = tmp_path / "coco-annotator.zip"
+    with zipfile.ZipFile(flat, "w") as archive:
+        archive.writestr("METADATA.json", "{}")
+    with pytest.raises(BundleError, match=r"METADATA.json is at the top of the zip.*rebuild the package with `psa bundle`"):
+        load_packages(tmp_path)
+
+
+def test_publish_refuses_a_zip_bomb_naming_the_entry_and_the_limit(tmp_path):
+    bomb = tmp_path / "demo.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("demo/METADATA.json", "{}")
+        archive.writestr("demo/resources/catalog/Big.py", bytes(MAX_ENTRY_BYTES + 1))
+    with pytest.raises(BundleError) as raised:
+        load_packages(bomb)
+    assert str(raised.value) == (f"{bomb}: entry demo/resources/catalog/Big.py declares {MAX_ENTRY_BYTES + 1} bytes, "
+                                 f"more than the {MAX_ENTRY_BYTES} bytes an entry may hold")
 
 
 def test_load_packages_errors(tmp_path):

@@ -94,6 +94,9 @@ RM_REMOVE_NODE_TOKEN = Route("DELETE", "/rm/node/token", RM)
 # Bucket list: [{"name", "owner", "objectCount"}]. Create: query name, owner (GROUP:<group>).
 CATALOG_LIST_BUCKETS = Route("GET", "/buckets", CATALOG)
 CATALOG_CREATE_BUCKET = Route("POST", "/buckets", CATALOG, idempotent=False)
+# Query owner (GROUP:<group>): what ProActive's package loader sends for a package whose
+# userGroup is not public-objects when the bucket exists (docs/catalog-packages.md).
+CATALOG_UPDATE_BUCKET = Route("PUT", "/buckets/{bucket}", CATALOG)
 # Object metadata: name, kind, bucket_name, content_type, commit_message, username, commit_time...
 CATALOG_LIST_OBJECTS = Route("GET", "/buckets/{bucket}/resources", CATALOG)
 CATALOG_GET_OBJECT = Route("GET", "/buckets/{bucket}/resources/{name}", CATALOG)

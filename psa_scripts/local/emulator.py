@@ -28,11 +28,13 @@ import time
 import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Pattern, Set, Tuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..clients import routes
 from ..clients.catalog import BUCKET_NAME as CATALOG_BUCKET_NAME
+from .package_loader import PackageLoader, PackageLoadError  # noqa: F401 (PackageLoadError: re-exported)
 
 PREFIXES = {
     routes.PSA: "/cloud-automation-service",
@@ -118,6 +120,7 @@ class ProActiveEmulator:
         (routes.RM_REMOVE_NODE_TOKEN, "_remove_node_token"),
         (routes.CATALOG_LIST_BUCKETS, "_list_buckets"),
         (routes.CATALOG_CREATE_BUCKET, "_create_bucket"),
+        (routes.CATALOG_UPDATE_BUCKET, "_update_bucket"),
         (routes.CATALOG_LIST_OBJECTS, "_list_objects"),
         (routes.CATALOG_GET_OBJECT, "_get_object"),
         (routes.CATALOG_GET_RAW, "_get_raw"),
@@ -126,7 +129,12 @@ class ProActiveEmulator:
         (routes.CATALOG_LIST_REVISIONS, "_list_revisions"),
     ]
 
-    def __init__(self) -> None:
+    # What the server reports as its version: ProActive's package loader appends it to commit messages.
+    SERVER_VERSION = "14.1.2"
+
+    def __init__(self, port: int = 0) -> None:
+        self.port = port  # 0: a free port
+        self.server_version = self.SERVER_VERSION
         self.lock = threading.RLock()
         self.instances: Dict[int, Dict[str, Any]] = {}
         self.users: Dict[str, str] = {"admin": "admin"}
@@ -152,7 +160,7 @@ class ProActiveEmulator:
 
     # --- life cycle -----------------------------------------------------------------------
     def start(self) -> "ProActiveEmulator":
-        server = _Server(("127.0.0.1", 0), _make_handler(self))
+        server = _Server(("127.0.0.1", self.port), _make_handler(self))
         self._server = server
         self.url = f"http://127.0.0.1:{server.server_address[1]}"
         self._thread = threading.Thread(target=server.serve_forever, name="proactive-emulator",
@@ -415,15 +423,24 @@ class ProActiveEmulator:
         return 204, None
 
     # --- Catalog -------------------------------------------------------------------------------------
+    def install_package(self, path: Any, *, load_dependencies: bool = True, user: str = "admin") -> List[str]:
+        """Install a package zip (or directory) as ProActive's package loader does, through this
+        server's Catalog routes: what ``proactive-client --install-package`` runs (the server's
+        start-up loader is the same code, without dependencies). Returns the loader's log lines;
+        raises ``PackageLoadError`` with the loader's message when the server would fail too."""
+        loader = PackageLoader(self.catalog_url, self.new_session(user), self.server_version)
+        return loader.install(Path(path), load_dependencies)
+
     def add_catalog_object(self, bucket: str, name: str, content: bytes, *, kind: str = "Script/task",
                            commit_message: str = "edited", content_type: str = "text/x-python",
-                           username: str = "admin") -> Dict[str, Any]:
+                           username: str = "admin", project_name: str = "", tags: str = "") -> Dict[str, Any]:
         """Add a revision of ``name`` (creating bucket and object as needed): a user's edit."""
         with self.lock:
             entry = self.buckets.setdefault(bucket, {"owner": "GROUP:public-objects", "objects": {}})
             revisions = entry["objects"].setdefault(name, [])
             revision = {
-                "name": name, "kind": kind, "bucket_name": bucket, "project_name": "", "tags": [],
+                "name": name, "kind": kind, "bucket_name": bucket, "project_name": project_name,
+                "tags": [tag for tag in tags.split(",") if tag],
                 "content_type": content_type, "commit_message": commit_message,
                 "username": username, "commit_time_raw": str(len(self.requests) + 1),
                 "content": bytes(content),
@@ -453,6 +470,14 @@ class ProActiveEmulator:
         owner = req.query.get("owner") or "GROUP:public-objects"
         self.buckets[name] = {"owner": owner, "objects": {}}
         return 201, {"name": name, "owner": owner, "objectCount": 0}
+
+    def _update_bucket(self, req: Recorded, bucket: str) -> Reply:
+        entry = self.buckets.get(unquote(bucket))
+        if entry is None:
+            return _error(404, f"bucket {unquote(bucket)} not found")
+        if req.query.get("owner"):
+            entry["owner"] = req.query["owner"]
+        return 200, {"name": unquote(bucket), "owner": entry["owner"], "objectCount": len(entry["objects"])}
 
     def _list_objects(self, req: Recorded, bucket: str) -> Reply:
         objects = self._catalog_objects(bucket)
@@ -511,9 +536,13 @@ class ProActiveEmulator:
         content_type = fields.get("objectContentType", b"").decode()
         if not content_type:
             content_type = self.buckets[bucket]["objects"][name][-1]["content_type"]
+        previous = self.buckets[bucket]["objects"].get(name, [{}])[-1]
+        project = fields["projectName"].decode() if "projectName" in fields else previous.get("project_name", "")
+        tags = fields["tags"].decode() if "tags" in fields else ",".join(previous.get("tags", []))
         return self.add_catalog_object(
             bucket, name, fields["file"], kind=kind, commit_message=fields["commitMessage"].decode(),
             content_type=content_type, username=self.sessions.get(req.headers.get("sessionid", ""), ""),
+            project_name=project, tags=tags,
         )
 
 
