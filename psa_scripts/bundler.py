@@ -641,7 +641,7 @@ def _definition(directory: Path) -> Dict[str, Any]:
         raise BundleError(f"{path}: 'version' must be a non-empty string without spaces around it, "
                           f"got {data['version']!r}")
     if not all(isinstance(tag, str) and tag and "," not in tag for tag in data.get("tags", [])):
-        raise BundleError(f"{path}: 'tags' must be a list of tags (non-empty strings without ','; METADATA.json "
+        raise BundleError(f"{path}: 'tags' must be a list of strings (non-empty, without ','; METADATA.json "
                           f"joins them with ','), got {json.dumps(data['tags'])}")
     entries = data["scripts"] if isinstance(data.get("scripts"), list) else []
     data["author_scripts"] = tuple(_author_script(path, position, entry) for position, entry in enumerate(entries, 1))

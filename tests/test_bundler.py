@@ -382,8 +382,8 @@ def test_metadata_the_loader_mishandles_is_refused(tmp_path, edit, message):
 @pytest.mark.parametrize("definition, message", [
     ({"tags": ["Docker", "Python"]}, None),
     ({"tags": "Docker,Python"}, "'tags' must be a list"),
-    ({"tags": [1, 2]}, "'tags' must be a list of tags (non-empty strings without ','"),
-    ({"tags": ["a,b"]}, "'tags' must be a list of tags"),
+    ({"tags": [1, 2]}, "'tags' must be a list of strings (non-empty, without ','"),
+    ({"tags": ["a,b"]}, "'tags' must be a list of strings"),
     ({"projectName": ["P"]}, "'projectName' must be a string"),
     ({"workflowKind": "Workflow psa"}, "kind 'Workflow psa' must match"),
 ])
