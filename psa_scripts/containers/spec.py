@@ -86,7 +86,7 @@ class DeploySpec:
     def __post_init__(self) -> None:
         check_instance_name(self.name)
         if self.container_port is not None:  # "80" and "80/tcp" alike, as the engine keys ports
-            object.__setattr__(self, "container_port", _port_key(str(self.container_port)))
+            object.__setattr__(self, "container_port", container_port_key(str(self.container_port)))
         _service_port(self.service_port)
 
     @classmethod
@@ -106,7 +106,8 @@ class DeploySpec:
         )
 
 
-def _port_key(port: str) -> str:
+def container_port_key(port: str) -> str:
+    """``80``, ``80/tcp``, ``53/udp`` as the engine keys ports (``80/tcp``); InputError otherwise."""
     number, _, protocol = port.strip().partition("/")
     protocol = protocol or "tcp"
     if not number.isdigit() or not 0 < int(number) < 65536 or protocol not in ("tcp", "udp", "sctp"):
