@@ -6,6 +6,8 @@ concurrent writers use ``psa_scripts.instances.update_instance``.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import ipaddress
 import sys
 from typing import Any, Dict, List, Mapping, Optional
@@ -34,17 +36,27 @@ class PsaClient(RestClient):
         data = self.request_json(route, instance_id=instance_id)
         return ServiceInstance.from_json(_expect(dict, data, route, url))
 
-    def put_instance(self, instance: ServiceInstance) -> ServiceInstance:
+    def put_instance(self, instance: ServiceInstance, *, retry: bool = True) -> ServiceInstance:
         """Replace the stored instance by ``instance`` (whole document, unknown fields kept).
 
         Returns what PSA answered, or ``instance`` itself when the answer has no body.
+        ``retry=False``: one attempt only, for a caller that re-reads before trying again
+        (``psa_scripts.instances.update_instance``).
         """
         if instance.instance_id is None:
             raise InputError("cannot PUT a service instance without instance_id")
-        response = self.request(
+        client = self if retry else self._single_attempt()
+        response = client.request(
             routes.PSA_PUT_INSTANCE, json=instance.to_json(), instance_id=instance.instance_id
         )
         return _instance_or(response, instance)
+
+    def _single_attempt(self) -> "PsaClient":
+        """This client (same session, same connection pool) making one attempt per call."""
+        once = copy.copy(self)
+        once._session = self.session
+        once.settings = dataclasses.replace(self.settings, attempts=1)
+        return once
 
     def list_instances(self, active_only: bool = False) -> List[ServiceInstance]:
         """Every instance the session may see (only the active ones with ``active_only``)."""
@@ -56,9 +68,10 @@ class PsaClient(RestClient):
     def public_address(self) -> Optional[str]:
         """This host's address as PSA sees it, or None when PSA cannot tell.
 
-        None on any failure (the route is unverified, see routes.py), on an empty answer
-        and on a loopback address: the caller then falls back to ``PA_NODE_HOST``.
-        Never raises: a missing address must not fail a deployment.
+        None on any failure (the route is unverified, see routes.py), on an empty answer,
+        on a loopback address and on anything that is not a host name or an IP address (a
+        proxy's HTML login page, a JSON object): the caller then falls back to
+        ``PA_NODE_HOST``. Never raises: a missing address must not fail a deployment.
         """
         try:
             response = self.request(routes.PSA_PUBLIC_ADDRESS)
@@ -68,6 +81,12 @@ class PsaClient(RestClient):
                   "the node's own host name is used", file=sys.stderr, flush=True)
             return None
         if not address or _is_loopback(address):
+            return None
+        if not is_host_address(address):
+            # Not echoed: a page served in place of the address is no business of the log.
+            print(f"psa-scripts: PSA's answer for this node's public address ({len(address)} "
+                  "characters) is not a host name or an IP address; the node's own host name "
+                  "is used", file=sys.stderr, flush=True)
             return None
         return address
 
@@ -111,6 +130,27 @@ def _instance_or(response: Any, fallback: Any) -> Any:
     except ValueError:
         return fallback
     return ServiceInstance.from_json(data) if isinstance(data, dict) else fallback
+
+
+_HOST_LABEL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+
+
+def is_host_address(text: str) -> bool:
+    """Whether ``text`` is an IPv4/IPv6 address or a DNS host name (RFC 1123 labels)."""
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        pass
+    name = text[:-1] if text.endswith(".") else text
+    if not name or len(name) > 253:
+        return False
+    labels = name.split(".")
+    return all(
+        0 < len(label) <= 63 and _HOST_LABEL.issuperset(label)
+        and not label.startswith("-") and not label.endswith("-")
+        for label in labels
+    ) and not labels[-1].isdigit()  # 1.2.3 or 300.1.1.1: a malformed address, not a name
 
 
 def _is_loopback(address: str) -> bool:
