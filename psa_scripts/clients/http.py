@@ -21,7 +21,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple, Union
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import InputError, RestError
@@ -162,16 +162,19 @@ class _RetryableStatus(Exception):
 class RestClient:
     """Base of the REST clients: builds URLs from routes, sends, retries, raises RestError.
 
-    Subclasses set ``services`` to the route bases they may call.
+    Subclasses set ``services`` to the route bases they may call. ``sleep`` is how the
+    back-off between attempts waits (``time.sleep``; a test harness passes its clock's).
     """
 
     services: Tuple[str, ...] = ()
 
     def __init__(self, base_url: str, session_id: Optional[str] = None,
-                 settings: Optional[HttpSettings] = None) -> None:
+                 settings: Optional[HttpSettings] = None, *,
+                 sleep: Optional[Callable[[float], None]] = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.session_id = session_id
         self.settings = settings or HttpSettings()
+        self.sleep = sleep or time.sleep
         self._session: Optional["requests.Session"] = None
 
     def __repr__(self) -> str:  # never show the session id
@@ -224,6 +227,7 @@ class RestClient:
         retrying = Retrying(
             stop=settings.stop(),
             wait=settings.wait(),
+            sleep=self.sleep,
             retry=retry_if_exception(lambda error: _retryable(error, route)),
             before_sleep=self._log_retry(route.method, shown) if settings.log_retries else None,
             reraise=True,
