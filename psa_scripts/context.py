@@ -153,6 +153,7 @@ class ScriptContext:
         clock: Optional[Callable[[], float]] = None,
         out: Any = None,
         environ: Any = None,
+        http: Any = None,
     ) -> None:
         self.bindings = bindings
         self.kind = kind
@@ -165,6 +166,7 @@ class ScriptContext:
         self._clock = clock or time.time
         self._out = out
         self._environ = os.environ if environ is None else environ
+        self._http = http  # a requests.Session shared by the REST clients (None: their own)
         self._connected: "set[str]" = set()
 
     # --- inputs ------------------------------------------------------------------
@@ -243,7 +245,7 @@ class ScriptContext:
             from .clients.psa import PsaClient
 
             self._psa = PsaClient(base_url, str(session_id), HttpSettings.from_env(self.settings_source()),
-                                  sleep=self.sleep)
+                                  sleep=self.sleep, session=self._http)
         return self._psa
 
     def settings_source(self) -> "dict[str, str]":

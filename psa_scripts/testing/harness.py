@@ -173,8 +173,22 @@ class Harness:
         self.clock: Clock = clock if isinstance(clock, Clock) else Clock(clock)
         self.engine = engine
         self.session_id = self.emulator.new_session()
+        self._http: Any = None
+
+    @property
+    def http(self) -> Any:
+        """The ``requests.Session`` the scripts' REST clients share across runs: one kept-alive
+        connection to the emulator rather than a connection (and a server thread) per run."""
+        if self._http is None:
+            from ..clients.http import new_session
+
+            self._http = new_session()
+        return self._http
 
     def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
         if self._own_emulator:
             self.emulator.stop()
         if self._own_workdir:
@@ -238,7 +252,7 @@ class Harness:
         keys_before = set(bindings)
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
             try:
-                run(info, bindings, engine=engine, clock=self.clock)
+                run(info, bindings, engine=engine, clock=self.clock, http=self.http)
             except Exception as raised:  # a failed task is an outcome, not a test crash
                 error = raised
         writeback = {k: bindings[k] for k in ("result", "selected", "branch", "runs", "loop", "resultMetadata") if k in bindings and k not in keys_before}
