@@ -153,6 +153,7 @@ class ScriptContext:
         clock: Optional[Callable[[], float]] = None,
         out: Any = None,
         environ: Any = None,
+        http: Any = None,
     ) -> None:
         self.bindings = bindings
         self.kind = kind
@@ -165,6 +166,7 @@ class ScriptContext:
         self._clock = clock or time.time
         self._out = out
         self._environ = os.environ if environ is None else environ
+        self._http = http  # a requests.Session shared by the REST clients (None: their own)
         self._connected: "set[str]" = set()
 
     # --- inputs ------------------------------------------------------------------
@@ -242,7 +244,8 @@ class ScriptContext:
             from .clients.http import HttpSettings
             from .clients.psa import PsaClient
 
-            self._psa = PsaClient(base_url, str(session_id), HttpSettings.from_env(self.settings_source()))
+            self._psa = PsaClient(base_url, str(session_id), HttpSettings.from_env(self.settings_source()),
+                                  sleep=self.sleep, session=self._http)
         return self._psa
 
     def settings_source(self) -> "dict[str, str]":
@@ -270,6 +273,11 @@ class ScriptContext:
     def now(self) -> float:
         """Seconds since the epoch, from the context's clock (injectable in tests)."""
         return self._clock()
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` on the context's clock: its ``sleep`` when it has one (a test
+        harness's clock only moves its time on), else ``time.sleep``. Retry back-offs wait here."""
+        getattr(self._clock, "sleep", time.sleep)(seconds)
 
     # --- output ------------------------------------------------------------------------
     def print(self, message: str) -> None:

@@ -1,8 +1,12 @@
-"""Fixtures shared by the script tests: a harness on the loopback emulator and sample states."""
+"""Fixtures shared by the script tests: a harness on the loopback emulator and sample states.
+
+``psa_harness``, ``psa_emulator``, ``in_memory_engine``, ``real_engine`` come from psa-scripts'
+own pytest plugin (``psa_scripts.testing.plugin``), as in any service's tests.
+"""
 
 import pytest
 
-from psa_scripts.testing.harness import Harness, State
+from psa_scripts.testing.harness import Clock, State
 
 from samples import NAME, instance_json, service_variables
 
@@ -28,11 +32,10 @@ def time_zone():
 
 
 @pytest.fixture
-def harness(tmp_path):
-    workdir = tmp_path / "localspace"
-    workdir.mkdir()
-    with Harness(workdir=str(workdir), clock=lambda: 1_764_000_000.0) as running:
-        yield running
+def harness(psa_harness):
+    """The plugin's ``psa_harness`` on a fixed second: stamps, markers and log cursors are exact."""
+    psa_harness.clock = Clock(1_764_000_000.0)
+    return psa_harness
 
 
 @pytest.fixture

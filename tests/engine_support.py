@@ -12,38 +12,20 @@ import pytest
 
 TEST_IMAGE = "psa-test/busybox-httpd:latest"  # built by tools/engine-up.sh; serves psa-test-page on 80
 PAGE_MARKER = b"psa-test-page"
-NO_ENGINE = "no container engine: run tools/engine-up.sh (Debian, root) or start Docker"
-
-
-def engine_unreachable(error):
-    """Whether ``error`` says that no engine answers (no socket, nothing listening): the only
-    reason the engine tier may skip. Any other error is a failure to report."""
-    import requests
-
-    return isinstance(error, (requests.exceptions.ConnectionError, ConnectionRefusedError, FileNotFoundError))
+HOW_TO_GET_AN_ENGINE = "run tools/engine-up.sh (Debian, root) or start Docker"
 
 
 def require_engine(**options):
     """A DockerEngine on DOCKER_HOST (else the default socket) that answers and holds the
     test image; ``options`` go to ``DockerEngine.from_env``.
 
-    When no engine answers, the calling test (or fixture) is skipped with how to get one;
-    under CI=true it fails instead, since CI provisions the engine (``make test`` runs
-    tools/engine-up.sh). Any other error (an engine that answers wrongly, a malformed
-    DOCKER_HOST, the test image missing) fails: it is a fault to see, not a reason to skip.
+    No engine: skipped with how to get one, or failed under CI=true (the plugin's rule,
+    ``psa_scripts.testing.plugin.require_real_engine``). The test image missing fails: it
+    is a fault to see, not a reason to skip.
     """
-    from psa_scripts.containers import DockerEngine
+    from psa_scripts.testing.plugin import require_real_engine
 
-    try:
-        engine = DockerEngine.from_env(os.environ, **options)
-        engine.client.ping()
-    except Exception as error:
-        if not engine_unreachable(error):
-            pytest.fail(f"the container engine at {os.environ.get('DOCKER_HOST', 'the default socket')} "
-                        f"answered with an error: {error!r}")
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{NO_ENGINE} ({error}) (CI=true: the engine tier is required)")
-        pytest.skip(f"{NO_ENGINE} ({error})")
+    engine = require_real_engine(HOW_TO_GET_AN_ENGINE, **options)
     try:
         engine.client.images.get(TEST_IMAGE)
     except Exception as error:

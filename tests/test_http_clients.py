@@ -692,3 +692,31 @@ def test_redact_hides_every_form(secret):
     text = " | ".join([secret, quote_plus(secret), quote(secret, safe=""), json.dumps(secret),
                        json.dumps(secret, ensure_ascii=False), quote_plus(secret).lower()])
     assert set(redact(text, [secret, None, ""]).split(" | ")) <= {"<hidden>", '"<hidden>"'}
+
+
+# --- the environment, read once per client; one connection shared by the clients --------------
+
+def test_proxies_from_the_environment_are_still_honoured(emu, session, closed_url, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", closed_url)  # a proxy that refuses: the request must try it
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with pytest.raises(RestError, match="ProxyError|ConnectionError"):
+        PsaClient(emu.psa_url, session, FAST).get_instance(1)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # bypassed: straight to the emulator
+    assert PsaClient(emu.psa_url, session, FAST).get_instance(1).instance_id == 1
+
+
+def test_the_ca_bundle_of_the_environment_applies_to_https_only(monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/psa-test-ca.pem")
+    assert RestClient("https://psa.example:8443/x", "sid")._proxies_and_verify()[1] == "/etc/psa-test-ca.pem"
+    assert RestClient("https://psa.example:8443/x", "sid", HttpSettings(verify=False))._proxies_and_verify()[1] is False
+    assert RestClient("http://127.0.0.1:8080/x", "sid")._proxies_and_verify()[1] is True
+
+
+def test_clients_given_one_session_share_one_kept_alive_connection(emu, session):
+    from psa_scripts.clients.http import new_session
+
+    shared = new_session()
+    for _ in range(3):  # as three scripts would, each with its own client
+        PsaClient(emu.psa_url, session, FAST, session=shared).get_instance(1)
+    assert emu.connections == 1 and len(emu.requests) == 3

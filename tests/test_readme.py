@@ -1,14 +1,18 @@
-"""The README's harness example is real code: it runs as written."""
+"""The README's examples are real code: they run as written."""
 
 import pathlib
 import re
 
 README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+pytest_plugins = ["pytester"]
+
+
+def _python_blocks():
+    return re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
 
 
 def test_the_harness_example_passes(tmp_path):
-    text = README.read_text()
-    block = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "def test_" in b)
+    block = next(b for b in _python_blocks() if "def test_" in b and not b.startswith("# tests/"))
     namespace = {}
     exec(compile(block, str(README), "exec"), namespace)
     tests = [f for name, f in namespace.items() if name.startswith("test_")]
@@ -64,3 +68,12 @@ def test_the_walkthrough_runs_as_written(tmp_path):
     assert "dist/tiny-httpd.zip: tiny-httpd 0.1.0, bucket tiny-httpd, 6 objects" in checked
     assert "Check_Free_Disk" in checked.split("== psa publish --dry-run", 1)[1]
     assert (cwd / "dist" / "tiny-httpd.zip").is_file()
+
+def test_the_plugin_test_file_passes_as_written(pytester):
+    """The complete test file of "Test a service with the pytest plugin", run by pytest alone."""
+    block = next(b for b in _python_blocks() if b.startswith("# tests/test_my_service.py"))
+    pytester.makepyfile(test_my_service=block)
+    result = pytester.runpytest_subprocess("-rs")  # a subprocess, as a user's run: see test_plugin.py
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed", 0) == outcomes.get("errors", 0) == 0, result.stdout.str()
+    assert outcomes["passed"] >= 4  # the real-engine test passes or skips (no engine outside CI)

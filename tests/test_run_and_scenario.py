@@ -155,3 +155,10 @@ def test_post_start_needs_the_node_host_when_psa_cannot_tell(harness, start_stat
     outcome = harness.run("Post_Start_Service", start_state.replace(variables=variables))
     assert str(outcome.error).startswith("PA_NODE_HOST is not set: the scheduler sets it for every task")
     assert outcome.psa_writes == [] and outcome.state.node_tokens == {} and outcome.state.channels == {}
+
+
+def test_the_harness_runs_share_one_connection_to_the_emulator(harness, start_state):
+    """A script run opens no connection (nor a server thread) of its own: the harness keeps one alive."""
+    for _ in range(3):
+        harness.run("Post_Start_Service", start_state).raise_error()
+    assert len(harness.emulator.requests) == 12 and harness.emulator.connections == 1

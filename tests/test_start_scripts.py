@@ -1,5 +1,7 @@
 """Pre_Start_Service, Post_Start_Service, Clean_Start_Service: every branch, bad inputs, faults."""
 
+import time
+
 import pytest
 
 from psa_scripts.errors import InputError, RestError, ServiceError
@@ -174,7 +176,10 @@ def test_post_start_missing_port_file_is_named(harness, start_state):
 
 def test_post_start_survives_two_503_and_appends_one_deployment(harness, start_state):
     harness.emulator.fail("PUT", PUT_PATH, 503, times=2)
+    began = time.perf_counter()
     outcome = harness.run("Post_Start_Service", start_state).raise_error()
+    # The back-offs (0.5 s, then 1 s) ran on the harness's clock: no real wait.
+    assert outcome.slept == [0.5, 1.0] and time.perf_counter() - began < 1.0
     assert len(harness.emulator.requests_to("PUT", PUT_PATH)) == 3
     assert len(outcome.state.instance["deployments"]) == 1
     assert outcome.state.instance["instance_status"] == "RUNNING"

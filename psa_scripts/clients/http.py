@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple, Union
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import InputError, RestError
@@ -200,17 +200,24 @@ class _RetryableStatus(Exception):
 class RestClient:
     """Base of the REST clients: builds URLs from routes, sends, retries, raises RestError.
 
-    Subclasses set ``services`` to the route bases they may call.
+    Subclasses set ``services`` to the route bases they may call. ``sleep`` is how the
+    back-off between attempts waits (``time.sleep``; a test harness passes its clock's).
+    ``session``: a ``requests.Session`` to share with other clients (from ``new_session``: its
+    kept-alive connections serve them all); None: the client makes its own on first use.
     """
 
     services: Tuple[str, ...] = ()
 
     def __init__(self, base_url: str, session_id: Optional[str] = None,
-                 settings: Optional[HttpSettings] = None) -> None:
+                 settings: Optional[HttpSettings] = None, *,
+                 sleep: Optional[Callable[[float], None]] = None,
+                 session: Optional["requests.Session"] = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.session_id = session_id
         self.settings = settings or HttpSettings()
-        self._session: Optional["requests.Session"] = None
+        self.sleep = sleep or time.sleep
+        self._session = session
+        self._environment: Optional[Tuple[Dict[str, str], Union[bool, str]]] = None
 
     def __repr__(self) -> str:  # never show the session id
         return f"{type(self).__name__}({safe_url(self.base_url)!r})"
@@ -219,11 +226,23 @@ class RestClient:
     def session(self) -> "requests.Session":
         """The shared ``requests.Session`` (built on first use)."""
         if self._session is None:
-            import requests
-
-            self._session = requests.Session()
+            self._session = new_session()
             self._session.verify = self.settings.verify
         return self._session
+
+    def _proxies_and_verify(self) -> Tuple[Dict[str, str], Union[bool, str]]:
+        """What ``requests`` would read from the environment for this base URL (proxies with
+        ``NO_PROXY``; ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` when verifying), read once:
+        ``requests`` reads it again on every request, several scans of the environment each.
+        A plain ``http://`` URL verifies nothing: no bundle (``requests`` would stat it per request)."""
+        if self._environment is None:
+            from requests.utils import get_environ_proxies
+
+            verify = self.settings.verify
+            if verify is True and self.base_url.lower().startswith("https:"):
+                verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+            self._environment = (get_environ_proxies(self.base_url), verify)
+        return self._environment
 
     def url(self, route: Route, **path_params: Any) -> str:
         if self.services and route.service not in self.services:
@@ -250,6 +269,7 @@ class RestClient:
         settings = self.settings
         hidden = (self.session_id, *secrets)
         deadline = time.monotonic() + settings.deadline
+        proxies, verify = self._proxies_and_verify()
 
         def attempt() -> "requests.Response":
             left = deadline - time.monotonic()
@@ -258,7 +278,7 @@ class RestClient:
             timeout = (min(settings.connect_timeout, left), min(settings.read_timeout, left))
             response = self.session.request(
                 route.method, url, params=params, data=data, json=json,
-                headers=all_headers, timeout=timeout, verify=settings.verify,
+                headers=all_headers, timeout=timeout, proxies=proxies, verify=verify,
             )
             if response.status_code in RETRY_STATUSES:
                 raise _RetryableStatus(response)
@@ -267,6 +287,7 @@ class RestClient:
         retrying = Retrying(
             stop=settings.stop(),
             wait=settings.wait(),
+            sleep=self.sleep,
             retry=retry_if_exception(lambda error: _retryable(error, route)),
             before_sleep=self._log_retry(route.method, shown) if settings.log_retries else None,
             reraise=True,
@@ -321,6 +342,20 @@ class RestClient:
             )
 
         return log
+
+
+def new_session() -> "requests.Session":
+    """A ``requests.Session`` for the REST clients, to share or not.
+
+    It does not read the environment on each request (``trust_env`` off): each client reads
+    the proxies and CA bundle once for its base URL. No ``.netrc`` credentials either: the
+    clients authenticate with the ``sessionid`` header only.
+    """
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False
+    return session
 
 
 # What a scheduler's session id looks like (ProActive answers a bare token).

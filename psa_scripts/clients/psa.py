@@ -26,8 +26,8 @@ class PsaClient(RestClient):
     services = (routes.PSA,)
 
     def __init__(self, base_url: str, session_id: str,
-                 settings: Optional[HttpSettings] = None) -> None:
-        super().__init__(base_url, session_id, settings)
+                 settings: Optional[HttpSettings] = None, **options: Any) -> None:
+        super().__init__(base_url, session_id, settings, **options)
 
     def get_instance(self, instance_id: int) -> ServiceInstance:
         """The instance as PSA stores it now."""

@@ -147,6 +147,7 @@ class ProActiveEmulator:
         self.launches: List[Dict[str, Any]] = []
         self.actions: List[Dict[str, Any]] = []
         self.requests: List[Recorded] = []
+        self.connections = 0  # TCP connections accepted: clients that keep theirs alive open one
         # Catalog: bucket -> {"owner": str, "objects": {name: [revision, ...] oldest first}}.
         self.buckets: Dict[str, Dict[str, Any]] = {}
         self._faults: List[_Fault] = []
@@ -601,6 +602,11 @@ def _make_handler(emulator: ProActiveEmulator) -> type:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True  # headers and body go out at once: no 40 ms stalls
+
+        def setup(self) -> None:
+            super().setup()
+            with emulator.lock:
+                emulator.connections += 1
 
         def _serve(self) -> None:
             parts = urlsplit(self.path)

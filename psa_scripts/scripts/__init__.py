@@ -128,11 +128,12 @@ def run(
     psa: Any = None,
     clock: Optional[Callable[[], float]] = None,
     out: Any = None,
+    http: Any = None,
 ) -> None:
     """Run script ``target`` (a catalog name, an author's dotted module path or module: see
     ``script_info``) against ``bindings`` as the ``cpython`` engine would."""
     info = script_info(target, kind)
     module = info.load()
-    context = ScriptContext(bindings, kind=info.kind, engine=engine, psa=psa, clock=clock, out=out)
+    context = ScriptContext(bindings, kind=info.kind, engine=engine, psa=psa, clock=clock, out=out, http=http)
     module.main(context)
     bindings.update(context.writeback)

@@ -19,7 +19,7 @@ from ..local.apis import (  # noqa: F401
 __all__ = [
     "Call", "CallLog", "ChannelError", "ContainerState", "FakeEngine", "FakeRmApi", "FakeSchedulerApi",
     "FakeSynchronizationApi", "JavaArray", "JavaMap", "ProActiveEmulator", "Harness", "State", "Outcome",
-    "node_variables",
+    "node_variables", "Clock", "Scenario", "ScenarioError", "Steps",
 ]
 
 
@@ -29,8 +29,12 @@ def __getattr__(name):
         from ..local.emulator import ProActiveEmulator
 
         return ProActiveEmulator
-    if name in ("Harness", "State", "Outcome", "node_variables"):
+    if name in ("Harness", "State", "Outcome", "node_variables", "Clock"):
         from . import harness
 
         return getattr(harness, name)
+    if name in ("Scenario", "ScenarioError", "Steps"):
+        from . import scenarios
+
+        return getattr(scenarios, name)
     raise AttributeError(name)

@@ -53,6 +53,33 @@ def node_variables(**overrides: Any) -> Dict[str, Any]:
     return variables
 
 
+class Clock:
+    """The harness's clock: the time scripts read, and sleeps that move it on without waiting.
+
+    ``Clock()`` follows the wall clock, ``Clock(1_764_000_000.0)`` stands at that epoch, and
+    ``Clock(some_callable)`` follows the callable. ``sleep(seconds)`` (a retry's back-off) returns
+    at once: it adds ``seconds`` to the time the clock gives and appends them to ``slept``.
+    """
+
+    def __init__(self, start: Any = None) -> None:
+        if start is None:
+            self._base: Callable[[], float] = time.time
+        elif callable(start):
+            self._base = start
+        else:
+            fixed = float(start)
+            self._base = lambda: fixed
+        self.slept: List[float] = []
+        self._offset = 0.0
+
+    def __call__(self) -> float:
+        return self._base() + self._offset
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self._offset += max(0.0, seconds)
+
+
 @dataclass(frozen=True)
 class State:
     """Everything a script run starts from. Frozen: derive the next one with ``replace``."""
@@ -90,6 +117,7 @@ class Outcome:
     status_history: List[str]
     output: str
     error: Optional[BaseException]
+    slept: List[float] = field(default_factory=list)  # the back-offs the script waited, on the harness's clock
 
     @property
     def ok(self) -> bool:
@@ -134,18 +162,33 @@ class Harness:
         *,
         emulator: Optional[ProActiveEmulator] = None,
         workdir: Optional[str] = None,
-        clock: Optional[Callable[[], float]] = None,
+        clock: Any = None,
         engine: Any = None,
     ) -> None:
         self._own_emulator = emulator is None
         self.emulator = emulator or ProActiveEmulator().start()
         self._own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="psa-harness-")
-        self.clock = clock
+        # Scripts read the time from it and their retries sleep on it: back-offs take no real time.
+        self.clock: Clock = clock if isinstance(clock, Clock) else Clock(clock)
         self.engine = engine
         self.session_id = self.emulator.new_session()
+        self._http: Any = None
+
+    @property
+    def http(self) -> Any:
+        """The ``requests.Session`` the scripts' REST clients share across runs: one kept-alive
+        connection to the emulator rather than a connection (and a server thread) per run."""
+        if self._http is None:
+            from ..clients.http import new_session
+
+            self._http = new_session()
+        return self._http
 
     def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
         if self._own_emulator:
             self.emulator.stop()
         if self._own_workdir:
@@ -181,7 +224,7 @@ class Harness:
         rm = FakeRmApi(state.node_tokens, calls=calls, fail=failures("rmapi"))
         sync = FakeSynchronizationApi(state.channels, calls=calls, fail=failures("synchronizationapi"))
         engine = self.engine or FakeEngine(
-            {name: c.copy() for name, c in state.containers.items()}, calls=calls, clock=self.clock or time.time
+            {name: c.copy() for name, c in state.containers.items()}, calls=calls, clock=self.clock
         )
         initial_variables = {
             names.PA_CLOUD_AUTOMATION_REST_URL: emulator.psa_url,
@@ -202,13 +245,14 @@ class Harness:
         if info.kind != names.CLEAN_KIND:
             bindings["localspace"] = self.workdir
         first_request = len(emulator.requests)
+        first_sleep = len(self.clock.slept)
 
         output = io.StringIO()
         error: Optional[BaseException] = None
         keys_before = set(bindings)
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
             try:
-                run(info, bindings, engine=engine, clock=self.clock)
+                run(info, bindings, engine=engine, clock=self.clock, http=self.http)
             except Exception as raised:  # a failed task is an outcome, not a test crash
                 error = raised
         writeback = {k: bindings[k] for k in ("result", "selected", "branch", "runs", "loop", "resultMetadata") if k in bindings and k not in keys_before}
@@ -240,6 +284,7 @@ class Harness:
             status_history=status_history,
             output=output.getvalue(),
             error=error,
+            slept=self.clock.slept[first_sleep:],
         )
 
     def _prepare_instance(self, state: State) -> Optional[int]:
