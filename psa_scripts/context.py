@@ -151,6 +151,7 @@ class ScriptContext:
         engine: Any = None,
         psa: Any = None,
         clock: Optional[Callable[[], float]] = None,
+        sleep: Optional[Callable[[float], Any]] = None,
         out: Any = None,
         environ: Any = None,
     ) -> None:
@@ -163,6 +164,7 @@ class ScriptContext:
         self._engine = engine
         self._psa = psa
         self._clock = clock or time.time
+        self._sleep = sleep or time.sleep
         self._out = out
         self._environ = os.environ if environ is None else environ
         self._connected: "set[str]" = set()
@@ -196,6 +198,26 @@ class ScriptContext:
                 f"argument {index + 1} ({what}) must be one of {', '.join(allowed)}, got {value!r}"
             )
         return value
+
+    def flag_arg(self, index: int, what: str, default: bool) -> bool:
+        """Script argument ``index`` read as true/false; ``default`` when absent or blank."""
+        if index >= len(self.args) or not self.args[index].strip():
+            return default
+        return parse_flag(self.args[index], f"argument {index + 1} ({what})")
+
+    def arg_pairs(self, start: int, what: str) -> "list[tuple[str, str]]":
+        """The arguments from ``start`` on, read as pairs; at least one pair, and no odd one out."""
+        rest = self.args[start:]
+        if not rest or len(rest) % 2:
+            got = f"got {len(rest)}" + (f", the last ({rest[-1]!r}) has no partner" if rest else "")
+            raise InputError(
+                f"arguments from {start + 1} on must come in pairs ({what}): {got}"
+            )
+        pairs = [(rest[i].strip(), rest[i + 1]) for i in range(0, len(rest), 2)]
+        for position, (first, _) in enumerate(pairs):
+            if not first:
+                raise InputError(f"argument {start + 2 * position + 1} is empty: it must name a variable ({what})")
+        return pairs
 
     def instance_name(self) -> str:
         """The ``INSTANCE_NAME`` variable, checked against the engine's container-name rule."""
@@ -270,6 +292,10 @@ class ScriptContext:
     def now(self) -> float:
         """Seconds since the epoch, from the context's clock (injectable in tests)."""
         return self._clock()
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` (injectable with the clock: a test's clock moves without waiting)."""
+        self._sleep(seconds)
 
     # --- output ------------------------------------------------------------------------
     def print(self, message: str) -> None:

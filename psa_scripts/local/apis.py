@@ -79,6 +79,24 @@ class JavaArray:
         return self._items[index]
 
 
+class ManualClock:
+    """A clock that moves only when a script sleeps on it: a wait with a deadline takes no time.
+
+    Call it for the time (seconds since the epoch); ``sleep(s)`` records ``s`` and advances.
+    """
+
+    def __init__(self, start: float = 1_764_000_000.0) -> None:
+        self.time = start
+        self.sleeps: List[float] = []
+
+    def __call__(self) -> float:
+        return self.time
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.time += seconds
+
+
 class FakeSchedulerApi(_Recorder):
     """``schedulerapi``: a session after connect(), service registrations, credentials, job states."""
 

@@ -14,11 +14,12 @@ from ..local.apis import (  # noqa: F401
     FakeSynchronizationApi,
     JavaArray,
     JavaMap,
+    ManualClock,
 )
 
 __all__ = [
     "Call", "CallLog", "ChannelError", "ContainerState", "FakeEngine", "FakeRmApi", "FakeSchedulerApi",
-    "FakeSynchronizationApi", "JavaArray", "JavaMap", "ProActiveEmulator", "Harness", "State", "Outcome",
+    "FakeSynchronizationApi", "JavaArray", "JavaMap", "ManualClock", "ProActiveEmulator", "Harness", "State", "Outcome",
     "node_variables",
 ]
 

@@ -35,6 +35,7 @@ from ..local.apis import (
     FakeSynchronizationApi,
     JavaArray,
     JavaMap,
+    ManualClock,
 )
 from ..local.emulator import ProActiveEmulator
 
@@ -135,6 +136,7 @@ class Harness:
         emulator: Optional[ProActiveEmulator] = None,
         workdir: Optional[str] = None,
         clock: Optional[Callable[[], float]] = None,
+        sleep: Optional[Callable[[float], Any]] = None,
         engine: Any = None,
     ) -> None:
         self._own_emulator = emulator is None
@@ -142,6 +144,8 @@ class Harness:
         self._own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="psa-harness-")
         self.clock = clock
+        # A clock with a ``sleep`` (ManualClock) moves when a script waits: polls take no time.
+        self.sleep = sleep or getattr(clock, "sleep", None)
         self.engine = engine
         self.session_id = self.emulator.new_session()
 
@@ -208,7 +212,7 @@ class Harness:
         keys_before = set(bindings)
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
             try:
-                run(info, bindings, engine=engine, clock=self.clock)
+                run(info, bindings, engine=engine, clock=self.clock, sleep=self.sleep)
             except Exception as raised:  # a failed task is an outcome, not a test crash
                 error = raised
         writeback = {k: bindings[k] for k in ("result", "selected", "branch", "runs", "loop", "resultMetadata") if k in bindings and k not in keys_before}
