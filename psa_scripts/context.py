@@ -151,6 +151,7 @@ class ScriptContext:
         engine: Any = None,
         psa: Any = None,
         clock: Optional[Callable[[], float]] = None,
+        sleep: Optional[Callable[[float], Any]] = None,
         out: Any = None,
         environ: Any = None,
         http: Any = None,
@@ -164,6 +165,7 @@ class ScriptContext:
         self._engine = engine
         self._psa = psa
         self._clock = clock or time.time
+        self._sleep = sleep or getattr(clock, "sleep", None) or time.sleep
         self._out = out
         self._environ = os.environ if environ is None else environ
         self._http = http  # a requests.Session shared by the REST clients (None: their own)
@@ -198,6 +200,26 @@ class ScriptContext:
                 f"argument {index + 1} ({what}) must be one of {', '.join(allowed)}, got {value!r}"
             )
         return value
+
+    def flag_arg(self, index: int, what: str, default: bool) -> bool:
+        """Script argument ``index`` read as true/false; ``default`` when absent or blank."""
+        if index >= len(self.args) or not self.args[index].strip():
+            return default
+        return parse_flag(self.args[index], f"argument {index + 1} ({what})")
+
+    def arg_pairs(self, start: int, what: str) -> "list[tuple[str, str]]":
+        """The arguments from ``start`` on, read as pairs; at least one pair, and no odd one out."""
+        rest = self.args[start:]
+        if not rest or len(rest) % 2:
+            got = f"got {len(rest)}" + (f", the last ({rest[-1]!r}) has no partner" if rest else "")
+            raise InputError(
+                f"arguments from {start + 1} on must come in pairs ({what}): {got}"
+            )
+        pairs = [(rest[i].strip(), rest[i + 1]) for i in range(0, len(rest), 2)]
+        for position, (first, _) in enumerate(pairs):
+            if not first:
+                raise InputError(f"argument {start + 2 * position + 1} is empty: it must name a variable ({what})")
+        return pairs
 
     def instance_name(self) -> str:
         """The ``INSTANCE_NAME`` variable, checked against the engine's container-name rule."""
@@ -275,9 +297,9 @@ class ScriptContext:
         return self._clock()
 
     def sleep(self, seconds: float) -> None:
-        """Wait ``seconds`` on the context's clock: its ``sleep`` when it has one (a test
-        harness's clock only moves its time on), else ``time.sleep``. Retry back-offs wait here."""
-        getattr(self._clock, "sleep", time.sleep)(seconds)
+        """Wait ``seconds``: the ``sleep`` given to the context, else its clock's ``sleep`` (a test
+        harness's clock only moves its time on), else ``time.sleep``. Retry back-offs and polls wait here."""
+        self._sleep(seconds)
 
     # --- output ------------------------------------------------------------------------
     def print(self, message: str) -> None:

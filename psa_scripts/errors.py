@@ -38,3 +38,11 @@ class EngineError(PsaScriptError):
 
 class ServiceError(PsaScriptError):
     """The service itself is in a failed state (container died, action failed)."""
+
+
+class StatusTimeout(ServiceError):
+    """A service instance did not reach the awaited status in time (it may still get there)."""
+
+    def __init__(self, message: str, status: "str | None") -> None:
+        super().__init__(message)
+        self.status = status

@@ -240,3 +240,61 @@ class ServiceInstance(_JsonObject):
             if _transition_key(submission.transition_state) == wanted and submission.job_id is not None:
                 return str(submission.job_id)
         return None
+
+    def endpoint_url(self) -> Optional[str]:
+        """The URL of the first deployment's endpoint, or None when the service has none."""
+        for deployment in self.deployments or []:
+            if isinstance(deployment, Deployment) and deployment.endpoint and deployment.endpoint.url:
+                return deployment.endpoint.url
+        return None
+
+
+@dataclass(frozen=True)
+class CatalogWorkflow:
+    """A service's workflow as PSA describes it (its CloudAutomationWorkflow): where it is in the
+    Catalog, the service it belongs to and its variables with their default values.
+
+    PSA's field names for it are unverified (see ``clients/routes.py``): the reader accepts
+    ``bucket`` or ``bucket_name``, variables as a list of ``{name, value}`` or as an object, and
+    the service id as ``pca.service.id`` or ``service_id`` in ``generic_information``.
+    """
+
+    bucket: str
+    name: str
+    service_id: Optional[str] = None
+    variables: Dict[str, str] = field(default_factory=dict)
+
+    @property
+    def reference(self) -> str:
+        """``<bucket>/<name>``, as SERVICE_ACTIVATION_WORKFLOW and SERVICE_ACTION_WORKFLOW write it."""
+        return f"{self.bucket}/{self.name}"
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "CatalogWorkflow":
+        raw_variables = data.get("variables") or []
+        if isinstance(raw_variables, dict):
+            variables = {str(k): "" if v is None else str(v) for k, v in raw_variables.items()}
+        else:
+            variables = {
+                str(item["name"]): "" if item.get("value") is None else str(item["value"])
+                for item in raw_variables if isinstance(item, dict) and item.get("name")
+            }
+        info = data.get("generic_information") or data.get("genericInformation") or {}
+        service_id = None
+        if isinstance(info, dict):
+            service_id = info.get(names.GI_SERVICE_ID) or info.get("service_id") or info.get("serviceId")
+        return cls(
+            bucket=str(data.get("bucket") or data.get("bucket_name") or ""),
+            name=str(data.get("name") or ""),
+            service_id=str(service_id) if service_id else None,
+            variables=variables,
+        )
+
+    def to_json(self) -> Dict[str, Any]:
+        """The JSON this library expects from PSA (what the emulator serves)."""
+        return {
+            "name": self.name,
+            "bucket": self.bucket,
+            "variables": [{"name": key, "value": value} for key, value in self.variables.items()],
+            "generic_information": {names.GI_SERVICE_ID: self.service_id} if self.service_id else {},
+        }

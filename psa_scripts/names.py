@@ -40,6 +40,14 @@ DOCKER_STOP_TIMEOUT = "DOCKER_STOP_TIMEOUT"
 STATUS_CHECK_CRON = "STATUS_CHECK_CRON"  # overrides the status loop's cron (Fetch_Logs)
 LOG_MAX_LINES = "LOG_MAX_LINES"
 LOG_MAX_BYTES = "LOG_MAX_BYTES"
+# Starting and driving a service from a workflow task (Service_Start, Service_Action...).
+SERVICE_ID = "SERVICE_ID"
+SERVICE_ACTIVATION_WORKFLOW = "SERVICE_ACTIVATION_WORKFLOW"  # <bucket>/<workflow name>
+INSTANCE_ID = "INSTANCE_ID"
+ACTION = "ACTION"
+SERVICE_ACTION_WORKFLOW = "SERVICE_ACTION_WORKFLOW"  # <bucket>/<workflow name>
+SERVICE_START_TIMEOUT = "SERVICE_START_TIMEOUT"  # seconds Service_Start waits for RUNNING
+SERVICE_ACTION_TIMEOUT = "SERVICE_ACTION_TIMEOUT"  # seconds Service_Action waits for a finish
 
 # --- Variables the scripts write ---------------------------------------------------------
 PROXYFIED_URL = "PROXYFIED_URL"
@@ -49,6 +57,12 @@ PORT = "PORT"
 IS_FINISHED = "IS_FINISHED"
 LAST_TIME_MARKER = "LAST_TIME_MARKER"
 LOG_CURSOR = "LOG_CURSOR"  # ours: the exactly-once log cursor (LAST_TIME_MARKER stays for compatibility)
+SERVICE_JOB_ID = "SERVICE_JOB_ID"
+# Service_Start writes INSTANCE_ID_<INSTANCE_NAME> and ENDPOINT_<INSTANCE_NAME>.
+INSTANCE_ID_PREFIX = "INSTANCE_ID_"
+ENDPOINT_PREFIX = "ENDPOINT_"
+# Propagate_variables_to_current_service: this value stands for "the task's variable of that name".
+VARIABLE_VALUE = "VARIABLE_VALUE"
 
 # Where each variable normally comes from: quoted in the error when one is missing.
 VARIABLE_SOURCES = {
@@ -66,6 +80,8 @@ VARIABLE_SOURCES = {
     SERVICE_PORT: "a workflow variable of the service; -1 lets the engine pick a free port",
     ENDPOINT_ID: "a workflow variable of the service, e.g. coco-annotator-gui-$PA_JOB_ID",
     PROXYFIED: "a workflow variable of the service (true to reach the service through the PSA proxy)",
+    SERVICE_ACTIVATION_WORKFLOW: "a task variable naming the service's deployment workflow as <bucket>/<name>",
+    SERVICE_ID: "a task variable naming the service (its pca.service.id)",
 }
 
 # --- Generic information -------------------------------------------------------------------
@@ -80,6 +96,10 @@ RUNNING = "RUNNING"
 ERROR = "ERROR"
 FINISHED = "FINISHED"
 PAUSED = "PAUSED"
+VOID = "VOID"
+KILLED = "KILLED"
+# An instance in one of these will never reach another status by itself.
+END_STATUSES = (ERROR, FINISHED, KILLED)
 DEPLOYMENT_TRANSITION = "VOID -> RUNNING"
 
 # --- Sync channel ---------------------------------------------------------------------------------

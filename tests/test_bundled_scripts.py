@@ -540,6 +540,82 @@ def test_the_embedded_copy_wins_over_an_installed_psa_scripts(engine_run, node, 
     assert run.out["leftovers"] == []
 
 
+# --- the scripts that drive services from a workflow --------------------------------------------------
+
+def _mongodb_service(emu):
+    """PSA knows the MongoDB service; launching it deploys it at once (the deployment job's effect)."""
+    emu.add_service_workflow("service-automation", "MongoDB", "MongoDB", variables={"SERVICE_PORT": "-1"})
+    emu.add_service_workflow("service-automation", "Finish_MongoDB", "MongoDB", states="(RUNNING,FINISHED)")
+
+    def deployed(emulator, recorded):
+        new = max(emulator.instances)
+        emulator.instances[new].update(instance_status="RUNNING", deployments=[
+            {"endpoint": {"id": "mongo-ep", "url": "mongodb://node-7:27017"}}])
+
+    emu.after("POST", r"/serviceInstances$", deployed)
+
+
+def _mongodb_instance(status="RUNNING"):
+    return {"instance_id": 3, "service_id": "MongoDB", "bucket_name": "service-automation", "instance_status": status,
+            "variables": {"INSTANCE_NAME": "mongo-1", "DB_USER": "admin"}, "deployments": [], "job_submissions": []}
+
+
+def test_service_start_launches_and_propagates_the_endpoint(engine_run, emu):
+    _mongodb_service(emu)
+    variables = psa_variables(emu, INSTANCE_NAME="mongo-1", SERVICE_ACTIVATION_WORKFLOW="service-automation/MongoDB")
+    run = engine_run("Service_Start", variables=variables, args=["true"], session_id=emu.new_session()).ok()
+    assert emu.launches == [{"bucket_name": "service-automation", "workflow_name": "MongoDB", "parent_job_id": "42",
+                             "variables": {"SERVICE_PORT": "-1", "INSTANCE_NAME": "mongo-1"}}]
+    new = max(emu.instances)
+    assert run.out["variables"]["INSTANCE_ID_mongo-1"] == str(new)
+    assert run.out["variables"]["ENDPOINT_mongo-1"] == "mongodb://node-7:27017"
+    assert run.out["writeback"] == {"result": "mongodb://node-7:27017"}
+    assert run.calls("schedulerapi", "registerService") == [("42", new, True)]
+
+
+def test_service_start_without_a_service_fails_before_any_call(engine_run, emu):
+    run = engine_run("Service_Start", variables=psa_variables(emu, INSTANCE_NAME="mongo-1"))
+    assert run.returncode != 0
+    assert "InputError: set SERVICE_ACTIVATION_WORKFLOW" in run.stderr
+    assert emu.requests == []
+
+
+def test_service_action_finishes_an_instance(engine_run, emu):
+    _mongodb_service(emu)
+    emu.add_instance(_mongodb_instance())
+    emu.after("PUT", r"/serviceInstances/3/action$",
+              lambda emulator, recorded: emulator.instances[3].update(instance_status="FINISHED"))
+    variables = psa_variables(emu, INSTANCE_NAME="mongo-1", ACTION="Finish_MongoDB")
+    del variables["PCA_INSTANCE_ID"]
+    run = engine_run("Service_Action", variables=variables, session_id=emu.new_session()).ok()
+    assert [(a["instance_id"], a["workflow_name"]) for a in emu.actions] == [(3, "Finish_MongoDB")]
+    assert "Service instance 3 is FINISHED" in run.stdout
+
+
+def test_find_and_set_instance_id_sets_it(engine_run, emu):
+    emu.add_instance(_mongodb_instance())
+    run = engine_run("Find_and_set_Instance_Id", variables=psa_variables(emu), args=["MongoDB", "mongo-1"],
+                     session_id=emu.new_session()).ok()
+    assert run.out["variables"]["INSTANCE_ID"] == "3"
+
+
+def test_retrieve_variables_from_service_instance_id_copies_them(engine_run, emu):
+    emu.add_instance(_mongodb_instance())
+    run = engine_run("Retrieve_variables_from_service_instance_id", variables=psa_variables(emu),
+                     args=["3", "USER", "DB_USER", "GREETING", "hello %{DB_USER}"], session_id=emu.new_session()).ok()
+    assert run.out["variables"]["USER"] == "admin" and run.out["variables"]["GREETING"] == "hello admin"
+
+
+def test_propagate_variables_to_current_service_stores_them(engine_run, emu):
+    emu.add_instance(_mongodb_instance())
+    run = engine_run("Propagate_variables_to_current_service", variables=psa_variables(emu, PCA_INSTANCE_ID="3",
+                                                                                        TOKEN="t-1"),
+                     args=["TOKEN", "VARIABLE_VALUE", "MODE", "replica"], session_id=emu.new_session()).ok()
+    assert emu.instance(3)["variables"] == {"INSTANCE_NAME": "mongo-1", "DB_USER": "admin", "TOKEN": "t-1",
+                                            "MODE": "replica"}
+    assert run.out["writeback"] == {}
+
+
 # --- on a real container engine (the engine tier: DOCKER_HOST, from tools/engine-up.sh) ----------------
 
 @pytest.fixture(scope="module")

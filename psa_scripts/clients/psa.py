@@ -13,9 +13,9 @@ import sys
 from typing import Any, Dict, List, Mapping, Optional
 
 from ..errors import InputError, RestError
-from ..model import ServiceInstance
+from ..model import CatalogWorkflow, ServiceInstance
 from . import routes
-from .http import HttpSettings, RestClient, safe_url
+from .http import HttpSettings, RestClient, safe_url, trim
 
 __all__ = ["PsaClient", "HttpSettings"]
 
@@ -90,20 +90,56 @@ class PsaClient(RestClient):
             return None
         return address
 
-    def launch_service(self, bucket: str, workflow: str,
-                       variables: Mapping[str, Any]) -> Optional[ServiceInstance]:
-        """Start a service from its deployment workflow; the new instance when PSA returns it."""
-        response = self.request(routes.PSA_LAUNCH_SERVICE, json=_action_body(bucket, workflow, variables))
+    def launch_service(self, bucket: str, workflow: str, variables: Mapping[str, Any],
+                       parent_job_id: Optional[str] = None) -> Optional[ServiceInstance]:
+        """Start a service from its deployment workflow; the new instance when PSA returns it.
+
+        ``parent_job_id``: the job launching it (PSA records it with the submission).
+        """
+        response = self.request(routes.PSA_LAUNCH_SERVICE, json=_action_body(bucket, workflow, variables),
+                                params=_parent(parent_job_id))
         return _instance_or(response, None)
 
     def run_action(self, instance_id: int, bucket: str, workflow: str,
-                   variables: Mapping[str, Any]) -> Optional[ServiceInstance]:
+                   variables: Mapping[str, Any], parent_job_id: Optional[str] = None) -> Optional[ServiceInstance]:
         """Run an action workflow (finish, pause...) on an instance."""
         response = self.request(
             routes.PSA_RUN_ACTION, json=_action_body(bucket, workflow, variables),
-            instance_id=instance_id,
+            params=_parent(parent_job_id), instance_id=instance_id,
         )
         return _instance_or(response, None)
+
+    def service_workflows(self, service_id: str) -> List[CatalogWorkflow]:
+        """The deployment workflows of service ``service_id`` (its ``pca.service.id``)."""
+        route = routes.PSA_SERVICE_WORKFLOWS
+        url = self.url(route, service_id=service_id)
+        data = _expect(list, self.request_json(route, service_id=service_id), route, url)
+        return [_workflow(item, route, url) for item in data]
+
+    def catalog_workflow(self, bucket: str, name: str) -> CatalogWorkflow:
+        """The workflow ``name`` of Catalog bucket ``bucket``, as PSA describes it."""
+        route = routes.PSA_CATALOG_WORKFLOW
+        url = self.url(route, bucket=bucket, name=name)
+        return _workflow(self.request_json(route, bucket=bucket, name=name), route, url)
+
+    def executable_actions(self, instance_id: int) -> List[CatalogWorkflow]:
+        """The actions that can run on the instance in its current status."""
+        route = routes.PSA_EXECUTABLE_ACTIONS
+        url = self.url(route)
+        data = _expect(dict, self.request_json(route, params={"instanceIds": str(instance_id)}), route, url)
+        actions = data.get(str(instance_id)) or []
+        return [_workflow(item, route, url) for item in _expect(list, actions, route, url)]
+
+
+def _parent(parent_job_id: Optional[str]) -> Optional[Dict[str, str]]:
+    return {routes.PARENT_JOB_ID_PARAM: str(parent_job_id)} if parent_job_id else None
+
+
+def _workflow(item: Any, route: routes.Route, url: str) -> CatalogWorkflow:
+    workflow = CatalogWorkflow.from_json(_expect(dict, item, route, url))
+    if not workflow.name or not workflow.bucket:
+        raise RestError(route.method, safe_url(url), 200, f"a workflow without name or bucket: {trim(repr(item), 120)}")
+    return workflow
 
 
 def _expect(kind: type, data: Any, route: routes.Route, url: str) -> Any:

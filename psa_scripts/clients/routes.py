@@ -63,10 +63,28 @@ PSA_LIST_ACTIVE_INSTANCES = Route("GET", "/serviceInstances/active", PSA)
 PSA_GET_INSTANCE = Route("GET", "/serviceInstances/{instance_id}", PSA)
 # Unverified: the generated Java client calls it updateServiceInstance; the path is inferred.
 PSA_PUT_INSTANCE = Route("PUT", "/serviceInstances/{instance_id}", PSA, verified=False)
-# Body {"bucket_name", "workflow_name", "variables"} for both.
+# Body {"bucket_name", "workflow_name", "variables"} for both; both answer the instance (200).
+# Verified: ow2-proactive/proactive-python-client (ProactiveGateway.startService / finishService).
 PSA_LAUNCH_SERVICE = Route("POST", "/serviceInstances", PSA, idempotent=False)
 # A PUT, but not idempotent: it submits the action's workflow (a replay would run it twice).
 PSA_RUN_ACTION = Route("PUT", "/serviceInstances/{instance_id}/action", PSA, idempotent=False)
+# Unverified: the query parameter naming the job that launches a service or an action (the
+# generated Java client's createRunningServiceInstance / launchServiceInstanceAction take a
+# parent job id; its name on the wire is not in any public source). A server that does not
+# know it ignores it.
+PARENT_JOB_ID_PARAM = "parentJobId"
+
+# --- Service Automation's view of the Catalog: the workflows of each service -----------------
+# Answers CloudAutomationWorkflow JSON: {"name", "bucket", "variables": [{"name", "value"}...],
+# "generic_information": {"pca.service.id"...}}. The operations are those the Groovy bucket calls
+# on the generated Java client's CatalogRestApi (ow2-proactive/proactive-examples, PcaScripts:
+# getWorkflowsByServiceId, getWorkflowByCatalogObject, listExecutableActionsByInstanceId); their
+# paths and the JSON field names are not public: all three are unverified.
+PSA_SERVICE_WORKFLOWS = Route("GET", "/catalog/services/{service_id}/workflows", PSA, verified=False)
+PSA_CATALOG_WORKFLOW = Route("GET", "/catalog/buckets/{bucket}/workflows/{name}", PSA, verified=False)
+# Query instanceIds (comma-separated); answers {"<instance id>": [CloudAutomationWorkflow...]}: the
+# actions whose pca.states start from the instance's current status.
+PSA_EXECUTABLE_ACTIONS = Route("GET", "/catalog/executable_actions", PSA, verified=False)
 # Unverified: IpUtilsRestApi.getMyRemotePublicAddr of the generated Java client; its path is
 # not in any public source we found (the server is closed). A wrong path answers 404, which
 # PsaClient.public_address treats as "PSA cannot tell" (the caller then uses PA_NODE_HOST).

@@ -35,6 +35,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from ..clients import routes
 from ..clients.catalog import BUCKET_NAME as CATALOG_BUCKET_NAME
 from .package_loader import PackageLoader, PackageLoadError  # noqa: F401 (PackageLoadError: re-exported)
+from ..model import CatalogWorkflow
 
 PREFIXES = {
     routes.PSA: "/cloud-automation-service",
@@ -109,6 +110,9 @@ class ProActiveEmulator:
         (routes.PSA_LAUNCH_SERVICE, "_launch_service"),
         (routes.PSA_RUN_ACTION, "_run_action"),
         (routes.PSA_PUBLIC_ADDRESS, "_public_address"),
+        (routes.PSA_SERVICE_WORKFLOWS, "_service_workflows"),
+        (routes.PSA_CATALOG_WORKFLOW, "_catalog_workflow"),
+        (routes.PSA_EXECUTABLE_ACTIONS, "_executable_actions"),
         (routes.SCHEDULER_LOGIN, "_login"),
         (routes.SCHEDULER_JOB_INFO, "_job_info"),
         (routes.SCHEDULER_REGISTER_SERVICE, "_register_service"),
@@ -145,6 +149,10 @@ class ProActiveEmulator:
         self.job_status: Dict[str, str] = {}
         self.public_address: Optional[str] = None
         self.launches: List[Dict[str, Any]] = []
+        # The services' workflows PSA knows (add_service_workflow): bucket, name, service_id,
+        # variables (defaults) and states [(FROM, TO)...] from pca.states.
+        self.service_workflows: List[Dict[str, Any]] = []
+        self._next_job_id = 1000
         self.actions: List[Dict[str, Any]] = []
         self.requests: List[Recorded] = []
         self.connections = 0  # TCP connections accepted: clients that keep theirs alive open one
@@ -218,6 +226,18 @@ class ProActiveEmulator:
         """A copy of the stored instance JSON."""
         with self.lock:
             return copy.deepcopy(self.instances[int(instance_id)])
+
+    def add_service_workflow(self, bucket: str, name: str, service_id: str, *,
+                             variables: Optional[Dict[str, str]] = None,
+                             states: str = "(VOID,RUNNING)") -> None:
+        """Make a service's workflow known to PSA (as a Catalog object with GI ``pca.service.id``
+        and ``pca.states``): a deployment workflow when a state pair starts from VOID, an action
+        otherwise."""
+        pairs = [tuple(part.strip() for part in pair.split(","))
+                 for pair in re.findall(r"\(([^()]*)\)", states)]
+        with self.lock:
+            self.service_workflows.append({"bucket": bucket, "name": name, "service_id": service_id,
+                                           "variables": dict(variables or {}), "states": pairs})
 
     def add_user(self, login: str, password: str) -> None:
         with self.lock:
@@ -347,11 +367,14 @@ class ProActiveEmulator:
         body = req.json if isinstance(req.json, dict) else {}
         if not body.get("bucket_name") or not body.get("workflow_name"):
             return _error(400, "bucket_name and workflow_name are required")
-        self.launches.append(copy.deepcopy(body))
+        self.launches.append(dict(copy.deepcopy(body), parent_job_id=req.query.get(routes.PARENT_JOB_ID_PARAM)))
+        workflow = self._workflow(body["bucket_name"], body["workflow_name"])
         new_id = self.add_instance({
-            "service_id": body["workflow_name"], "bucket_name": body["bucket_name"],
+            "service_id": workflow["service_id"] if workflow else body["workflow_name"],
+            "bucket_name": body["bucket_name"],
             "instance_status": "VOID", "variables": dict(body.get("variables") or {}),
-            "deployments": [], "groups": [], "job_submissions": [],
+            "deployments": [], "groups": [],
+            "job_submissions": [self._submission(req, "VOID -> RUNNING")],
         })
         return 200, self.instances[new_id]
 
@@ -359,8 +382,57 @@ class ProActiveEmulator:
         key = _int(instance_id)
         if key not in self.instances:
             return _error(404, f"no service instance {instance_id}")
-        self.actions.append(dict(copy.deepcopy(req.json or {}), instance_id=key))
-        return 200, self.instances[key]
+        body = req.json if isinstance(req.json, dict) else {}
+        self.actions.append(dict(copy.deepcopy(body), instance_id=key,
+                                 parent_job_id=req.query.get(routes.PARENT_JOB_ID_PARAM)))
+        instance = self.instances[key]
+        workflow = self._workflow(body.get("bucket_name"), body.get("workflow_name"))
+        target = _target(workflow, instance.get("instance_status")) if workflow else None
+        if target is not None:
+            instance.setdefault("job_submissions", []).append(
+                self._submission(req, f"{instance.get('instance_status')} -> {target}"))
+        return 200, instance
+
+    def _submission(self, req: Recorded, transition: str) -> Dict[str, Any]:
+        """A job PSA submits for an action: RUNNING in the scheduler."""
+        self._next_job_id += 1
+        job_id = str(self._next_job_id)
+        self.job_status[job_id] = "RUNNING"
+        parent = req.query.get(routes.PARENT_JOB_ID_PARAM)
+        return {"transition_state": transition, "parent_job_id": _int(parent) if parent else None,
+                "job_id": _int(job_id), "submission_time": 1_764_000_000_000 + self._next_job_id}
+
+    def _workflow(self, bucket: Any, name: Any) -> Optional[Dict[str, Any]]:
+        for workflow in self.service_workflows:
+            if workflow["bucket"] == bucket and workflow["name"] == name:
+                return workflow
+        return None
+
+    def _service_workflows(self, req: Recorded, service_id: str) -> Reply:
+        service_id = unquote(service_id)
+        return 200, [_workflow_json(w) for w in self.service_workflows
+                     if w["service_id"] == service_id and any(start == "VOID" for start, _ in w["states"])]
+
+    def _catalog_workflow(self, req: Recorded, bucket: str, name: str) -> Reply:
+        workflow = self._workflow(unquote(bucket), unquote(name))
+        if workflow is None:
+            return _error(404, f"no workflow {unquote(name)} in bucket {unquote(bucket)}")
+        return 200, _workflow_json(workflow)
+
+    def _executable_actions(self, req: Recorded) -> Reply:
+        answer: Dict[str, Any] = {}
+        for text in (req.query.get("instanceIds") or "").split(","):
+            if not text.strip():
+                continue
+            instance = self.instances.get(_int(text.strip()))
+            if instance is None:
+                return _error(404, f"no service instance {text.strip()}")
+            status = instance.get("instance_status")
+            answer[text.strip()] = [
+                _workflow_json(w) for w in self.service_workflows
+                if w["service_id"] == instance.get("service_id") and _target(w, status) is not None
+            ]
+        return 200, answer
 
     def _public_address(self, req: Recorded) -> Reply:
         if self.public_address is None:
@@ -553,6 +625,20 @@ class _Server(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # clients hanging up (their read timeout) are normal here
+
+
+def _workflow_json(workflow: Dict[str, Any]) -> Dict[str, Any]:
+    """A service workflow as PSA's CloudAutomationWorkflow JSON (field names unverified)."""
+    return CatalogWorkflow(workflow["bucket"], workflow["name"], workflow["service_id"],
+                           dict(workflow["variables"])).to_json()
+
+
+def _target(workflow: Dict[str, Any], status: Any) -> Optional[str]:
+    """The status an action leads to from ``status`` (None: it cannot run from there)."""
+    for start, end in workflow["states"]:
+        if start != "VOID" and start in (status, "ALL"):
+            return end
+    return None
 
 
 def _catalog_metadata(revision: Dict[str, Any]) -> Dict[str, Any]:

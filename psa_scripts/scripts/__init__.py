@@ -86,6 +86,11 @@ SCRIPTS: Dict[str, ScriptInfo] = {
         _info("Pause_Docker_Service", "Script/task"),
         _info("Resume_Docker_Service", "Script/task"),
         _info("Check_Not_Used_By_Other_Service", "Script/selection"),
+        _info("Service_Start", "Script/task"),
+        _info("Service_Action", "Script/task"),
+        _info("Find_and_set_Instance_Id", "Script/pre"),
+        _info("Retrieve_variables_from_service_instance_id", "Script/task"),
+        _info("Propagate_variables_to_current_service", "Script/pre"),
     )
 }
 
@@ -127,6 +132,7 @@ def run(
     engine: Any = None,
     psa: Any = None,
     clock: Optional[Callable[[], float]] = None,
+    sleep: Optional[Callable[[float], Any]] = None,
     out: Any = None,
     http: Any = None,
 ) -> None:
@@ -134,6 +140,7 @@ def run(
     ``script_info``) against ``bindings`` as the ``cpython`` engine would."""
     info = script_info(target, kind)
     module = info.load()
-    context = ScriptContext(bindings, kind=info.kind, engine=engine, psa=psa, clock=clock, out=out, http=http)
+    context = ScriptContext(bindings, kind=info.kind, engine=engine, psa=psa, clock=clock, sleep=sleep,
+                            out=out, http=http)
     module.main(context)
     bindings.update(context.writeback)
