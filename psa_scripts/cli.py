@@ -181,7 +181,8 @@ def _run(args: argparse.Namespace) -> int:
     from .workflow.runner import Runner
 
     runner = Runner(args.workflow, variables=dict(args.var or ()), engine=args.engine, ticks=args.ticks,
-                    then=args.then or (), out=sys.stdout, tick_seconds=args.tick_seconds)
+                    then=args.then or (), out=sys.stdout, tick_seconds=args.tick_seconds,
+                    search_path=args.path or None)
 
     def interrupt(signum: int, frame: object) -> None:
         if runner.interrupted.is_set():
@@ -291,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--then", type=Path, action="append", metavar="ACTION.xml",
                      help="an action workflow run after the ticks or Ctrl-C (repeatable, in order)")
     run.add_argument("--report", type=Path, metavar="FILE", help="write the run as JSON")
+    run.add_argument("--path", type=Path, action="append", metavar="DIR",
+                     help="where your own scripts' modules are (package.json \"scripts\"; repeatable; "
+                          "default: the current directory)")
     run.set_defaults(handler=_run)
     return parser
 

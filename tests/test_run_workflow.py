@@ -187,3 +187,32 @@ def test_psa_run_command_exit_code_and_report(tmp_path, capsys):
     with pytest.raises(SystemExit) as usage:
         cli.main(["run", str(package / "Docker_Service_Template.xml"), "--var", "oops"])
     assert usage.value.code == 2 and "'oops' is not NAME=VALUE" in capsys.readouterr().err
+
+
+def test_an_authors_own_script_resolves_from_package_json(tmp_path):
+    package = tmp_path / "bundles" / "my-service"
+    package.mkdir(parents=True)
+    (package / "package.json").write_text(json.dumps({
+        "slug": "my-service", "name": "Mine", "bucket": "my-bucket",
+        "scripts": [{"name": "Say_Hello", "module": "my_service.hello", "kind": "Script/task"}]}))
+    module = tmp_path / "src" / "my_service"
+    module.mkdir(parents=True)
+    (module / "__init__.py").write_text("")
+    (module / "hello.py").write_text('"""Says hello."""\n\n\ndef main(ctx):\n'
+                                     '    ctx.print("hello from " + ctx.variables.require("WHO"))\n')
+    (package / "Hello.xml").write_text("""<job name="Hello"><variables><variable name="WHO" value="job $PA_JOB_ID"/></variables>
+<genericInformation><info name="pca.states" value="(VOID,RUNNING)"/></genericInformation>
+<taskFlow><task name="T"><scriptExecutable><script>
+<file url="${PA_CATALOG_REST_URL}/buckets/my-bucket/resources/Say_Hello/raw" language="cpython"/>
+</script></scriptExecutable></task></taskFlow></job>""")
+    report = Runner(package / "Hello.xml", search_path=[tmp_path / "src"]).run()
+    assert [(s.script, s.ok, s.output) for s in report.scripts] == [("Say_Hello", True, "hello from job 1")]
+    with pytest.raises(RunError, match="no local bundle has script 'Say_Hello'"):
+        Runner(_moved(package / "Hello.xml", tmp_path))
+
+
+def _moved(workflow, tmp_path):
+    """The same workflow outside any package: the author's scripts are not known there."""
+    alone = tmp_path / "alone.xml"
+    alone.write_text(workflow.read_text())
+    return alone

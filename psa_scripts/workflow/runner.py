@@ -47,6 +47,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 
 from .. import names
 from ..errors import InputError
+from ..local.apis import JavaMap
 from . import gateway
 from .model import Job, ScriptRef, Task, Workflow, catalog_ref, parse_workflow
 from .states import VOID, parse_states, transition_from
@@ -142,22 +143,8 @@ _ALLOWED = {
 }
 
 
-class LiveMap(dict):
-    """``variables`` as the JVM holds it: the Java methods over a dict."""
-
-    def get(self, key: Any, default: Any = None) -> Any:  # noqa: D102 - JavaMap.get
-        return dict.get(self, key, default)
-
-    def put(self, key: str, value: Any) -> Any:
-        previous = dict.get(self, key)
-        self[key] = value
-        return previous
-
-    def containsKey(self, key: str) -> bool:
-        return key in self
-
-    def keySet(self) -> List[str]:
-        return list(self)
+class LiveMap(JavaMap):
+    """``variables`` as the JVM holds it: the Java methods over a dict (a missing key gives None)."""
 
     def size(self) -> int:
         return len(self)
@@ -329,11 +316,23 @@ class ScriptSource:
     """The text of each script a workflow references: inline, a file beside the workflow, or a
     Catalog object of the local bundles (the built-in scripts, rendered as ``psa bundle`` does)."""
 
-    def __init__(self, scripts: Optional[Mapping[str, Any]] = None) -> None:
+    def __init__(self, scripts: Optional[Mapping[str, Any]] = None,
+                 search_path: Optional[Sequence[Path]] = None) -> None:
         if scripts is None:
             from ..scripts import SCRIPTS as scripts
         self.scripts = dict(scripts)
+        self.search_path = [Path.cwd()] if search_path is None else [Path(p) for p in search_path]
         self._rendered: Dict[str, str] = {}
+
+    def author_scripts(self, workflow: Workflow) -> Dict[str, Any]:
+        """The author's scripts (package.json ``"scripts": [...]``) of the packages beside the
+        workflow's own, when the workflow sits in a package directory."""
+        from ..bundler import PACKAGE_FILE, author_scripts
+
+        directory = Path(workflow.source).resolve().parent
+        if not (directory / PACKAGE_FILE).is_file():
+            return {}
+        return {script.name: script for script in author_scripts(directory.parent)}
 
     def text(self, ref: ScriptRef, workflow: Workflow) -> str:
         if ref.code is not None:
@@ -349,14 +348,15 @@ class ScriptSource:
         if found is None:
             raise RunError(f"{_where(workflow, ref)}: script URL {ref.url!r} is not a Catalog object "
                            "(.../buckets/<bucket>/resources/<name>/raw): psa run cannot fetch it")
-        info = self.scripts.get(found.name)
-        if info is None:
-            raise RunError(f"{_where(workflow, ref)}: no local bundle has script {found.name!r} "
-                           f"(bucket {found.bucket}); the scripts are: {', '.join(sorted(self.scripts))}")
         if found.name not in self._rendered:
+            known = dict(self.author_scripts(workflow), **self.scripts)
+            info = known.get(found.name)
+            if info is None:
+                raise RunError(f"{_where(workflow, ref)}: no local bundle has script {found.name!r} "
+                               f"(bucket {found.bucket}); the scripts are: {', '.join(sorted(known))}")
             from ..bundler import render_script
 
-            self._rendered[found.name] = render_script(info)
+            self._rendered[found.name] = render_script(info, search_path=self.search_path)
         return self._rendered[found.name]
 
     def check(self, workflow: Workflow) -> None:
@@ -409,12 +409,14 @@ class Runner:
     ``FakeEngine``) or an engine object (``FakeEngine``...) served to the scripts.
     ``ticks``: status-loop iterations before the actions (None: until ``interrupt()``).
     ``tick_seconds``: the pause a cron loop waits for in place of its schedule.
+    ``search_path``: where the author's script modules are (default: the current directory).
     """
 
     def __init__(self, workflow: Path, *, variables: Optional[Mapping[str, str]] = None,
                  engine: Any = "memory", ticks: Optional[int] = None, then: Sequence[Path] = (),
                  out: Optional[TextIO] = None, tick_seconds: float = 1.0,
-                 scripts: Optional[Mapping[str, Any]] = None, python: Optional[str] = None,
+                 scripts: Optional[Mapping[str, Any]] = None, search_path: Optional[Sequence[Path]] = None,
+                 python: Optional[str] = None,
                  environ: Optional[Mapping[str, str]] = None,
                  on_tick: Optional[Callable[["Runner", int], None]] = None) -> None:
         self.deployment = load_workflow(Path(workflow))
@@ -423,7 +425,7 @@ class Runner:
         self.ticks = ticks
         self.tick_seconds = tick_seconds
         self.timeline = Timeline(out)
-        self.source = ScriptSource(scripts)
+        self.source = ScriptSource(scripts, search_path)
         self.python = python or sys.executable
         self.environ = dict(os.environ if environ is None else environ)
         self.on_tick = on_tick
