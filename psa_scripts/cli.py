@@ -7,6 +7,7 @@
     psa new service NAME --image IMAGE --port PORT [--dir DIR]
     psa run WORKFLOW.xml [--var NAME=VALUE]... [--engine docker|memory] [--ticks N]
             [--then ACTION.xml]... [--report FILE]
+    psa graph PACKAGE_DIR_OR_WORKFLOW... [--svg FILE]
 
 Exit codes: 0 done, 1 something failed (an object, a finding of severity error, a
 login), 2 a usage error. Errors are one line on stderr. The password comes from
@@ -207,6 +208,21 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _graph(args: argparse.Namespace) -> int:
+    from .workflow.graph import load_services, mermaid, render_svg
+
+    services = load_services(args.paths)
+    if args.svg is not None:
+        if len(services) > 1:
+            raise PsaScriptError(f"--svg draws one service; these paths hold {len(services)}: "
+                                 + ", ".join(s.service_id for s in services))
+        args.svg.write_bytes(render_svg(services[0]))
+        print(f"{args.svg}: the states of {services[0].service_id}, drawn by Graphviz")
+        return 0
+    print("\n".join(mermaid(service) for service in services), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="psa", description="Catalog packages of the PSA lifecycle scripts in Python.")
     parser.add_argument("--version", action="version", version=f"psa-scripts {__version__}")
@@ -296,6 +312,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="where your own scripts' modules are (package.json \"scripts\"; repeatable; "
                           "default: the current directory)")
     run.set_defaults(handler=_run)
+
+    graph = commands.add_parser(
+        "graph", help="draw a service's state machine (Mermaid on stdout, or --svg FILE)",
+        description="Draw the state machine of the services whose workflows are given (files or package "
+                    "directories): which workflow moves an instance from which state to which (pca.states), "
+                    "plus the ERROR the lifecycle scripts set on failure. Mermaid text on standard output; "
+                    "--svg FILE draws it with Graphviz's dot (apt-get install graphviz).")
+    graph.add_argument("paths", nargs="+", type=Path, metavar="PACKAGE_DIR_OR_WORKFLOW")
+    graph.add_argument("--svg", type=Path, metavar="FILE", help="write an SVG picture (Graphviz's dot) instead")
+    graph.set_defaults(handler=_graph)
     return parser
 
 
