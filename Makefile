@@ -22,6 +22,7 @@ test: venv
 	  if [ "$${CI:-}" = "true" ]; then echo "make test: no container engine (tools/engine-up.sh failed)" >&2; exit 1; fi; \
 	  echo "make test: no container engine; engine tests will skip" >&2; host=; }; \
 	if [ -n "$$host" ]; then export $$host; fi; \
+	tools/graphviz-up.sh || { if [ "$${CI:-}" = "true" ]; then exit 1; fi; echo "make test: no Graphviz: the SVG test skips" >&2; }; \
 	$(PY) -m pytest -ra $(PYTEST_ARGS)
 
 # A lifecycle through the harness, then the catalog side: build the bundles, validate

@@ -5,6 +5,9 @@
     psa publish DIST_OR_ZIP --url CATALOG_URL [--login USER]
                 [--bucket NAME] [--dry-run] [--force]
     psa new service NAME --image IMAGE --port PORT [--dir DIR]
+    psa run WORKFLOW.xml [--var NAME=VALUE]... [--engine docker|memory] [--ticks N]
+            [--then ACTION.xml]... [--report FILE]
+    psa graph PACKAGE_DIR_OR_WORKFLOW... [--svg FILE]
 
 Exit codes: 0 done, 1 something failed (an object, a finding of severity error, a
 login), 2 a usage error. Errors are one line on stderr. The password comes from
@@ -159,6 +162,67 @@ def _new_service(args: argparse.Namespace) -> int:
     return 0
 
 
+def _assignment(value: str) -> "tuple[str, str]":
+    name, equals, text = value.partition("=")
+    if not equals or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name):
+        raise argparse.ArgumentTypeError(f"{value!r} is not NAME=VALUE (a variable name, '=', its value)")
+    return name, text
+
+
+def _count(value: str) -> int:
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of ticks (0 or more)")
+    return int(value)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import json
+    import signal
+
+    from .workflow.runner import Runner
+
+    runner = Runner(args.workflow, variables=dict(args.var or ()), engine=args.engine, ticks=args.ticks,
+                    then=args.then or (), out=sys.stdout, tick_seconds=args.tick_seconds,
+                    search_path=args.path or None)
+
+    def interrupt(signum: int, frame: object) -> None:
+        if runner.interrupted.is_set():
+            raise KeyboardInterrupt  # a second Ctrl-C: stop at once
+        print("psa run: interrupted: running the --then actions (Ctrl-C again to stop at once)", flush=True)
+        runner.interrupt()
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        report = runner.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    left = {kind: items for kind, items in report.left_behind.items() if items}
+    failures = [w.reason or f"{w.workflow} failed" for w in report.workflows if not w.ok]
+    if report.status == "ERROR":
+        failures.append("the instance is in ERROR")
+    print(f"psa run: instance {report.instance.get('instance_id')} ended {report.status}; "
+          + (f"left behind: {left}" if left else "nothing left behind")
+          + ("" if report.ok else "; FAILED: " + "; ".join(failures)))
+    if args.report:
+        args.report.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+    return 0 if report.ok else 1
+
+
+def _graph(args: argparse.Namespace) -> int:
+    from .workflow.graph import load_services, mermaid, render_svg
+
+    services = load_services(args.paths)
+    if args.svg is not None:
+        if len(services) > 1:
+            raise PsaScriptError(f"--svg draws one service; these paths hold {len(services)}: "
+                                 + ", ".join(s.service_id for s in services))
+        args.svg.write_bytes(render_svg(services[0]))
+        print(f"{args.svg}: the states of {services[0].service_id}, drawn by Graphviz")
+        return 0
+    print("\n".join(mermaid(service) for service in services), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="psa", description="Catalog packages of the PSA lifecycle scripts in Python.")
     parser.add_argument("--version", action="version", version=f"psa-scripts {__version__}")
@@ -225,6 +289,39 @@ def build_parser() -> argparse.ArgumentParser:
     service.add_argument("--template", type=Path, help="the Docker service template directory "
                          "(default: bundles/docker-service-template of the psa-scripts source tree)")
     service.set_defaults(handler=_new_service)
+
+    run = commands.add_parser(
+        "run", help="run a service's workflows on this machine: deploy, watch, then the actions",
+        description="Run a PSA service on this machine: a local PSA and scheduler run the deployment workflow "
+                    "(its scripts in fresh interpreters, as the cpython engine does), its status loop once a tick, "
+                    "then, after --ticks N ticks or on Ctrl-C, the --then actions in order. Exit code 0 only when "
+                    "every workflow succeeded and the instance is not in ERROR.")
+    run.add_argument("workflow", type=Path, metavar="WORKFLOW.xml", help="the deployment workflow ((VOID,...) in pca.states)")
+    run.add_argument("--var", type=_assignment, action="append", metavar="NAME=VALUE",
+                     help="a variable of the deployment (repeatable)")
+    run.add_argument("--engine", choices=("docker", "memory"), default="docker",
+                     help="docker: real containers through DOCKER_HOST (default); memory: the in-memory engine")
+    run.add_argument("--ticks", type=_count, metavar="N", help="status-loop iterations before the actions "
+                     "(default: until Ctrl-C)")
+    run.add_argument("--tick-seconds", type=float, default=2.0, metavar="S",
+                     help="the pause standing for the loop's cron between iterations (default: 2)")
+    run.add_argument("--then", type=Path, action="append", metavar="ACTION.xml",
+                     help="an action workflow run after the ticks or Ctrl-C (repeatable, in order)")
+    run.add_argument("--report", type=Path, metavar="FILE", help="write the run as JSON")
+    run.add_argument("--path", type=Path, action="append", metavar="DIR",
+                     help="where your own scripts' modules are (package.json \"scripts\"; repeatable; "
+                          "default: the current directory)")
+    run.set_defaults(handler=_run)
+
+    graph = commands.add_parser(
+        "graph", help="draw a service's state machine (Mermaid on stdout, or --svg FILE)",
+        description="Draw the state machine of the services whose workflows are given (files or package "
+                    "directories): which workflow moves an instance from which state to which (pca.states), "
+                    "plus the ERROR the lifecycle scripts set on failure. Mermaid text on standard output; "
+                    "--svg FILE draws it with Graphviz's dot (apt-get install graphviz).")
+    graph.add_argument("paths", nargs="+", type=Path, metavar="PACKAGE_DIR_OR_WORKFLOW")
+    graph.add_argument("--svg", type=Path, metavar="FILE", help="write an SVG picture (Graphviz's dot) instead")
+    graph.set_defaults(handler=_graph)
     return parser
 
 

@@ -32,13 +32,13 @@ from .contract import PROVIDED
 from .errors import InputError
 from .workflow import schema
 from .workflow.model import Job, ScriptRef, Task, Workflow, WorkflowError, XmlElement, parse_workflow
+from .workflow.states import parse_states
 
 DEFAULT_BUCKET = "service-automation-python"
 GROOVY_BUCKET = "service-automation"
 TOKEN_VALUES = ("PSA_$INSTANCE_NAME", "PSA_${INSTANCE_NAME}")
 IGNORE_INFO = "psa.validate.ignore"
 _IGNORE_COMMENT = re.compile(r"<!--\s*psa:\s*ignore\[([A-Za-z0-9_, ]+)\]\s*-->")
-_PAIR = r"\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)"
 
 # The objects of the Groovy bucket ``service-automation`` (PcaScripts in ProActive's public
 # examples) and the language each is written in.
@@ -198,15 +198,6 @@ def default_known(bundles_dir: Optional[Path] = None, buckets: Sequence[str] = (
         known.buckets |= set(default_buckets(bundles_dir))
     known.buckets |= set(buckets)
     return known
-
-
-def parse_states(value: str) -> Optional[List[Tuple[str, str]]]:
-    """The (FROM, TO) pairs of a ``pca.states`` value, or None when it does not parse."""
-    text = value.strip()
-    if not re.fullmatch(f"(?:{_PAIR}\\s*)+", text):
-        return None
-    pairs = [(m.group(1), m.group(2)) for m in re.finditer(_PAIR, text)]
-    return None if any(target == "ALL" for _, target in pairs) else pairs
 
 
 # --- one workflow -----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from psa_scripts.containers import (
 from psa_scripts.containers.logs import log_entries
 from psa_scripts.errors import EngineError, InputError
 from psa_scripts.scripts import run
+from psa_scripts.testing import FakeEngine
 from psa_scripts.testing.doubles import JavaArray, JavaMap
 
 SECOND = 1_000_000_000
@@ -409,6 +410,57 @@ def test_a_container_that_dies_at_once_is_reported_with_its_last_words():
     with pytest.raises(EngineError, match=r"stopped right after it started \(exit code 3\): "
                                           "its last lines: cannot start: missing config"):
         DockerEngine(FakeClient(Api())).deploy(DeploySpec(name="svc", image="img", container_port="80"))
+
+
+def test_a_container_the_deployment_created_that_dies_at_once_is_removed():
+    removed = []
+
+    class Api:
+        inspected = 0
+
+        def inspect_container(self, name):
+            Api.inspected += 1
+            if Api.inspected == 1:  # the first look: no container of that name yet
+                raise docker.errors.NotFound("no such container")
+            return {"Id": "dead0123456789", "State": {"Running": False, "ExitCode": 3}}
+
+        def logs(self, container, tail):
+            return b"cannot start: missing config\n"
+
+        def remove_container(self, container, v, force):
+            removed.append((container, v, force))
+
+    class Images:
+        def get(self, image):
+            return object()
+
+    class Containers:
+        def create(self, image, command, name, **options):
+            class Created:
+                id = "dead0123456789"
+
+                def start(self):
+                    pass
+            return Created()
+
+    client = FakeClient(Api())
+    client.images, client.containers = Images(), Containers()
+    with pytest.raises(EngineError, match=r"stopped right after it started \(exit code 3\): its last lines: "
+                                          "cannot start: missing config"):
+        DockerEngine(client).deploy(DeploySpec(name="svc", image="img", container_port="80"))
+    assert removed == [("dead0123456789", True, True)]
+
+
+def test_the_in_memory_engine_does_not_keep_a_container_that_dies_at_once():
+    def quit_at_once(name, container):
+        container.logs.append("cannot start: missing config")
+        container.running, container.exit_code = False, 3
+
+    engine = FakeEngine(on_start=quit_at_once)
+    with pytest.raises(EngineError, match=r"stopped right after it started \(exit code 3\): its last lines: "
+                                          "cannot start: missing config"):
+        engine.deploy(DeploySpec(name="svc", image="img", container_port="80"))
+    assert engine.inspect("svc") is None and engine.containers == {}
 
 
 class RacingClient:

@@ -145,7 +145,13 @@ class DockerEngine(StatusReader):
                 with _engine_errors(f"start container {spec.name}"):
                     self.client.api.start(container_id)
         with _contention_as_retry(spec):
-            port = self._published_port(spec, container_id, wait=action != "reused")
+            try:
+                port = self._published_port(spec, container_id, wait=action != "reused")
+            except EngineError:
+                if action == "created":  # a container this deployment made and that died at once is not kept
+                    with contextlib.suppress(Exception):
+                        self.client.api.remove_container(container_id, v=True, force=True)
+                raise
         return Deployed(container_id, port, action)
 
     def _create(self, spec: DeploySpec) -> str:

@@ -383,6 +383,8 @@ class FakeEngine(_Recorder, StatusReader):
                 self._start(spec.name, container)
                 action = "started"
             if not container.running:
+                if action == "created":  # a container this deployment made and that died at once is not kept
+                    self.containers.pop(spec.name, None)
                 last = "\n".join(container.logs[-10:]).strip()
                 raise EngineError(
                     f"container {spec.name} stopped right after it started (exit code {container.exit_code}): "
