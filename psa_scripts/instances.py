@@ -109,7 +109,7 @@ def _pause(client: Any, failed_puts: int, error: RestError) -> None:
     wait = min(initial * 2 ** (failed_puts - 1), getattr(settings, "backoff_max", 4.0))
     print(f"psa-scripts: {error}; reading the instance again and retrying in {wait:.2f}s "
           f"({failed_puts + 1}/{PUT_ATTEMPTS})", file=sys.stderr, flush=True)
-    time.sleep(wait)
+    getattr(client, "sleep", time.sleep)(wait)  # the client's sleep: a test harness's clock
 
 
 def set_status(client: Any, instance_id: int, status: str) -> ServiceInstance:

@@ -56,7 +56,7 @@ def test_the_harness_and_in_memory_fixtures_work_together(pytester):
             assert psa_harness.workdir == str(tmp_path / "localspace")
 
         def test_one_engine_across_runs(psa_emulator, in_memory_engine, tmp_path):
-            variables = node_variables(INSTANCE_NAME="web", DOCKER_IMAGE="nginx:1", CONTAINER_PORT="80")
+            variables = node_variables(PCA_INSTANCE_ID="7", INSTANCE_NAME="web", DOCKER_IMAGE="nginx:1", CONTAINER_PORT="80")
             with Harness(emulator=psa_emulator, engine=in_memory_engine, workdir=str(tmp_path)) as harness:
                 harness.run("Start_Docker_Service", State(variables=variables)).raise_error()
                 harness.run("Pause_Docker_Service", State(variables=variables)).raise_error()

@@ -156,14 +156,14 @@ class RemoteEngine:
 
         return ActionOutcome[self._call(method, *args)]
 
-    def stop(self, name: str, timeout: int = 10):
-        return self._action("stop", name, timeout)
+    def stop(self, name: str, timeout: int = 10, *, owner=None):
+        return self._action("stop", name, timeout, dict(owner) if owner else None)
 
-    def start(self, name: str):
-        return self._action("start", name)
+    def start(self, name: str, *, owner=None):
+        return self._action("start", name, dict(owner) if owner else None)
 
-    def remove(self, name: str):
-        return self._action("remove", name)
+    def remove(self, name: str, *, owner=None):
+        return self._action("remove", name, dict(owner) if owner else None)
 
 
 def remote_engine() -> RemoteEngine:

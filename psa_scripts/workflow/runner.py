@@ -179,14 +179,15 @@ class _EngineService:
                     command=tuple(spec["command"]) if spec.get("command") else None)
         return asdict(self.engine.deploy(DeploySpec(**spec)))
 
-    def stop(self, name: str, timeout: int = 10) -> str:
-        return self.engine.stop(name, timeout).name
+    # ``owner``: the labels of the service instance that may act on the container (None: any).
+    def stop(self, name: str, timeout: int = 10, owner: Optional[Dict[str, str]] = None) -> str:
+        return self.engine.stop(name, timeout, owner=owner).name
 
-    def start(self, name: str) -> str:
-        return self.engine.start(name).name
+    def start(self, name: str, owner: Optional[Dict[str, str]] = None) -> str:
+        return self.engine.start(name, owner=owner).name
 
-    def remove(self, name: str) -> str:
-        return self.engine.remove(name).name
+    def remove(self, name: str, owner: Optional[Dict[str, str]] = None) -> str:
+        return self.engine.remove(name, owner=owner).name
 
 
 @dataclass

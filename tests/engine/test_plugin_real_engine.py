@@ -18,7 +18,7 @@ def test_real_engine_removes_every_container_of_the_test(pytester, engine, tmp_p
             named = real_engine.container_name("psa-plugin")
             real_engine.deploy(DeploySpec(name=named, image="{TEST_IMAGE}", container_port="80"))
             by_script = named + "-script"
-            variables = node_variables(INSTANCE_NAME=by_script, DOCKER_IMAGE="{TEST_IMAGE}", CONTAINER_PORT="80")
+            variables = node_variables(PCA_INSTANCE_ID="7", INSTANCE_NAME=by_script, DOCKER_IMAGE="{TEST_IMAGE}", CONTAINER_PORT="80")
             with Harness(emulator=psa_emulator, engine=real_engine, workdir=str(tmp_path)) as harness:
                 harness.run("Start_Docker_Service", State(variables=variables)).raise_error()
             assert real_engine.is_running(named) and real_engine.is_running(by_script)
