@@ -338,7 +338,7 @@ def test_deploy_spec_from_variables_in_every_accepted_form():
     ("INSTANCE_NAME", "svc;id", "not a valid container name"),
     ("CONTAINER_PORT", "http", "CONTAINER_PORT must be a port"),
     ("SERVICE_PORT", "70000", "SERVICE_PORT must be -1"),
-    ("DOCKER_ENV", "NOEQUALS", "expected NAME=value"),
+    ("DOCKER_ENV", "NOEQUALS", "line 1: expected NAME=value"),
     ("DOCKER_ENV", "{bad json", "not valid JSON"),
     ("DOCKER_VOLUMES", "/only-one-part", "expected source:/target"),
     ("DOCKER_COMMAND", "sh -c 'unclosed", "DOCKER_COMMAND"),
@@ -348,6 +348,28 @@ def test_bad_deploy_variables_are_refused_with_their_name(variable, value, messa
     values = {"INSTANCE_NAME": "svc", "DOCKER_IMAGE": "img", "CONTAINER_PORT": "80", variable: value}
     with pytest.raises(InputError, match=message):
         DeploySpec.from_variables(Variables(**values))
+
+
+@pytest.mark.parametrize("value, where", [
+    ('{"A": "1", "PASSWORD=hunter2": "x"}', "entry 2"),
+    ('{"": "hunter2"}', "entry 1"),
+    ('{"MY VAR": "hunter2"}', "entry 1"),
+    ('{"A\\u0000B": "hunter2"}', "entry 1"),
+    ("A=1\n\nPASSWORD hunter2\n", "line 3"),
+    ("A=1\n=hunter2", "line 2"),
+    ("NEW\tLINE=hunter2", "line 1"),
+])
+def test_a_bad_docker_env_is_refused_naming_the_entry_never_the_value(value, where):
+    with pytest.raises(InputError) as caught:
+        DeploySpec.from_variables(Variables(INSTANCE_NAME="svc", DOCKER_IMAGE="img", DOCKER_ENV=value))
+    message = str(caught.value)
+    assert message.startswith(f"DOCKER_ENV {where}: ")
+    assert "hunter2" not in message and "PASSWORD" not in message
+
+
+def test_a_deploy_spec_never_shows_its_environment():
+    spec = DeploySpec(name="svc", image="img", environment={"DB_PASSWORD": "hunter2"})
+    assert "hunter2" not in repr(spec) and "hunter2" not in str(spec)
 
 
 def test_action_status_is_what_post_trigger_action_reads():

@@ -1,9 +1,13 @@
 """The REST clients against the real emulator: what goes on the wire, retries, errors."""
 
+import json
 import socket
+import ssl
 import subprocess
 import sys
+import threading
 import time
+from urllib.parse import quote, quote_plus, unquote_plus
 
 import pytest
 
@@ -16,6 +20,7 @@ from psa_scripts.clients.scheduler import SchedulerClient
 from psa_scripts.errors import InputError, PsaScriptError, RestError
 from psa_scripts.instances import set_status, update_instance
 from psa_scripts.model import Container, Deployment, Endpoint, ServiceInstance
+from psa_scripts.redact import redact, secret_forms
 from psa_scripts.testing.emulator import ProActiveEmulator
 
 # Tiny waits: the bounds below are limits, not timing benchmarks.
@@ -257,7 +262,7 @@ def test_server_echoing_the_session_id_is_scrubbed(emu, psa, session):
     emu.fail("GET", INSTANCE_PATH, 403, body=f"session {session} may not read this")
     with pytest.raises(RestError) as caught:
         psa.get_instance(1)
-    assert caught.value.message == "session <session id> may not read this"
+    assert caught.value.message == "session <hidden> may not read this"
 
 
 def test_an_answer_that_is_not_json_is_a_rest_error(emu, psa):
@@ -521,3 +526,169 @@ def test_a_login_page_is_not_a_session(emu):
         client.login("alice", "hunter2")
     assert "not a session id" in str(caught.value) and "hunter2" not in str(caught.value)
     assert client.getSession() is None
+
+
+# --- every gateway status, exact counts -------------------------------------------------------------
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_each_gateway_status_is_retried_then_succeeds(emu, psa, status):
+    emu.fail("GET", INSTANCE_PATH, status, times=2)
+    assert psa.get_instance(1).instance_id == 1
+    assert _count(emu, "GET") == 3
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_each_gateway_status_is_retried_up_to_the_attempts(emu, psa, status):
+    emu.fail("GET", INSTANCE_PATH, status, times=None)
+    with pytest.raises(RestError) as caught:
+        psa.get_instance(1)
+    assert caught.value.status == status
+    assert _count(emu, "GET") == FAST.attempts == 4
+
+
+# --- one call, one deadline -------------------------------------------------------------------------
+def test_a_read_timeout_longer_than_the_deadline_ends_at_the_deadline(emu, session):
+    settings = HttpSettings(read_timeout=30.0, deadline=1.0, attempts=3, log_retries=False)
+    emu.delay("GET", INSTANCE_PATH, 6.0, times=None)  # slower than the deadline and than the read timeout
+    started = time.monotonic()
+    with pytest.raises(RestError) as caught:
+        PsaClient(emu.psa_url, session, settings).get_instance(1)
+    elapsed = time.monotonic() - started
+    assert 0.9 <= elapsed < 1.8, elapsed
+    assert caught.value.status is None and caught.value.url == emu.psa_url + "/serviceInstances/1"
+    assert _count(emu, "GET") == 1
+
+
+class _Trickler:
+    """A server that answers every request a byte at a time, each byte well within any read
+    timeout: ``head`` trickles the status line and headers too, else only the body."""
+
+    def __init__(self, head: bool, pause: float = 0.1, size: int = 200) -> None:
+        self.head, self.pause, self.size = head, pause, size
+        self.requests = 0
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen()
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/cloud-automation-service"
+        self.stopped = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.requests += 1
+            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        body = b"{" + b" " * self.size + b"}"
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+        with connection:
+            connection.recv(65536)
+            try:
+                if not self.head:
+                    connection.sendall(head)
+                for byte in (head + body if self.head else body):
+                    if self.stopped.is_set():
+                        return
+                    connection.sendall(bytes([byte]))
+                    time.sleep(self.pause)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.listener.close()
+
+
+@pytest.mark.parametrize("head", [False, True], ids=["body", "headers"])
+def test_a_trickling_server_cannot_keep_a_call_past_its_deadline(head):
+    server = _Trickler(head=head)
+    settings = HttpSettings(read_timeout=1.0, deadline=1.5, attempts=3, log_retries=False)
+    try:
+        started = time.monotonic()
+        with pytest.raises(RestError) as caught:
+            PsaClient(server.url, "sid", settings).get_instance(1)
+        elapsed = time.monotonic() - started
+    finally:
+        server.close()
+    assert 1.4 <= elapsed < 2.3, elapsed  # unbounded, the answer would take 20 s
+    assert "deadline of 1.5 s" in caught.value.message and caught.value.status is None
+    assert server.requests == 1
+
+
+# --- TLS: our settings win over requests' environment variables ---------------------------------
+@pytest.fixture
+def tls_emu(emu, tmp_path):
+    """The emulator behind TLS, with a self-signed certificate for 127.0.0.1 (``tls_emu.cert``)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    emu._server.socket = context.wrap_socket(emu._server.socket, server_side=True)
+    emu.cert = str(cert)
+    return emu
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_psa_ca_bundle_wins_over_the_requests_environment(tls_emu, session, monkeypatch, tmp_path, variable):
+    other = tmp_path / "other-ca.pem"
+    other.write_text("not a certificate\n")
+    monkeypatch.setenv(variable, str(other))
+    url = tls_emu.psa_url.replace("http://", "https://")
+    settings = HttpSettings.from_env({"PSA_CA_BUNDLE": tls_emu.cert}, log_retries=False)
+    assert PsaClient(url, session, settings).get_instance(1).instance_id == 1
+    # The environment's bundle would have failed: without ours, it is the one used.
+    with pytest.raises(RestError):
+        PsaClient(url, session, HttpSettings(attempts=1, log_retries=False)).get_instance(1)
+
+
+def test_psa_tls_verify_false_wins_over_the_requests_environment(tls_emu, session, monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", tls_emu.cert + ".absent")
+    url = tls_emu.psa_url.replace("http://", "https://")
+    settings = HttpSettings.from_env({"PSA_TLS_VERIFY": "false"}, log_retries=False)
+    assert PsaClient(url, session, settings).get_instance(1).instance_id == 1
+
+
+# --- secrets a server echoes ----------------------------------------------------------------------------
+PASSWORD = "p@ss w/rd&=\"ü+%"
+
+
+def _echo(status):
+    """A handler that answers ``status`` echoing the request body every way a server might."""
+    def handler(req):
+        raw = req.body.decode("utf-8", "replace")
+        form = req.form
+        return status, {"errorMessage": f"bad request {raw} / {form} / {json.dumps(form)} / {unquote_plus(raw)}"}
+    return handler
+
+
+@pytest.mark.parametrize("status", [401, 500, 200])
+def test_a_login_echoing_the_body_never_shows_the_password(emu, status, capsys):
+    emu.add_route("POST", r"^/rest/scheduler/login$", _echo(status), open_route=True)
+    with pytest.raises(RestError) as caught:
+        SchedulerClient(emu.scheduler_url, settings=FAST).login("alice", PASSWORD)
+    text = str(caught.value) + capsys.readouterr().err
+    assert "bad request" in text and "<hidden>" in text
+    for form in secret_forms(PASSWORD) + [quote_plus(PASSWORD), "ss w/rd"]:
+        assert form not in text, form
+
+
+def test_a_credential_echoed_by_the_server_is_hidden(emu, session):
+    emu.add_route("POST", r"^/rest/scheduler/credentials/?$", _echo(500))
+    client = SchedulerClient(emu.scheduler_url, session, FAST)
+    with pytest.raises(RestError) as caught:
+        client.putThirdPartyCredential("DB_PASSWORD", PASSWORD)
+    assert "DB_PASSWORD" in str(caught.value)
+    for form in secret_forms(PASSWORD):
+        assert form not in str(caught.value), form
+
+
+@pytest.mark.parametrize("secret", [PASSWORD, "plain", "日本語"])
+def test_redact_hides_every_form(secret):
+    text = " | ".join([secret, quote_plus(secret), quote(secret, safe=""), json.dumps(secret),
+                       json.dumps(secret, ensure_ascii=False), quote_plus(secret).lower()])
+    assert set(redact(text, [secret, None, ""]).split(" | ")) <= {"<hidden>", '"<hidden>"'}

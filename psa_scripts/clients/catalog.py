@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import RestError
 from . import routes
-from .http import HttpSettings, RestClient, safe_url, trim
+from .http import HttpSettings, RestClient, safe_url
 
 DEFAULT_OWNER_GROUP = "public-objects"
 # The Catalog's rule for a bucket name: lower-case letters, digits and '-', 3 to 63
@@ -107,7 +107,7 @@ class CatalogClient(RestClient):
 
     def _shape_error(self, route: routes.Route, expected: str, data: Any, **path_params: str) -> RestError:
         shown = safe_url(self.url(route, **path_params))
-        return RestError(route.method, shown, None, f"expected {expected}, got: {self._scrub(trim(repr(data), 120))}")
+        return RestError(route.method, shown, None, f"expected {expected}, got: {self._scrub(repr(data), 120)}")
 
     def create_object(self, bucket: str, name: str, *, kind: str, content: bytes, content_type: str,
                       commit_message: str, filename: str, project_name: str = "", tags: str = "") -> None:

@@ -4,11 +4,19 @@ Policy, and why:
 - Retry only what a retry can cure: connection errors, timeouts and HTTP 502/503/504
   (a proxy or a server restarting). Never 4xx (the request is wrong) nor other 5xx
   (the server failed on this request; replaying a PUT would not help).
-- Bound the whole call, not each attempt: after ``deadline`` seconds no new attempt
-  starts and each attempt's read timeout shrinks to the time left, so a script
-  never hangs for minutes on a sick server.
-- Errors name the method and URL without the query string and never carry the
-  session id, which travels only in the ``sessionid`` header.
+- Bound the whole call, not each attempt: after ``deadline`` seconds the call fails,
+  whatever the server does. No new attempt starts after it, each attempt's connect and
+  read timeouts shrink to the time left, and since a server that trickles its answer a
+  byte at a time resets the read timeout at every byte, the attempts run in a worker
+  thread the caller stops waiting for at the deadline (the worker ends by itself at its
+  socket's next timeout or when the server stops; a script's process exits without it).
+- TLS: the settings' ``verify`` (``PSA_CA_BUNDLE``, ``PSA_TLS_VERIFY``) is passed with every
+  request, so ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE``, which ``requests`` merges over the
+  session's own setting, apply only when ours is the default (verify with the system CAs).
+- Errors name the method and URL without the query string and never carry the session
+  id (it travels only in the ``sessionid`` header) nor a secret the request sent (a
+  password, a credential): ``psa_scripts.redact`` removes every form of them from what
+  the server answers.
 
 ``requests`` and ``tenacity`` are imported on first request, not at import time: a
 catalog script that never reaches the network starts without paying for them.
@@ -19,12 +27,14 @@ from __future__ import annotations
 import os
 import re
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Union
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import InputError, RestError
+from ..redact import redact
 from .routes import Route
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -114,9 +124,9 @@ def trim(text: str, limit: int = MESSAGE_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def server_message(response: "requests.Response") -> str:
+def server_message(response: "requests.Response", secrets: Tuple[Optional[str], ...] = ()) -> str:
     """What the server said went wrong: ProActive's ``errorMessage`` when the body is its
-    JSON error, else the body text, trimmed."""
+    JSON error, else the body text; ``secrets`` redacted, then trimmed."""
     text = response.text or ""
     try:
         data = response.json()
@@ -127,13 +137,13 @@ def server_message(response: "requests.Response") -> str:
             if isinstance(data.get(key), str) and data[key].strip():
                 text = data[key]
                 break
-    return trim(text) or (response.reason or "no message")
+    return trim(redact(text, secrets)) or (response.reason or "no message")
 
 
-def _describe(error: BaseException) -> str:
+def _describe(error: BaseException, secrets: Tuple[Optional[str], ...]) -> str:
     # requests puts the full URL (query included) in its messages: drop it.
     text = re.sub(r"url: \S+", "url: <hidden>", str(error))
-    return trim(f"{type(error).__name__}: {text}")
+    return trim(redact(f"{type(error).__name__}: {text}", secrets))
 
 
 def _retryable(error: BaseException, route: Route) -> bool:
@@ -151,6 +161,34 @@ def _retryable(error: BaseException, route: Route) -> bool:
     if isinstance(error, (requests.ConnectionError, requests.Timeout)):
         return route.idempotent
     return False
+
+
+class _OutOfTime(Exception):
+    """The call's deadline passed before a complete answer came."""
+
+
+def _within(seconds: float, call: Any) -> Any:
+    """``call()``'s result or exception, or _OutOfTime once ``seconds`` have passed without one.
+
+    The call runs in a daemon thread: a read that a trickling server keeps alive cannot
+    hold the caller past the deadline.
+    """
+    outcome: Dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as error:  # noqa: BLE001 - handed over to the caller as is
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, name="psa-scripts-http", daemon=True)
+    worker.start()
+    worker.join(max(0.0, seconds))
+    if worker.is_alive():
+        raise _OutOfTime()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 class _RetryableStatus(Exception):
@@ -193,12 +231,14 @@ class RestClient:
         return self.base_url + route.expand(**path_params)
 
     def request(self, route: Route, *, params: Any = None, data: Any = None, json: Any = None,
-                headers: Optional[Mapping[str, str]] = None,
+                headers: Optional[Mapping[str, str]] = None, secrets: Tuple[Optional[str], ...] = (),
                 **path_params: Any) -> "requests.Response":
         """Send ``route`` and return the 2xx response; raise RestError otherwise.
 
         ``path_params`` fill the route's placeholders. Connection errors, timeouts and
-        502/503/504 are retried within the settings' bounds.
+        502/503/504 are retried within the settings' bounds; the whole call, retries
+        included, ends by ``settings.deadline``. ``secrets`` (a password, a credential the
+        request carries) never appear in an error, whatever the server echoes.
         """
         import requests
         from tenacity import Retrying, retry_if_exception
@@ -208,14 +248,17 @@ class RestClient:
         all_headers = {"sessionid": self.session_id} if self.session_id else {}
         all_headers.update(headers or {})
         settings = self.settings
+        hidden = (self.session_id, *secrets)
         deadline = time.monotonic() + settings.deadline
 
         def attempt() -> "requests.Response":
             left = deadline - time.monotonic()
-            timeout = (settings.connect_timeout, max(0.05, min(settings.read_timeout, left)))
+            if left <= 0:
+                raise _OutOfTime()
+            timeout = (min(settings.connect_timeout, left), min(settings.read_timeout, left))
             response = self.session.request(
                 route.method, url, params=params, data=data, json=json,
-                headers=all_headers, timeout=timeout,
+                headers=all_headers, timeout=timeout, verify=settings.verify,
             )
             if response.status_code in RETRY_STATUSES:
                 raise _RetryableStatus(response)
@@ -228,14 +271,23 @@ class RestClient:
             before_sleep=self._log_retry(route.method, shown) if settings.log_retries else None,
             reraise=True,
         )
+
+        def call() -> "requests.Response":
+            try:
+                return retrying(attempt)
+            except _RetryableStatus as exc:
+                return exc.response
+
         try:
-            response = retrying(attempt)
-        except _RetryableStatus as exc:
-            response = exc.response
+            response = _within(settings.deadline, call)
+        except _OutOfTime:
+            raise RestError(route.method, shown, None,
+                            f"no complete answer within the call's deadline of {settings.deadline:g} s "
+                            "(the server is too slow, or sends its answer a trickle at a time)") from None
         except requests.RequestException as exc:
-            raise RestError(route.method, shown, None, _describe(exc)) from None
+            raise RestError(route.method, shown, None, _describe(exc, hidden)) from None
         if not 200 <= response.status_code < 300:
-            message = self._scrub(server_message(response))
+            message = server_message(response, hidden)
             raise RestError(route.method, shown, response.status_code, message)
         return response
 
@@ -248,11 +300,12 @@ class RestClient:
         except ValueError:
             shown = safe_url(response.url or self.base_url)
             raise RestError(route.method, shown, response.status_code,
-                            "expected JSON, got: " + self._scrub(trim(response.text, 120))) from None
+                            "expected JSON, got: " + self._scrub(response.text, 120)) from None
 
-    def _scrub(self, text: str) -> str:
+    def _scrub(self, text: str, limit: int = MESSAGE_LIMIT) -> str:
+        """Server text fit for a message: the session id redacted, on one line, trimmed."""
         # A server may echo what it was sent; the session id must not reach a log.
-        return text.replace(self.session_id, "<session id>") if self.session_id else text
+        return trim(redact(text, (self.session_id,)), limit)
 
     def _log_retry(self, method: str, shown: str) -> Any:
         attempts = self.settings.attempts
@@ -296,10 +349,11 @@ class LoginClient(RestClient):
         session: nothing of the body that could hold the password is shown.
         """
         self.session_id = None
-        response = self.request(self.login_route, data={"username": username, "password": password})
+        response = self.request(self.login_route, data={"username": username, "password": password},
+                                secrets=(password,))
         answer = response.text.strip().strip('"')
         if not SESSION_ID.match(answer):
-            shown = trim(answer.replace(password, "<password>"), 120) if password else trim(answer, 120)
+            shown = trim(redact(answer, (password,)), 120)
             raise RestError(self.login_route.method, safe_url(self.url(self.login_route)), response.status_code,
                             f"answered something that is not a session id (a proxy's page?): {shown}")
         self.session_id = answer

@@ -58,7 +58,7 @@ class SchedulerClient(LoginClient):
         return job_status(info) in FINISHED_STATUSES
 
     def putThirdPartyCredential(self, key: str, value: str) -> None:  # noqa: N802
-        self.request(routes.SCHEDULER_PUT_CREDENTIAL, data={"key": key, "value": value})
+        self.request(routes.SCHEDULER_PUT_CREDENTIAL, data={"key": key, "value": value}, secrets=(value,))
 
     def removeThirdPartyCredential(self, key: str) -> None:  # noqa: N802
         self.request(routes.SCHEDULER_REMOVE_CREDENTIAL, params={"key": key})

@@ -78,7 +78,7 @@ class DeploySpec:
     image: str
     container_port: Optional[str] = None  # "80/tcp"
     service_port: int = PICK_FREE_PORT
-    environment: Mapping[str, str] = field(default_factory=dict)
+    environment: Mapping[str, str] = field(default_factory=dict, repr=False)  # values may be secrets
     volumes: Tuple[str, ...] = ()
     command: Optional[Tuple[str, ...]] = None
     options: Mapping[str, Any] = field(default_factory=dict)
@@ -135,22 +135,36 @@ def _lines(text: str) -> List[str]:
 
 
 def _environment(text: Optional[str]) -> Dict[str, str]:
+    """DOCKER_ENV as a dict. Its values are often secrets: no error shows a value, nor a
+    line that may hold one; errors name the entry or line number only."""
     if not text:
         return {}
     if text.startswith("{"):
-        pairs = _json(text, DOCKER_ENV, dict).items()
+        pairs = [(f"entry {number}", key, value)
+                 for number, (key, value) in enumerate(_json(text, DOCKER_ENV, dict).items(), 1)]
     else:
         pairs = []
-        for line in _lines(text):
-            key, equals, value = line.partition("=")
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            key, equals, value = line.strip().partition("=")
             if not equals:
-                raise InputError(f"{DOCKER_ENV}: expected NAME=value, got {line!r}")
-            pairs.append((key, value))
-    environment = {str(key).strip(): "" if value is None else str(value) for key, value in pairs}
-    bad = [key for key in environment if not key or "=" in key]
-    if bad:
-        raise InputError(f"{DOCKER_ENV}: invalid variable names {bad!r}")
+                raise InputError(f"{DOCKER_ENV} line {number}: expected NAME=value (the line is not shown: "
+                                 "it may hold a secret)")
+            pairs.append((f"line {number}", key, value))
+    environment: Dict[str, str] = {}
+    for where, key, value in pairs:
+        name = str(key).strip()
+        if not _valid_env_name(name):
+            raise InputError(f"{DOCKER_ENV} {where}: invalid variable name (it must be non-empty, without "
+                             "'=', spaces or control characters; not shown: it may hold a secret)")
+        environment[name] = "" if value is None else str(value)
     return environment
+
+
+def _valid_env_name(name: str) -> bool:
+    """What an engine can pass as a variable name: ``NAME=value`` must split back to NAME."""
+    return bool(name) and "=" not in name and all(char.isprintable() and not char.isspace() for char in name)
 
 
 def _volumes(text: Optional[str]) -> Tuple[str, ...]:
