@@ -13,7 +13,7 @@ from . import names
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a fresh status check skips it)
 if TYPE_CHECKING:
-    from typing import List, Mapping, Optional, Protocol
+    from typing import Any, Dict, List, Mapping, Optional, Protocol
 else:
     Protocol = object  # the interface is for type checkers; at run time a plain base
 
@@ -58,6 +58,28 @@ class ContainerEngine(Protocol):
         self, name: str, cursor: Optional[str], *, max_lines: int, max_bytes: int
     ) -> LogBatch:
         """Lines written since ``cursor`` (None: from the start), each exactly once across calls."""
+
+    # What the Docker action scripts ask besides (``DockerEngine``, ``FakeEngine``). Ownership:
+    # ``DeploySpec.owner`` and the ``owner`` keyword are the labels of ``containers.spec.owner_labels``
+    # (keys in ``names.CONTAINER_LABELS``). ``deploy`` creates with them and reuses or starts only a
+    # container carrying them; ``stop``/``start``/``remove`` given ``owner`` act only on such a
+    # container (found by name, then addressed by id). Any other container of that name raises
+    # ``containers.spec.ForeignContainer`` (an EngineError naming it) and is left untouched.
+    # ``owner`` is optional (None: any container of the name, as before it existed).
+    def inspect(self, name: str) -> Optional[Dict[str, Any]]:
+        """The container's Docker-shaped inspect document (``Id``, ``State``, ``Config.Labels``...), or None."""
+
+    def deploy(self, spec: Any) -> Any:
+        """Run ``spec`` (a ``DeploySpec``): reuse, start or create; a ``Deployed``."""
+
+    def stop(self, name: str, timeout: int = ..., *, owner: Optional[Mapping[str, str]] = None) -> Any:
+        """Stop the container (``timeout`` seconds between SIGTERM and SIGKILL); an ``ActionOutcome``."""
+
+    def start(self, name: str, *, owner: Optional[Mapping[str, str]] = None) -> Any:
+        """Start the stopped container; an ``ActionOutcome``."""
+
+    def remove(self, name: str, *, owner: Optional[Mapping[str, str]] = None) -> Any:
+        """Remove the container, running or not, with its anonymous volumes; an ``ActionOutcome``."""
 
 
 def default_engine(environ: Mapping[str, str]) -> ContainerEngine:

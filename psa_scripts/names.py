@@ -101,6 +101,14 @@ RUNNING_STATE_ERROR = 2
 TOKEN_PREFIX = "PSA_"
 PROXY_GROUPS = ("scheduleradmins", "rmcoreadmins")
 
+# --- Container labels: which service instance created a container ------------------------------
+# Start_Docker_Service labels what it creates; it reuses or starts, and the actions stop, start or
+# remove, only a container carrying the labels of their own instance: a container of the same name
+# made by anything else is refused with an error naming it, and left untouched.
+LABEL_INSTANCE_ID = "io.ow2.proactive.psa.instance-id"  # PCA_INSTANCE_ID
+LABEL_SERVICE_ID = "io.ow2.proactive.psa.service-id"  # the generic information pca.service.id, when set
+CONTAINER_LABELS = (LABEL_INSTANCE_ID, LABEL_SERVICE_ID)
+
 # --- Files in the deployment task's localspace -----------------------------------------------------
 PORT_FILE_SUFFIX = "_port"
 CONTAINER_ID_FILE_SUFFIX = "_containerID"

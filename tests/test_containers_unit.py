@@ -477,3 +477,25 @@ def test_check_not_used_by_other_service_without_the_binding():
     bindings = {"variables": JavaMap()}
     run("Check_Not_Used_By_Other_Service", bindings)
     assert bindings["selected"] is True
+
+
+def test_an_engine_error_quoting_an_environment_value_hides_it():
+    class Containers:
+        def create(self, image, command, name, **options):
+            assert options["environment"] == {"DB_PASSWORD": "hunter2 x"}
+            raise docker.errors.APIError("500", explanation='invalid env "DB_PASSWORD=hunter2 x" (hunter2%20x)')
+
+    class Images:
+        def get(self, image):
+            return object()
+
+    class Api:
+        def inspect_container(self, name):
+            raise docker.errors.NotFound("no such container")
+
+    client = FakeClient(Api())
+    client.containers, client.images = Containers(), Images()
+    spec = DeploySpec(name="svc", image="img", environment={"DB_PASSWORD": "hunter2 x"})
+    with pytest.raises(EngineError) as caught:
+        DockerEngine(client).deploy(spec)
+    assert str(caught.value) == 'could not create container svc from img: invalid env "DB_PASSWORD=<hidden>" (<hidden>)'

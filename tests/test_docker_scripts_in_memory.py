@@ -7,10 +7,12 @@ contract (tests/engine/test_engine_contract.py) says why the two agree.
 import pytest
 
 from psa_scripts import names
+from psa_scripts.containers import DeploySpec, ForeignContainer
 from psa_scripts.errors import InputError
+from psa_scripts.local.apis import ContainerState
 from psa_scripts.testing import FakeEngine
 from psa_scripts.testing.harness import Harness, State, node_variables
-from psa_scripts.testing.scenarios import Scenario
+from psa_scripts.testing.scenarios import ACTIONS, Scenario
 
 NAME = "web-1"
 CHANNEL = "Service_Instance_11"
@@ -101,3 +103,70 @@ def test_a_bad_instance_name_is_refused_before_any_engine_call(harness, script):
     outcome = harness.run(script, deployment_state("svc; touch /tmp/psa-pwned"))
     assert isinstance(outcome.error, InputError)
     assert outcome.calls_to("engine") == [] and outcome.state.files == {}
+
+
+# --- a container of the same name that another service instance made ----------------------------
+OURS = {names.LABEL_INSTANCE_ID: "11"}
+
+
+def test_what_start_creates_carries_the_instance_and_service_labels(harness):
+    state = deployment_state().replace(generic_info={names.GI_SERVICE_ID: "COCO_Annotator"})
+    deployed = harness.run("Start_Docker_Service", state).raise_error()
+    assert deployed.state.containers[NAME].labels == {names.LABEL_INSTANCE_ID: "11",
+                                                       names.LABEL_SERVICE_ID: "COCO_Annotator"}
+
+
+@pytest.mark.parametrize("labels", [{}, {names.LABEL_INSTANCE_ID: "7"},
+                                    {names.LABEL_INSTANCE_ID: "11", names.LABEL_SERVICE_ID: "Other"}],
+                         ids=["unlabelled", "another-instance", "another-service"])
+def test_start_refuses_a_container_of_that_name_it_does_not_own(harness, labels):
+    theirs = ContainerState(running=True, id="f0e1d2c3b4a5" * 5, image="their/app", labels=dict(labels))
+    state = deployment_state().replace(containers={NAME: theirs},
+                                       generic_info={names.GI_SERVICE_ID: "COCO_Annotator"})
+    failed = Scenario(harness, state).deploy("Start_Docker_Service", expect_error=True)
+    assert isinstance(failed.error, ForeignContainer)
+    assert str(failed.error).startswith(f"container {NAME} (id f0e1d2c3b4a5) was not created by this service "
+                                        "instance (io.ow2.proactive.psa.instance-id=11, ")
+    assert "it is left untouched" in str(failed.error)
+    assert failed.state.containers[NAME] == theirs  # not started, stopped, relabelled nor removed
+    assert f"{NAME}_containerID" not in failed.state.files and failed.status_history == ["ERROR"]
+
+
+@pytest.mark.parametrize("action", ["finish", "pause", "resume"])
+@pytest.mark.parametrize("running", [True, False], ids=["running", "stopped"])
+def test_an_action_refuses_a_container_it_does_not_own_and_leaves_it(harness, action, running):
+    scenario = Scenario(harness, deployment_state())
+    scenario.deploy("Start_Docker_Service")
+    theirs = ContainerState(running=running, id="abcdef012345" * 5, labels={names.LABEL_INSTANCE_ID: "7"})
+    scenario.state = scenario.state.replace(containers={NAME: theirs})  # ours went, theirs took the name
+    done = scenario.action(action, expect_error=True)
+    status = done.of(ACTIONS[action].docker_executable).state.files[f"{NAME}_status"]
+    assert status.startswith(f"container {NAME} (id abcdef012345) was not created by this service instance "
+                             "(io.ow2.proactive.psa.instance-id=11; it has io.ow2.proactive.psa.instance-id=7)")
+    assert scenario.state.containers[NAME] == theirs
+    assert done.status_history == ["ERROR"] and status in str(done.error)
+
+
+def test_an_action_on_our_own_container_still_acts(harness):
+    scenario = Scenario(harness, deployment_state())
+    scenario.deploy("Start_Docker_Service")
+    assert scenario.state.containers[NAME].labels == OURS
+    assert scenario.action("pause").status_history == ["PAUSED"]
+    assert not scenario.state.containers[NAME].running
+
+
+@pytest.mark.parametrize("script", ["Start_Docker_Service", "Finish_Docker_Service",
+                                    "Pause_Docker_Service", "Resume_Docker_Service"])
+def test_without_pca_instance_id_no_container_is_touched(harness, script):
+    state = deployment_state()
+    state = state.replace(variables={k: v for k, v in state.variables.items() if k != names.PCA_INSTANCE_ID})
+    outcome = harness.run(script, state)
+    assert isinstance(outcome.error, InputError) and names.PCA_INSTANCE_ID in str(outcome.error)
+    assert outcome.calls_to("engine") == [] and outcome.state.files == {}
+
+
+def test_docker_options_cannot_set_the_owner_labels():
+    with pytest.raises(InputError, match="DOCKER_OPTIONS: the labels io.ow2.proactive.psa.instance-id are set by"):
+        DeploySpec(name=NAME, image="img", options={"labels": {names.LABEL_INSTANCE_ID: "11"}})
+    spec = DeploySpec(name=NAME, image="img", options={"labels": {"team": "vision"}}, owner=OURS)
+    assert spec.labels == {"team": "vision", **OURS}

@@ -14,7 +14,7 @@ not pay for ``spec`` or ``docker_engine``.
 _EXPORTS = {
     "ActionOutcome": "spec", "Deployed": "spec", "DeploySpec": "spec", "action_status": "spec",
     "check_instance_name": "spec", "DockerEngine": "docker_engine", "LogCursor": "logs",
-    "LogDelivery": "logs",
+    "LogDelivery": "logs", "ForeignContainer": "spec", "owner_labels": "spec",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -12,10 +12,12 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from typing import Any, Callable, Dict, Iterator, Mapping, Optional
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
 
 from ..errors import EngineError
-from .spec import DEFAULT_STOP_TIMEOUT, PICK_FREE_PORT, ActionOutcome, Deployed, DeploySpec, check_instance_name
+from ..redact import redact
+from .spec import (DEFAULT_STOP_TIMEOUT, PICK_FREE_PORT, ActionOutcome, Deployed, DeploySpec, check_instance_name,
+                   check_owner)
 from .status import API_VERSION, DEFAULT_TIMEOUT, LOG_READ_SECONDS, LogResponse, StatusReader, StreamBroken
 
 # API_VERSION, the one pin of the API version, lives in .status: lite uses it too.
@@ -111,6 +113,9 @@ class DockerEngine(StatusReader):
     def deploy(self, spec: DeploySpec) -> Deployed:
         """Reuse a running container named ``spec.name``, start a stopped one, else create it.
 
+        Only a container carrying ``spec.owner``'s labels is reused or started; another of that
+        name raises ForeignContainer and is left untouched. A created one gets ``spec.labels``.
+
         Another deployment of the same name may be creating, starting or (after a failed
         start) removing that container meanwhile: such a clash is retried, briefly.
         """
@@ -128,6 +133,8 @@ class DockerEngine(StatusReader):
 
     def _deploy_once(self, spec: DeploySpec) -> Deployed:
         attrs = self.inspect(spec.name)
+        if attrs is not None:
+            check_owner(spec.name, attrs, spec.owner)
         if attrs is None:
             container_id, action = self._create(spec), "created"
         elif attrs.get("State", {}).get("Running"):
@@ -147,8 +154,9 @@ class DockerEngine(StatusReader):
         options = _create_options(spec)
         import docker
 
+        secrets = tuple(spec.environment.values())  # an engine may quote a value it refused
         for attempt in range(1, _PORT_RACE_ATTEMPTS + 1):
-            with _engine_errors(f"create container {spec.name} from {spec.image}"):
+            with _engine_errors(f"create container {spec.name} from {spec.image}", secrets):
                 try:
                     container = self.client.containers.create(
                         spec.image, list(spec.command) if spec.command else None, name=spec.name, **options)
@@ -157,7 +165,7 @@ class DockerEngine(StatusReader):
                         raise _Contended("the name was taken meanwhile") from None
                     raise
             try:
-                with _engine_errors(f"start container {spec.name}"):
+                with _engine_errors(f"start container {spec.name}", secrets):
                     container.start()
                 return str(container.id)
             except EngineError as error:
@@ -248,21 +256,34 @@ class DockerEngine(StatusReader):
         return "its logs could not be read"
 
     # --- actions ------------------------------------------------------------------------------
-    def stop(self, name: str, timeout: int = DEFAULT_STOP_TIMEOUT) -> ActionOutcome:
-        return self._act(name, "stop", lambda: self.client.api.stop(name, timeout=timeout))
+    # ``owner`` (the labels of owner_labels): act only on a container carrying them, found by name
+    # and then addressed by its id, so that a container swapped in meanwhile is not touched either;
+    # another container of that name raises ForeignContainer. None: any container of that name.
+    def stop(self, name: str, timeout: int = DEFAULT_STOP_TIMEOUT, *,
+             owner: Optional[Mapping[str, str]] = None) -> ActionOutcome:
+        return self._act(name, "stop", lambda target: self.client.api.stop(target, timeout=timeout), owner)
 
-    def start(self, name: str) -> ActionOutcome:
-        return self._act(name, "start", lambda: self.client.api.start(name))
+    def start(self, name: str, *, owner: Optional[Mapping[str, str]] = None) -> ActionOutcome:
+        return self._act(name, "start", lambda target: self.client.api.start(target), owner)
 
-    def remove(self, name: str) -> ActionOutcome:
+    def remove(self, name: str, *, owner: Optional[Mapping[str, str]] = None) -> ActionOutcome:
         """Remove the container, running or not, with its anonymous volumes (``rm -fv``)."""
-        return self._act(name, "remove", lambda: self.client.api.remove_container(name, v=True, force=True))
+        return self._act(name, "remove", lambda target: self.client.api.remove_container(target, v=True, force=True),
+                         owner)
 
-    def _act(self, name: str, verb: str, call: Callable[[], Any]) -> ActionOutcome:
+    def _act(self, name: str, verb: str, call: Callable[[str], Any],
+             owner: Optional[Mapping[str, str]]) -> ActionOutcome:
         check_instance_name(name)
+        target = name
+        if owner is not None:
+            attrs = self.inspect(name)
+            if attrs is None:
+                return ActionOutcome.NO_SUCH_CONTAINER
+            check_owner(name, attrs, owner)
+            target = str(attrs["Id"])
         with _engine_errors(f"{verb} container {name}"):
             try:
-                call()
+                call(target)
             except _not_found():
                 return ActionOutcome.NO_SUCH_CONTAINER
         return ActionOutcome.DONE
@@ -289,6 +310,7 @@ def _contention_as_retry(spec: DeploySpec) -> Iterator[None]:
 def _create_options(spec: DeploySpec) -> Dict[str, Any]:
     """The ``containers.create`` keyword arguments for ``spec`` (besides image, command, name)."""
     options = dict(spec.options)
+    options["labels"] = spec.labels
     if "device_requests" in options:
         from docker.types import DeviceRequest
 
@@ -317,16 +339,17 @@ def _not_found() -> type:
 
 
 @contextlib.contextmanager
-def _engine_errors(what: str) -> Iterator[None]:
-    """Engine and connection failures as EngineError carrying the engine's own message."""
+def _engine_errors(what: str, secrets: Tuple[str, ...] = ()) -> Iterator[None]:
+    """Engine and connection failures as EngineError carrying the engine's own message
+    (``secrets``, values the request carried, redacted from it)."""
     import docker
     import requests
 
     try:
         yield
     except docker.errors.APIError as error:
-        raise EngineError(f"could not {what}: {error.explanation or error}") from None
+        raise EngineError(redact(f"could not {what}: {error.explanation or error}", secrets)) from None
     except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
-        raise EngineError(
+        raise EngineError(redact(
             f"could not {what}: the container engine did not answer (is DOCKER_HOST right? "
-            f"tools/engine-up.sh provisions one): {error}") from None
+            f"tools/engine-up.sh provisions one): {error}", secrets)) from None

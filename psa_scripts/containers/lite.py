@@ -325,19 +325,25 @@ class StatusFirstEngine:
     def deploy(self, spec: Any) -> Any:
         return self.sdk.deploy(spec)
 
-    def stop(self, name: str, timeout: Optional[int] = None) -> Any:
-        return self.sdk.stop(name) if timeout is None else self.sdk.stop(name, timeout)
+    # ``owner`` is passed on only when given: an engine written before it existed still serves.
+    def stop(self, name: str, timeout: Optional[int] = None, *, owner: Optional[Mapping[str, str]] = None) -> Any:
+        args = (name,) if timeout is None else (name, timeout)
+        return self.sdk.stop(*args, **_owned(owner))
 
-    def start(self, name: str) -> Any:
-        return self.sdk.start(name)
+    def start(self, name: str, *, owner: Optional[Mapping[str, str]] = None) -> Any:
+        return self.sdk.start(name, **_owned(owner))
 
-    def remove(self, name: str) -> Any:
-        return self.sdk.remove(name)
+    def remove(self, name: str, *, owner: Optional[Mapping[str, str]] = None) -> Any:
+        return self.sdk.remove(name, **_owned(owner))
 
     def __getattr__(self, attribute: str) -> Any:  # client, deploy helpers...: the SDK engine's
         if attribute.startswith("__") or attribute in ("reader", "_make_sdk_engine", "_sdk"):
             raise AttributeError(attribute)
         return getattr(self.sdk, attribute)
+
+
+def _owned(owner: Optional[Mapping[str, str]]) -> Dict[str, Any]:
+    return {} if owner is None else {"owner": owner}
 
 
 def status_engine(environ: Mapping[str, str], *, timeout: float = DEFAULT_TIMEOUT, **options: Any) -> Any:

@@ -82,16 +82,32 @@ class DeploySpec:
     volumes: Tuple[str, ...] = ()
     command: Optional[Tuple[str, ...]] = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    owner: Mapping[str, str] = field(default_factory=dict)  # owner_labels(): set on create, required to reuse
 
     def __post_init__(self) -> None:
         check_instance_name(self.name)
+        user_labels = self.options.get("labels") or {}
+        taken = sorted(set(user_labels) & set(names.CONTAINER_LABELS))
+        if taken:
+            raise InputError(f"{DOCKER_OPTIONS}: the labels {', '.join(taken)} are set by psa-scripts "
+                             "(they say which service instance owns the container): remove them")
         if self.container_port is not None:  # "80" and "80/tcp" alike, as the engine keys ports
             object.__setattr__(self, "container_port", _port_key(str(self.container_port)))
         _service_port(self.service_port)
 
+    @property
+    def labels(self) -> Dict[str, str]:
+        """The labels the container is created with: DOCKER_OPTIONS' ``labels``, then the owner's."""
+        user_labels = self.options.get("labels") or {}
+        labels = {str(key): "" for key in user_labels} if isinstance(user_labels, list) else dict(user_labels)
+        labels.update(self.owner)
+        return labels
+
     @classmethod
-    def from_variables(cls, variables: Any) -> "DeploySpec":
-        """Read and check every deploy variable (see the module docstring); InputError names the bad one."""
+    def from_variables(cls, variables: Any, owner: Optional[Mapping[str, str]] = None) -> "DeploySpec":
+        """Read and check every deploy variable (see the module docstring); InputError names the bad one.
+
+        ``owner``: the labels of the service instance deploying (``owner_labels``)."""
         name = check_instance_name(variables.require(names.INSTANCE_NAME))
         port = variables.text(CONTAINER_PORT)
         return cls(
@@ -103,6 +119,7 @@ class DeploySpec:
             volumes=_volumes(variables.text(DOCKER_VOLUMES)),
             command=_command(variables.text(DOCKER_COMMAND)),
             options=_options(variables.text(DOCKER_OPTIONS)),
+            owner=dict(owner or {}),
         )
 
 
@@ -200,3 +217,35 @@ def _options(text: Optional[str]) -> Dict[str, Any]:
             f"{DOCKER_OPTIONS}: {', '.join(refused)} not allowed; allowed: {', '.join(sorted(ALLOWED_OPTIONS))}"
         )
     return options
+
+
+# --- Whose container: the labels Start_Docker_Service sets ------------------------------------
+class ForeignContainer(EngineError):
+    """A container of the instance's name exists but this service instance did not create it."""
+
+
+def owner_labels(variables: Any, generic_info: Any = None) -> Dict[str, str]:
+    """The labels that mark a container as this service instance's (``names.CONTAINER_LABELS``).
+
+    ``PCA_INSTANCE_ID`` is required: without it no container can be told apart from another's.
+    The service id (generic information ``pca.service.id``) is added when the workflow has it.
+    """
+    instance_id = str(variables.require(names.PCA_INSTANCE_ID)).strip()
+    labels = {names.LABEL_INSTANCE_ID: instance_id}
+    service_id = generic_info.text(names.GI_SERVICE_ID) if generic_info is not None else None
+    if service_id and service_id.strip():
+        labels[names.LABEL_SERVICE_ID] = service_id.strip()
+    return labels
+
+
+def check_owner(name: str, attrs: Mapping[str, Any], owner: Mapping[str, str]) -> None:
+    """ForeignContainer unless the inspected container ``attrs`` carries every label of ``owner``."""
+    labels = (attrs.get("Config") or {}).get("Labels") or {}
+    if all(labels.get(key) == value for key, value in owner.items()):
+        return
+    theirs = ", ".join(f"{key}={labels[key]}" for key in names.CONTAINER_LABELS if labels.get(key))
+    ours = ", ".join(f"{key}={value}" for key, value in owner.items())
+    raise ForeignContainer(
+        f"container {name} (id {str(attrs.get('Id', ''))[:12]}) was not created by this service instance "
+        f"({ours}; it has {theirs or 'none of these labels'}): it is left untouched. Remove it or "
+        f"pick another {names.INSTANCE_NAME}")

@@ -15,9 +15,9 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
-from ..containers.spec import DEFAULT_STOP_TIMEOUT, ActionOutcome
+from ..containers.spec import DEFAULT_STOP_TIMEOUT, ActionOutcome, check_owner
 from ..containers.status import LogResponse, StatusReader
 from ..engine import LogBatch
 from ..errors import EngineError
@@ -373,6 +373,8 @@ class FakeEngine(_Recorder, StatusReader):
         check_instance_name(spec.name)
         with self._lock:
             container = self.containers.get(spec.name)
+            if container is not None:
+                check_owner(spec.name, self._inspect_document(spec.name), spec.owner)
             if container is None:
                 container, action = self._create(spec), "created"
             elif container.running:
@@ -401,7 +403,7 @@ class FakeEngine(_Recorder, StatusReader):
                 f"image {spec.image} is not on this host and could not be pulled: the in-memory engine has "
                 f"only {sorted(self.images)}; load or build it on the node, or check DOCKER_IMAGE and the registry")
         container = ContainerState(running=False, id=uuid.uuid4().hex + uuid.uuid4().hex, image=spec.image,
-                                   labels=dict(spec.options.get("labels") or {}),
+                                   labels=spec.labels,
                                    command=tuple(spec.command) if spec.command else None)
         if spec.container_port:
             fixed = spec.service_port != PICK_FREE_PORT
@@ -425,25 +427,30 @@ class FakeEngine(_Recorder, StatusReader):
         if self.on_start is not None:
             self.on_start(name, container)
 
-    def stop(self, name: str, timeout: int = DEFAULT_STOP_TIMEOUT) -> ActionOutcome:
+    def stop(self, name: str, timeout: int = DEFAULT_STOP_TIMEOUT, *,
+             owner: Optional[Mapping[str, str]] = None) -> ActionOutcome:
         self._record("stop", name, timeout)
-        return self._act(name, lambda c: self.kill(name) if c.running else None)
+        return self._act(name, lambda c: self.kill(name) if c.running else None, owner)
 
-    def start(self, name: str) -> ActionOutcome:
+    def start(self, name: str, *, owner: Optional[Mapping[str, str]] = None) -> ActionOutcome:
         self._record("start", name)
-        return self._act(name, lambda c: None if c.running else self._start(name, c))
+        return self._act(name, lambda c: None if c.running else self._start(name, c), owner)
 
-    def remove(self, name: str) -> ActionOutcome:
+    def remove(self, name: str, *, owner: Optional[Mapping[str, str]] = None) -> ActionOutcome:
         """Remove the container, running or not (``rm -fv``)."""
         self._record("remove", name)
-        return self._act(name, lambda c: self.containers.pop(name))
+        return self._act(name, lambda c: self.containers.pop(name), owner)
 
-    def _act(self, name: str, action: Callable[[ContainerState], Any]) -> ActionOutcome:
+    def _act(self, name: str, action: Callable[[ContainerState], Any],
+             owner: Optional[Mapping[str, str]] = None) -> ActionOutcome:
+        """``action`` on the container; with ``owner``, only when it carries those labels."""
         check_instance_name(name)
         with self._lock:
             container = self.containers.get(name)
             if container is None:
                 return ActionOutcome.NO_SUCH_CONTAINER
+            if owner is not None:
+                check_owner(name, self._inspect_document(name), owner)
             action(container)
         return ActionOutcome.DONE
 

@@ -1,6 +1,8 @@
 """Finish_Docker_Service — the finish action's executable: remove the container (``rm -fv``).
 
-Reads: INSTANCE_NAME (checked against the engine's name rule before anything runs).
+Reads: INSTANCE_NAME (checked against the engine's name rule before anything runs),
+PCA_INSTANCE_ID (only a container labelled with this service instance is removed; another of
+that name is refused, untouched, with a status text naming it).
 Writes: file <INSTANCE_NAME>_status for Post_Trigger_Action: the name when removed,
 ``Error: No such container: <name>`` when it was already gone, the engine's message
 otherwise. The task itself does not fail on an engine error: Post_Trigger_Action reads
@@ -9,12 +11,13 @@ the outcome and sets the instance status.
 
 from .. import names, statusfiles
 from ..containers import action_status
+from ..containers.spec import owner_labels
 from ..context import ScriptContext
 from ..contract import Contract, Var
 
 
 CONTRACT = Contract(
-    reads=(Var(names.INSTANCE_NAME),),
+    reads=(Var(names.INSTANCE_NAME), Var(names.PCA_INSTANCE_ID),),
     files_written=("<INSTANCE_NAME>_status",),
     on_node=True,
 )
@@ -22,6 +25,7 @@ CONTRACT = Contract(
 
 def main(ctx: ScriptContext) -> None:
     name = ctx.instance_name()
-    status = action_status(name, lambda: ctx.engine.remove(name))
+    owner = owner_labels(ctx.variables, ctx.generic_info)
+    status = action_status(name, lambda: ctx.engine.remove(name, owner=owner))
     statusfiles.write_status(ctx.workdir, name, status)
     ctx.print(f"Finish {name}: {status}")

@@ -1,6 +1,8 @@
 """Resume_Docker_Service — the resume action's executable: start the stopped container again.
 
-Reads: INSTANCE_NAME (checked against the engine's name rule before anything runs).
+Reads: INSTANCE_NAME (checked against the engine's name rule before anything runs),
+PCA_INSTANCE_ID (only a container labelled with this service instance is started; another of
+that name is refused, untouched, with a status text naming it).
 Writes: file <INSTANCE_NAME>_status for Post_Trigger_Action: the name when it runs (also
 when it was running already), ``Error: No such container: <name>`` when it is gone, the
 engine's message otherwise.
@@ -8,12 +10,13 @@ engine's message otherwise.
 
 from .. import names, statusfiles
 from ..containers import action_status
+from ..containers.spec import owner_labels
 from ..context import ScriptContext
 from ..contract import Contract, Var
 
 
 CONTRACT = Contract(
-    reads=(Var(names.INSTANCE_NAME),),
+    reads=(Var(names.INSTANCE_NAME), Var(names.PCA_INSTANCE_ID),),
     files_written=("<INSTANCE_NAME>_status",),
     on_node=True,
 )
@@ -21,6 +24,7 @@ CONTRACT = Contract(
 
 def main(ctx: ScriptContext) -> None:
     name = ctx.instance_name()
-    status = action_status(name, lambda: ctx.engine.start(name))
+    owner = owner_labels(ctx.variables, ctx.generic_info)
+    status = action_status(name, lambda: ctx.engine.start(name, owner=owner))
     statusfiles.write_status(ctx.workdir, name, status)
     ctx.print(f"Resume {name}: {status}")

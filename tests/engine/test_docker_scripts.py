@@ -138,3 +138,43 @@ def test_a_bad_instance_name_is_refused_and_nothing_runs(engine, tmp_path, scrip
     assert spy.calls == [], "the engine was called"
     assert outcome.state.files == {}
     assert not os.path.exists("/tmp/psa-pwned")
+
+
+# --- a container of the same name that is not ours --------------------------------------------------
+def _theirs(engine, name, labels):
+    """A container made by someone else under ``name`` (another PSA instance, or by hand)."""
+    container = engine.client.containers.run(TEST_IMAGE, ["sh", "-c", "exec httpd -f -p 80 -h /www"], name=name,
+                                             detach=True, labels=labels)
+    wait_until(lambda: engine.is_running(name), what="their container to run")
+    return engine.inspect(name)
+
+
+@pytest.mark.parametrize("labels", [{}, {names.LABEL_INSTANCE_ID: "7"}], ids=["by-hand", "another-instance"])
+def test_start_refuses_a_container_of_that_name_made_by_someone_else(harness, engine, container_names, labels):
+    name = container_names()
+    before = _theirs(engine, name, labels)
+    failed = Scenario(harness, deployment_state(name)).deploy("Start_Docker_Service", expect_error=True)
+    assert str(failed.error).startswith(
+        f"container {name} (id {before['Id'][:12]}) was not created by this service instance "
+        f"({names.LABEL_INSTANCE_ID}={INSTANCE_ID}; it has ")
+    after = engine.inspect(name)
+    assert (after["Id"], after["State"]["StartedAt"], after["Config"]["Labels"]) == (
+        before["Id"], before["State"]["StartedAt"], before["Config"]["Labels"])
+    assert after["State"]["Running"] and failed.status_history == ["ERROR"]
+
+
+@pytest.mark.parametrize("action", ["finish", "pause", "resume"])
+def test_an_action_leaves_a_container_that_took_our_name_untouched(harness, engine, container_names, action):
+    name = container_names()
+    scenario = deploy(harness, name)
+    engine.remove(name)
+    before = _theirs(engine, name, {names.LABEL_INSTANCE_ID: "7"})
+    done = scenario.action(action, expect_error=True)
+    executable = {"finish": "Finish_Docker_Service", "pause": "Pause_Docker_Service",
+                  "resume": "Resume_Docker_Service"}[action]
+    status = done.of(executable).state.files[f"{name}_status"]
+    assert status.startswith(f"container {name} (id {before['Id'][:12]}) was not created by this service instance")
+    after = engine.inspect(name)
+    assert (after["Id"], after["State"]["Running"], after["State"]["StartedAt"]) == (
+        before["Id"], True, before["State"]["StartedAt"])
+    assert done.status_history == ["ERROR"]

@@ -12,7 +12,8 @@ import uuid
 import pytest
 from engine_helpers import TEST_IMAGE
 
-from psa_scripts.containers import ActionOutcome, DeploySpec
+from psa_scripts.containers import ActionOutcome, DeploySpec, ForeignContainer
+from psa_scripts.names import LABEL_INSTANCE_ID
 from psa_scripts.errors import EngineError, InputError
 from psa_scripts.testing import FakeEngine
 
@@ -144,3 +145,27 @@ def test_a_missing_image_is_a_clear_error_and_leaves_nothing(contract):
     with pytest.raises(EngineError, match="image psa-test/no-such-image:1 is not on this host and could not be pulled"):
         contract.engine.deploy(DeploySpec(name=name, image="psa-test/no-such-image:1"))
     assert contract.engine.inspect(name) is None
+
+
+def test_only_the_owner_reuses_or_acts_on_a_container_and_others_leave_it_untouched(contract):
+    engine, name = contract.engine, contract.names()
+    ours, theirs = {LABEL_INSTANCE_ID: "11"}, {LABEL_INSTANCE_ID: "7"}
+    made = engine.deploy(contract.spec(name, owner=theirs))
+    assert engine.inspect(name)["Config"]["Labels"][LABEL_INSTANCE_ID] == "7"
+    refusals = [lambda: engine.deploy(contract.spec(name, owner=ours)),
+                lambda: engine.stop(name, 1, owner=ours), lambda: engine.start(name, owner=ours),
+                lambda: engine.remove(name, owner=ours)]
+    for refused in refusals:
+        with pytest.raises(ForeignContainer, match=f"^container {name} \\(id {made.container_id[:12]}\\) was not "
+                                                   "created by this service instance"):
+            refused()
+        assert engine.is_running(name) and engine.inspect(name)["Id"] == made.container_id
+    assert engine.stop(name, 1, owner=theirs) is ActionOutcome.DONE and not engine.is_running(name)
+    for refused in refusals:  # a stopped container is not started nor removed either
+        with pytest.raises(ForeignContainer):
+            refused()
+        assert not engine.is_running(name) and engine.inspect(name)["Id"] == made.container_id
+    assert engine.start(name, owner=theirs) is ActionOutcome.DONE and engine.is_running(name)
+    assert engine.deploy(contract.spec(name, owner=theirs)).action == "reused"
+    assert engine.remove(name, owner=theirs) is ActionOutcome.DONE and engine.inspect(name) is None
+    assert engine.stop(name, 1, owner=ours) is ActionOutcome.NO_SUCH_CONTAINER
