@@ -279,6 +279,10 @@ def _psa_install(modules):
     roots = {name.split(".")[0] for name in modules}
     cache = os.environ.get("PSA_SCRIPTS_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "psa-scripts")
     cache = None if cache == "off" else os.path.join(cache, sys.implementation.cache_tag or "none")
+    # The cache needs what makes it safe: uids, no-follow opens and calls relative to a directory.
+    if not (hasattr(os, "getuid") and hasattr(os, "O_NOFOLLOW") and hasattr(os, "O_DIRECTORY")
+            and os.open in os.supports_dir_fd and os.rename in os.supports_dir_fd):  # replace: as rename
+        cache = None
 
     def filename(name):
         return "<embedded>/" + name.replace(".", "/") + ("/__init__.py" if modules[name][0] else ".py")
@@ -293,37 +297,62 @@ def _psa_install(modules):
             source = zlib.decompress(binascii.a2b_base64(packed)).decode("utf-8")
         return source
 
-    checked = []  # the cache directory's verdict, taken once a run: "ours", "missing" or "other"
+    opened = []  # the cache directory's handle, opened once a run (None: no cache this run)
 
-    def cache_state():
-        # Bytecode read from the cache runs as our code: read only a directory that no one
-        # else can write, i.e. owned by us with no group/other bit. Without os.getuid (Windows)
-        # there is nothing to check against: no cache.
-        if not checked:
-            getuid = getattr(os, "getuid", None)
+    def trusted_path(path):
+        # Who can write a directory on the way can swap what lies below it: every existing
+        # directory from the cache up to / must belong to us or root, and be writable by no
+        # one else unless sticky (like /tmp, where others add entries but cannot move ours).
+        import stat
+
+        while True:
             try:
-                info = os.stat(cache) if getuid else None
+                info = os.lstat(path)
             except FileNotFoundError:
-                checked.append("missing")
-            except OSError:
-                checked.append("other")
-            else:
-                private = info is not None and info.st_uid == getuid() and (info.st_mode & 0o077) == 0
-                checked.append("ours" if private else "other")
-        return checked[0]
+                info = None
+            if info is not None and (not stat.S_ISDIR(info.st_mode) or info.st_uid not in (os.getuid(), 0)
+                                     or (info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX)):
+                return False
+            parent = os.path.dirname(path)
+            if parent == path:
+                return True
+            path = parent
 
-    def make_cache():
+    def open_cache():
+        # Bytecode read from the cache runs as our code. So the directory is opened once, its
+        # last step not following a symlink, and judged on that handle: ours, no group/other
+        # bit. Every file is then read and written relative to the handle (dir_fd), so a
+        # directory swapped in after the check is never read.
+        real = os.path.realpath(cache)
+        if not trusted_path(real):
+            return None
+        made = False
         try:
-            os.makedirs(cache, mode=0o700)
-            os.chmod(cache, 0o700)  # the mode above is masked by the umask
-        except FileExistsError:  # a concurrent run made it: judge it as found
-            checked.clear()
-            return cache_state() == "ours"
+            os.makedirs(real, mode=0o700)
+            made = True
+        except FileExistsError:
+            pass  # found, or a concurrent run made it: judged on the handle below
         except OSError:
-            checked[:] = ["other"]  # a read-only home only costs the compile
-            return False
-        checked[:] = ["ours"]
-        return True
+            return None  # a read-only home only costs the compile
+        try:
+            handle = os.open(real, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            return None
+        try:
+            if made:
+                os.chmod(handle, 0o700)  # the mode given to makedirs is masked by the umask
+            info = os.fstat(handle)
+            if info.st_uid == os.getuid() and not info.st_mode & 0o077:
+                return handle
+        except OSError:
+            pass
+        os.close(handle)
+        return None
+
+    def cache_handle():
+        if not opened:
+            opened.append(open_cache() if cache else None)
+        return opened[0]
 
     def code_of(name):
         # Compiling costs milliseconds a module and this runs every minute: keep the bytecode,
@@ -331,22 +360,23 @@ def _psa_install(modules):
         import marshal
 
         digest = modules[name][1]
-        state = cache_state() if cache else "other"
-        path = os.path.join(cache, digest + ".bin") if state != "other" else None
-        if state == "ours":
+        directory = cache_handle()
+        if directory is not None:
             try:
-                with open(path, "rb") as handle:
-                    return marshal.loads(handle.read())
+                with os.fdopen(os.open(digest + ".bin", os.O_RDONLY | os.O_NOFOLLOW, dir_fd=directory), "rb") as stream:
+                    return marshal.loads(stream.read())
             except (OSError, ValueError, EOFError, TypeError):
                 pass
         code = compile(source_of(name), filename(name), "exec", dont_inherit=True)
-        if path and (state == "ours" or make_cache()):
+        if directory is not None:
+            partial = "%s.bin.%d" % (digest, os.getpid())
             try:
-                with open(f"{path}.{os.getpid()}", "wb") as handle:
-                    handle.write(marshal.dumps(code))
-                os.replace(f"{path}.{os.getpid()}", path)
+                flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+                with os.fdopen(os.open(partial, flags, 0o600, dir_fd=directory), "wb") as stream:
+                    stream.write(marshal.dumps(code))
+                os.replace(partial, digest + ".bin", src_dir_fd=directory, dst_dir_fd=directory)
             except OSError:
-                pass  # a read-only home only costs the compile
+                pass  # a full disk only costs the compile
         return code
 
     class Loader:
@@ -388,6 +418,8 @@ def _psa_install(modules):
 
     def uninstall():
         sys.meta_path.remove(Finder)
+        if opened and opened[0] is not None:
+            os.close(opened.pop())
         if sys.excepthook is excepthook:
             sys.excepthook = previous_hook
         for name in [name for name in sys.modules if name.split(".")[0] in roots]:

@@ -16,9 +16,11 @@ import ast
 import json
 import os
 import re
+import shutil
 import site
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -636,3 +638,63 @@ def test_engine_bundled_resume_starts_the_stopped_container(engine_run, emu, doc
     assert files == {f"{container_name}_status": container_name}
     assert docker.is_running(container_name)
     assert PAGE_MARKER in fetch_page(int(started[f"{container_name}_port"]))
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="a foreign owner needs chown, so root")
+@pytest.mark.parametrize("swapped", ["parent", "leaf"])
+def test_a_cache_swapped_while_scripts_run_never_runs_foreign_code(engine_run, tmp_path, swapped):
+    """Someone flips a symlink on the cache's path, between our directory and theirs (their
+    bytecode, their uid), as fast as they can while bundled scripts run: none of their code runs."""
+    tag, marker = sys.implementation.cache_tag, tmp_path / "planted-code-ran"
+    engine_run("Fetch_Logs", variables={"IS_FINISHED": "false"}).ok()  # fills tmp_path/bytecode/<tag>
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    os.rename(tmp_path / "bytecode", ours)
+    shutil.copytree(ours, theirs)
+    _plant(theirs / tag, marker)
+    for path in [theirs, theirs / tag, *(theirs / tag).iterdir()]:
+        os.chown(path, 65534, 65534)
+    if swapped == "parent":  # bytecode -> ours | theirs
+        link, targets = tmp_path / "bytecode", [ours, theirs]
+    else:  # bytecode/<tag> -> ours/<tag> | theirs/<tag>
+        (tmp_path / "bytecode").mkdir(mode=0o700)
+        link, targets = tmp_path / "bytecode" / tag, [ours / tag, theirs / tag]
+    os.symlink(targets[0], link)
+    stop, flips = threading.Event(), [0]
+
+    def flip():
+        while not stop.is_set():
+            flips[0] += 1
+            staged = link.with_name(f".{link.name}.{flips[0]}")
+            os.symlink(targets[flips[0] % 2], staged)
+            os.replace(staged, link)  # atomic: the path always exists, pointing to one or the other
+
+    flipper = threading.Thread(target=flip, daemon=True)
+    flipper.start()
+    try:
+        runs = [engine_run("Fetch_Logs", variables={"IS_FINISHED": "false"}) for _ in range(12)]
+    finally:
+        stop.set()
+        flipper.join(timeout=10)
+    assert flips[0] > 100
+    assert not marker.exists(), "bytecode from a directory swapped in during the run was executed"
+    for run in runs:
+        assert run.ok().out["writeback"] == {"loop": "*/1 * * * *"}
+
+
+@pytest.mark.parametrize("mode, used", [(0o777, False), (0o775, False), (0o757, False), (0o1777, True), (0o755, True)],
+                         ids=["world-writable", "group-writable", "other-writable", "sticky-like-tmp", "ours"])
+def test_a_cache_below_a_directory_others_can_write_is_not_used(engine_run, tmp_path, mode, used):
+    """Who can write a directory above the cache can swap what is below it: such a cache is not
+    read, unless that directory is sticky (as /tmp: others add entries, but cannot move ours)."""
+    above, marker = tmp_path / "above", tmp_path / "planted-code-ran"
+    above.mkdir(mode=0o700)
+    env = {"PSA_SCRIPTS_CACHE": str(above / "bytecode")}
+    engine_run("Fetch_Logs", variables={"IS_FINISHED": "false"}, env=env).ok()
+    cache = above / "bytecode" / sys.implementation.cache_tag
+    planted = _plant(cache, marker)
+    above.chmod(mode)
+    second = engine_run("Fetch_Logs", variables={"IS_FINISHED": "false"}, env=env)
+    assert marker.exists() is used  # used: the planted code ran in place of our modules
+    if not used:
+        assert second.ok().out["writeback"] == {"loop": "*/1 * * * *"}
+        assert {path: path.read_bytes() for path in sorted(cache.glob("*.bin"))} == planted  # nor written
