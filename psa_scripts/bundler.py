@@ -1,7 +1,7 @@
 """The bundler: catalog scripts as self-contained files, and catalog packages as zips.
 
 A catalog script is fetched as one file and run by the ``cpython`` engine with the
-bindings as module globals (DOMAIN.md §2). ``render_script`` turns a script module into
+bindings as module globals. ``render_script`` turns a script module into
 such a file: a header comment (what it does, kind, variables read and written, version),
 the modules the script needs (the transitive closure of its imports, lazy ones included,
 the testing package excluded: ``psa_scripts`` modules, and for a service author's script

@@ -8,9 +8,11 @@
     psa run WORKFLOW.xml [--var NAME=VALUE]... [--engine docker|memory] [--ticks N]
             [--then ACTION.xml]... [--report FILE]
     psa graph PACKAGE_DIR_OR_WORKFLOW... [--svg FILE]
+    psa serve-catalog [--port PORT] [--login USER]
 
-Exit codes: 0 done, 1 something failed (an object, a finding of severity error, a
-login), 2 a usage error. Errors are one line on stderr. The password comes from
+Exit codes: 0 done (validate: no error found), 1 something failed or was found (an object,
+a finding of severity error, a login), 2 a usage error (bad arguments, a file or directory
+that does not exist). Errors are one line on stderr. The password comes from
 ``PSA_PASSWORD`` or a prompt, the session id from ``PSA_SESSION_ID``; neither is ever
 printed. ``--session-id ID`` still works, with a warning: an argument is visible to every
 user in ``ps`` and stays in the shell history.
@@ -32,6 +34,13 @@ from .errors import PsaScriptError
 SESSION_ID_WARNING = ("warning: --session-id shows the session id to every user of this machine (ps) "
                       "and keeps it in the shell history; export PSA_SESSION_ID instead")
 DEFAULT_BUNDLES = Path("bundles")
+# The rehearsal Catalog's fixed credentials (psa serve-catalog): loopback only, nothing kept.
+REHEARSAL_LOGIN = "admin"
+REHEARSAL_PASSWORD = "admin"
+
+
+class UsageError(PsaScriptError):
+    """The command line asks for something that cannot be: exit status 2."""
 
 
 def _bucket(value: str) -> str:
@@ -51,6 +60,8 @@ def _url(value: str) -> str:
 def _bundle(args: argparse.Namespace) -> int:
     from .bundler import build_all
 
+    if not args.bundles.is_dir():
+        raise UsageError(f"{args.bundles} is not a directory: pass the bundles/ directory of the repository")
     for path, package in build_all(args.bundles, args.out, bucket=args.bucket, search_path=args.path):
         kinds = sorted({o.kind for o in package.objects})
         print(f"{path}: {package.slug} {package.version}, bucket {package.bucket}, "
@@ -108,6 +119,19 @@ def scheduler_url_for(catalog_url: str) -> str:
     return (base[: -len("/catalog")] if base.endswith("/catalog") else base) + "/rest"
 
 
+def _ask_password(login: str) -> str:
+    """The password typed at the terminal; without a terminal, a one-line error (getpass would
+    read the password from a pipe, echoed, or fail with a traceback)."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        raise PsaScriptError(f"no password for {login}: PSA_PASSWORD is not set and there is no terminal to ask for it")
+    try:
+        return getpass.getpass(f"Password of {login}: ")
+    except EOFError:
+        raise PsaScriptError(f"no password for {login}: set PSA_PASSWORD or type it at the prompt") from None
+
+
 def _session_id(args: argparse.Namespace) -> str:
     from .clients.http import HttpSettings
     from .clients.scheduler import SchedulerClient
@@ -115,9 +139,7 @@ def _session_id(args: argparse.Namespace) -> str:
     if args.login:
         password = os.environ.get("PSA_PASSWORD")
         if password is None:
-            import getpass
-
-            password = getpass.getpass(f"Password of {args.login}: ")
+            password = _ask_password(args.login)
         if not password:
             raise PsaScriptError("no password: set PSA_PASSWORD or type it at the prompt")
         client = SchedulerClient(args.scheduler_url or scheduler_url_for(args.url), settings=HttpSettings.from_env())
@@ -141,6 +163,8 @@ def _publish(args: argparse.Namespace) -> int:
     from .clients.http import HttpSettings
     from .publish import Publisher, load_packages
 
+    if not args.source.exists():
+        raise UsageError(f"no such file or directory: {args.source} (give a dist directory or a package zip)")
     packages = load_packages(args.source)
     if args.bucket:
         packages = [with_bucket(p, args.bucket) for p in packages]
@@ -149,6 +173,40 @@ def _publish(args: argparse.Namespace) -> int:
         print(f"Dry run against {args.url}: reads the Catalog, writes nothing")
     summary = Publisher(client, force=args.force, dry_run=args.dry_run).publish(packages)
     return 0 if summary.ok else 1
+
+
+def _serve_catalog(args: argparse.Namespace) -> int:
+    """A loopback Catalog (and the scheduler login next to it) until Ctrl-C or SIGTERM: the
+    real ``psa publish`` can rehearse against it. Nothing is kept when it stops."""
+    import signal
+    import threading
+
+    from .local.emulator import ProActiveEmulator
+
+    chosen = os.environ.get("PSA_PASSWORD")
+    emulator = ProActiveEmulator(port=args.port)
+    emulator.users = {args.login: chosen or REHEARSAL_PASSWORD}
+    try:
+        emulator.start()
+    except OSError as error:
+        raise UsageError(f"cannot listen on 127.0.0.1:{args.port}: {error.strerror or error}") from None
+    stopped = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        said = "the one in PSA_PASSWORD" if chosen else f"{REHEARSAL_PASSWORD} (fixed: loopback only)"
+        print(f"Loopback Catalog on {emulator.catalog_url} (scheduler login: {emulator.scheduler_url})")
+        print(f"User {args.login}, password {said}. Nothing is kept when it stops; Ctrl-C stops it.")
+        print(f"Try: psa publish dist --url {emulator.catalog_url} --login {args.login} --dry-run", flush=True)
+        try:
+            stopped.wait()
+        except KeyboardInterrupt:
+            pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        emulator.stop()
+    objects = sum(len(bucket["objects"]) for bucket in emulator.buckets.values())
+    print(f"Stopped: {len(emulator.buckets)} bucket(s), {objects} object(s) dropped.")
+    return 0
 
 
 def _new_service(args: argparse.Namespace) -> int:
@@ -274,6 +332,16 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--force", action="store_true", help="also replace objects a user edited")
     publish.set_defaults(handler=_publish)
 
+    serve = commands.add_parser(
+        "serve-catalog", help="run a loopback Catalog to rehearse psa publish",
+        description=f"Serve a Catalog and the scheduler login on 127.0.0.1 (the local emulator) until Ctrl-C, so "
+                    f"that the real psa publish can rehearse: user {REHEARSAL_LOGIN}, password {REHEARSAL_PASSWORD} "
+                    "(or the value of PSA_PASSWORD when set). Nothing is kept when it stops.")
+    serve.add_argument("--port", type=int, default=0, help="the port to listen on (default: a free one, printed)")
+    serve.add_argument("--login", default=REHEARSAL_LOGIN, metavar="USER",
+                       help=f"the user it accepts (default: {REHEARSAL_LOGIN})")
+    serve.set_defaults(handler=_serve_catalog)
+
     new = commands.add_parser("new", help="start a service package of your own")
     kinds = new.add_subparsers(dest="kind", metavar="KIND", required=True)
     service = kinds.add_parser(
@@ -330,6 +398,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(list(argv) if argv is not None else None)
     try:
         return int(args.handler(args))
+    except UsageError as error:
+        print(f"psa {args.command}: {error}", file=sys.stderr)
+        return 2
     except PsaScriptError as error:
         print(f"psa {args.command}: {error}", file=sys.stderr)
         return 1

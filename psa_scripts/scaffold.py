@@ -162,6 +162,7 @@ Clean_Start_Service then sets the instance to ERROR, and nothing is left running
 
 import time
 
+from psa_scripts.containers.spec import owner_labels
 from psa_scripts.context import ScriptContext
 from psa_scripts.errors import InputError, ServiceError
 from psa_scripts.scripts import start_docker_service
@@ -193,7 +194,7 @@ def wait_until_ready(ctx: ScriptContext, name: str, ready_log: str, timeout: int
         running = ctx.engine.is_running(name)
         if not running or time.monotonic() >= deadline:
             why = "its container stopped" if not running else f"it did not log {ready_log!r} within {timeout} s"
-            ctx.engine.remove(name)
+            ctx.engine.remove(name, owner=owner_labels(ctx.variables, ctx.generic_info))  # ours only
             raise ServiceError(f"{name} is not ready: {why}; its container is removed")
         time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
 ''')

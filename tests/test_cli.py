@@ -1,6 +1,8 @@
 """The psa command: arguments, exit codes, one-line errors, secrets never printed."""
 
 import os
+import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -58,7 +60,7 @@ def test_bundle_builds_every_package(capsys, tmp_path):
 def test_bundle_without_a_bundles_directory_is_one_clear_line(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, err = run(capsys, "bundle")
-    assert code == 1 and out == ""
+    assert code == 2 and out == ""  # a missing path is a usage error
     assert err == "psa bundle: bundles is not a directory: pass the bundles/ directory of the repository\n"
 
 
@@ -147,6 +149,7 @@ def test_publish_prompts_for_the_password(capsys, emu, dist, monkeypatch):
     monkeypatch.delenv("PSA_PASSWORD", raising=False)
     prompts = []
     monkeypatch.setattr("getpass.getpass", lambda prompt: prompts.append(prompt) or PASSWORD)
+    monkeypatch.setattr("sys.stdin", type("Terminal", (), {"isatty": lambda self: True})())
     code, out, err = run(capsys, "publish", dist, "--url", emu.catalog_url, "--login", "alice", "--dry-run")
     assert code == 0 and prompts == ["Password of alice: "]
     assert out.startswith(f"Dry run against {emu.catalog_url}: reads the Catalog, writes nothing")
@@ -249,3 +252,110 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as raised:
         main(["--version"])
     assert raised.value.code == 0 and capsys.readouterr().out.startswith("psa-scripts ")
+
+
+# --- exit codes, a password with no terminal, the rehearsal Catalog ---------------------------------------
+
+@pytest.mark.parametrize("argv, message", [
+    (["validate", "nope.xml"], "psa validate: no such file or directory: nope.xml"),
+    (["publish", "nope", "--url", "http://127.0.0.1:9/catalog", "--session-id", "x"],
+     "psa publish: no such file or directory: nope (give a dist directory or a package zip)"),
+    (["bundle", "--bundles", "nope"], "psa bundle: nope is not a directory: pass the bundles/ directory of the repository"),
+])
+def test_a_missing_path_is_a_usage_error_exit_2(capsys, tmp_path, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, *argv)
+    assert (code, out, err) == (2, "", message + "\n")
+
+
+def test_the_documented_exit_codes_match():
+    from psa_scripts import cli
+
+    doc = " ".join(cli.__doc__.split())
+    assert "Exit codes: 0 done (validate: no error found), 1 something failed or was found" in doc
+    assert "2 a usage error (bad arguments, a file or directory that does not exist)" in doc
+
+
+def test_no_terminal_to_ask_for_the_password_is_one_line_naming_psa_password(emu, dist):
+    env = {k: v for k, v in os.environ.items() if k != "PSA_PASSWORD"}
+    env.update(NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
+    process = subprocess.run([sys.executable, "-m", "psa_scripts.cli", "publish", str(dist), "--url", emu.catalog_url,
+                              "--login", "alice"], cwd=REPO, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                             text=True, timeout=120)
+    assert (process.returncode, process.stdout) == (1, "")
+    assert process.stderr == ("psa publish: no password for alice: PSA_PASSWORD is not set and there is no terminal "
+                              "to ask for it\n")
+    assert emu.requests == []
+
+
+def _first_line(process, deadline_seconds=60.0):
+    """The first line the process prints, within a deadline (no sleep: wait on the pipe)."""
+    import selectors
+    import time
+
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        if selector.select(timeout=deadline - time.monotonic()):
+            return process.stdout.readline()
+    raise AssertionError("psa serve-catalog printed nothing in time")
+
+
+def test_serve_catalog_lets_the_real_cli_rehearse_a_publish(dist):
+    env = {k: v for k, v in os.environ.items() if k != "PSA_PASSWORD"}
+    env.update(NO_PROXY="127.0.0.1", no_proxy="127.0.0.1", PYTHONUNBUFFERED="1")
+    server = subprocess.Popen([sys.executable, "-m", "psa_scripts.cli", "serve-catalog"], cwd=REPO, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = _first_line(server)
+        banner = [server.stdout.readline(), server.stdout.readline()]  # written at once with the first
+        assert banner[0] == "User admin, password admin (fixed: loopback only). Nothing is kept when it stops; " \
+                            "Ctrl-C stops it.\n"
+        url = re.fullmatch(r"Loopback Catalog on (http://127\.0\.0\.1:\d+/catalog) \(scheduler login: "
+                           r"http://127\.0\.0\.1:\d+/rest\)\n", first).group(1)
+
+        def publish(password, *extra):
+            return subprocess.run([sys.executable, "-m", "psa_scripts.cli", "publish", str(dist), "--url", url,
+                                   "--login", "admin", *extra], cwd=REPO, env=dict(env, PSA_PASSWORD=password),
+                                  capture_output=True, text=True, timeout=180)
+
+        wrong = publish("not-the-password")
+        assert wrong.returncode == 1 and "login as admin failed" in wrong.stderr
+        first_run = publish("admin")
+        assert first_run.returncode == 0, first_run.stderr
+        assert "Summary: created 19, revised 0, unchanged 0, skipped 0, failed 0" in first_run.stdout
+        again = publish("admin")
+        assert "Summary: created 0, revised 0, unchanged 19, skipped 0, failed 0" in again.stdout
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=60)
+    assert server.returncode == 0 and err == ""
+    assert out.endswith("Stopped: 1 bucket(s), 19 object(s) dropped.\n")
+
+
+# --- the project's metadata and files ---------------------------------------------------------------------
+
+def test_package_metadata_has_an_spdx_license_classifiers_urls_and_py_typed():
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    metadata = project["project"]
+    assert metadata["license"] == "Apache-2.0"  # an SPDX string: no setuptools deprecation noise
+    assert "Typing :: Typed" in metadata["classifiers"] and metadata["urls"]
+    assert project["tool"]["setuptools"]["package-data"]["psa_scripts"] == ["py.typed"]
+    assert (REPO / "psa_scripts" / "py.typed").is_file()
+
+
+def test_the_projects_files_name_no_machine_path_and_no_outside_document():
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    if not tracked:
+        pytest.skip("not a git checkout")
+    offenders = []
+    for name in tracked:
+        path = REPO / name
+        if path.suffix not in (".md", ".py", ".sh", ".toml", ".json", ".xml", ".cfg", ".txt") and path.name != "Makefile":
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        offenders += [f"{name}: {word}" for word in ("/work/", "/home/", "DOMAIN.md", "ENGINE.md", "STYLE.md")
+                      if word in text and name != "tests/test_cli.py"]
+    assert offenders == []

@@ -95,11 +95,11 @@ PSA_PUBLIC_ADDRESS = Route("GET", "/ipUtils/myRemotePublicAddr", PSA, verified=F
 SCHEDULER_LOGIN = Route("POST", "/scheduler/login", SCHEDULER)
 # Job info JSON: {"jobId": {...}, "status": "RUNNING", ...}
 SCHEDULER_JOB_INFO = Route("GET", "/scheduler/jobs/{job_id}/info", SCHEDULER)
-# Query serviceInstanceid, enableActions (DOMAIN.md §3). Older releases took ?serviceid= only.
+# Query serviceInstanceid, enableActions. Older releases took ?serviceid= only.
 SCHEDULER_REGISTER_SERVICE = Route("POST", "/scheduler/jobs/{job_id}/services", SCHEDULER)
 # Query serviceid.
 SCHEDULER_DETACH_SERVICE = Route("DELETE", "/scheduler/jobs/{job_id}/services", SCHEDULER)
-# Form key, value / query key (DOMAIN.md §3). Older releases used /scheduler/credentials/{key}.
+# Form key, value / query key. Older releases used /scheduler/credentials/{key}.
 SCHEDULER_PUT_CREDENTIAL = Route("POST", "/scheduler/credentials/", SCHEDULER)
 SCHEDULER_REMOVE_CREDENTIAL = Route("DELETE", "/scheduler/credentials/", SCHEDULER)
 
