@@ -30,6 +30,12 @@ def read(workdir: str, instance_name: str, suffix: str, *, required: bool = True
             f"file {instance_name + suffix} is missing in {workdir}: "
             "the task before this script must write it"
         ) from None
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"file {instance_name + suffix} in {workdir} is not UTF-8 text (byte "
+            f"0x{error.object[error.start]:02x} at offset {error.start}): the task before this "
+            "script must write it as UTF-8"
+        ) from None
     if not content:
         if not required:
             return None
@@ -50,7 +56,8 @@ def read_port(workdir: str, instance_name: str, *, required: bool = True) -> "in
     text = read(workdir, instance_name, names.PORT_FILE_SUFFIX, required=required)
     if text is None:
         return None
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    # ASCII digits only: str.isdigit() also accepts '²' or '٣' (which int() reads, or not).
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 65536:
         raise InputError(
             f"file {instance_name + names.PORT_FILE_SUFFIX} must hold a port number (1-65535), got {text!r}"
         )

@@ -56,9 +56,10 @@ class PsaClient(RestClient):
     def public_address(self) -> Optional[str]:
         """This host's address as PSA sees it, or None when PSA cannot tell.
 
-        None on any failure (the route is unverified, see routes.py), on an empty answer
-        and on a loopback address: the caller then falls back to ``PA_NODE_HOST``.
-        Never raises: a missing address must not fail a deployment.
+        None on any failure (the route is unverified, see routes.py), on an empty answer,
+        on a loopback address and on anything that is not a host name or an IP address (a
+        proxy's HTML login page, a JSON object): the caller then falls back to
+        ``PA_NODE_HOST``. Never raises: a missing address must not fail a deployment.
         """
         try:
             response = self.request(routes.PSA_PUBLIC_ADDRESS)
@@ -68,6 +69,12 @@ class PsaClient(RestClient):
                   "the node's own host name is used", file=sys.stderr, flush=True)
             return None
         if not address or _is_loopback(address):
+            return None
+        if not is_host_address(address):
+            # Not echoed: a page served in place of the address is no business of the log.
+            print(f"psa-scripts: PSA's answer for this node's public address ({len(address)} "
+                  "characters) is not a host name or an IP address; the node's own host name "
+                  "is used", file=sys.stderr, flush=True)
             return None
         return address
 
@@ -111,6 +118,27 @@ def _instance_or(response: Any, fallback: Any) -> Any:
     except ValueError:
         return fallback
     return ServiceInstance.from_json(data) if isinstance(data, dict) else fallback
+
+
+_HOST_LABEL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+
+
+def is_host_address(text: str) -> bool:
+    """Whether ``text`` is an IPv4/IPv6 address or a DNS host name (RFC 1123 labels)."""
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        pass
+    name = text[:-1] if text.endswith(".") else text
+    if not name or len(name) > 253:
+        return False
+    labels = name.split(".")
+    return all(
+        0 < len(label) <= 63 and _HOST_LABEL.issuperset(label)
+        and not label.startswith("-") and not label.endswith("-")
+        for label in labels
+    ) and not labels[-1].isdigit()  # 1.2.3 or 300.1.1.1: a malformed address, not a name
 
 
 def _is_loopback(address: str) -> bool:

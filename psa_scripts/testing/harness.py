@@ -60,7 +60,7 @@ class State:
     variables: Mapping[str, Any] = field(default_factory=dict)
     args: Tuple[str, ...] = ()
     generic_info: Mapping[str, Any] = field(default_factory=dict)
-    files: Mapping[str, str] = field(default_factory=dict)
+    files: Mapping[str, "str | bytes"] = field(default_factory=dict)  # bytes: any content, UTF-8 or not
     channels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     instance: Optional[Mapping[str, Any]] = None
     containers: Mapping[str, ContainerState] = field(default_factory=dict)
@@ -253,12 +253,18 @@ class Harness:
         for entry in os.listdir(self.workdir):
             os.remove(os.path.join(self.workdir, entry))
         for name, content in state.files.items():
-            with open(os.path.join(self.workdir, name), "w", encoding="utf-8") as handle:
-                handle.write(content)
+            data = content if isinstance(content, bytes) else content.encode("utf-8")
+            with open(os.path.join(self.workdir, name), "wb") as handle:
+                handle.write(data)
 
-    def _read_files(self) -> Dict[str, str]:
-        files = {}
+    def _read_files(self) -> Dict[str, "str | bytes"]:
+        """The localspace's files: text when UTF-8, else the bytes as they are (never a crash)."""
+        files: Dict[str, "str | bytes"] = {}
         for entry in sorted(os.listdir(self.workdir)):
-            with open(os.path.join(self.workdir, entry), encoding="utf-8") as handle:
-                files[entry] = handle.read()
+            with open(os.path.join(self.workdir, entry), "rb") as handle:
+                data = handle.read()
+            try:
+                files[entry] = data.decode("utf-8")
+            except UnicodeDecodeError:
+                files[entry] = data
         return files
