@@ -46,6 +46,26 @@ class ServiceChannel:
         except InputError:
             return False  # a malformed flag left by another script reads as unset
 
+    def remove(self, key: str) -> None:
+        if self.exists():
+            self.sync.remove(self.name, key)
+
+    # --- the action in progress: announced by Pre_Trigger_Action, ended by its post/clean script ---
+    def announce_action(self, job_id: str) -> None:
+        """Record that the action job ``job_id`` acts on the container from now on."""
+        self.put(names.KEY_ACTION_JOB_ID, str(job_id))
+
+    def end_action(self, job_id: str) -> bool:
+        """Forget the announced action if it is still ``job_id``'s (a later action keeps its own)."""
+        if self.action_job() != str(job_id):
+            return False
+        self.remove(names.KEY_ACTION_JOB_ID)
+        return True
+
+    def action_job(self) -> "str | None":
+        """The job id of the action announced last and not ended yet, or None."""
+        return self.text(names.KEY_ACTION_JOB_ID)
+
     def text(self, key: str) -> "str | None":
         value = self.get(key)
         if value is None:

@@ -7,14 +7,22 @@ say) can each erase the other's change. ``update_instance`` narrows the window
 back, and when its change is no longer there it applies it again, a bounded
 number of times. This needs ``change`` to be idempotent: applying it to an
 instance that already has it must change nothing.
+
+A change owns the top-level fields it alters; only those are compared, and every other
+field is sent as PSA had it at the read just before the PUT. A PUT that fails on the way
+(connection, 502/503/504) is not replayed as it was: the next attempt reads the instance
+again and re-applies the change, so fields PSA added meanwhile are kept. A field the
+change sets that PSA does not store (absent from the document read back) is left out of
+the check, with a note, instead of failing as a concurrent update.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, Optional
+import time
+from typing import Any, Callable, FrozenSet, Optional, Set
 
-from .errors import PsaScriptError
+from .errors import PsaScriptError, RestError
 from .model import ServiceInstance
 
 Change = Callable[[ServiceInstance], Any]
@@ -22,13 +30,22 @@ Change = Callable[[ServiceInstance], Any]
 Overwritten = Callable[[ServiceInstance, ServiceInstance], bool]
 
 ROUNDS = 3
+PUT_ATTEMPTS = 4  # a PUT failing on the way (connection, 502/503/504): re-read, re-apply, send again
+_TRANSIENT = (None, 502, 503, 504)
+_ABSENT = object()
 
 
-def needs_change(change: Change, instance: ServiceInstance) -> bool:
-    """Whether applying ``change`` would alter ``instance`` (tried on a copy)."""
+def owned_fields(change: Change, instance: ServiceInstance) -> Set[str]:
+    """The top-level fields of ``instance`` that ``change`` alters (tried on a copy)."""
     probe = instance.copy()
     change(probe)
-    return probe.to_json() != instance.to_json()
+    before, after = instance.to_json(), probe.to_json()
+    return {key for key in before.keys() | after.keys() if before.get(key, _ABSENT) != after.get(key, _ABSENT)}
+
+
+def needs_change(change: Change, instance: ServiceInstance, unstored: FrozenSet[str] = frozenset()) -> bool:
+    """Whether applying ``change`` would alter ``instance``, fields in ``unstored`` aside."""
+    return bool(owned_fields(change, instance) - unstored)
 
 
 def update_instance(client: Any, instance_id: int, change: Change, rounds: int = ROUNDS,
@@ -41,18 +58,35 @@ def update_instance(client: Any, instance_id: int, change: Change, rounds: int =
     overwrite, to undo, from a newer deliberate write, to keep. Raises PsaScriptError
     when other writers overwrite the change ``rounds`` times in a row.
     """
-    for round_number in range(1, rounds + 1):
+    unstored: FrozenSet[str] = frozenset()  # fields PSA does not keep
+    failed_puts = 0
+    round_number = 0
+    while round_number < rounds:
         current = client.get_instance(instance_id)
-        if not needs_change(change, current):
+        owned = owned_fields(change, current) - unstored
+        if not owned:
             return current
         before = current.copy()
         change(current)
-        client.put_instance(current)
+        try:
+            _put_once(client, current)
+        except RestError as error:
+            failed_puts += 1
+            if error.status not in _TRANSIENT or failed_puts >= PUT_ATTEMPTS:
+                raise
+            _pause(client, failed_puts, error)
+            continue  # read again: the PUT may have landed, or PSA may have changed the instance
         stored = client.get_instance(instance_id)
-        if not needs_change(change, stored):
+        dropped = {key for key in owned if key not in stored.to_json()}
+        if dropped:
+            unstored |= dropped
+            print(f"psa-scripts: PSA does not store field(s) {', '.join(sorted(dropped))} of service instance "
+                  f"{instance_id}: they are left out of the check", file=sys.stderr, flush=True)
+        if not needs_change(change, stored, unstored):
             return stored
         if overwritten is not None and not overwritten(before, stored):
             return stored
+        round_number += 1
         print(
             f"psa-scripts: instance {instance_id} was overwritten by a concurrent update; "
             f"applying the change again ({round_number}/{rounds})",
@@ -62,6 +96,20 @@ def update_instance(client: Any, instance_id: int, change: Change, rounds: int =
         f"service instance {instance_id}: concurrent updates overwrote this change "
         f"{rounds} times in a row; giving up"
     )
+
+
+def _put_once(client: Any, instance: ServiceInstance) -> None:
+    """One PUT attempt: a retry must carry a fresh read, not this copy."""
+    client.put_instance(instance, retry=False)
+
+
+def _pause(client: Any, failed_puts: int, error: RestError) -> None:
+    settings = getattr(client, "settings", None)
+    initial = getattr(settings, "backoff_initial", 0.5)
+    wait = min(initial * 2 ** (failed_puts - 1), getattr(settings, "backoff_max", 4.0))
+    print(f"psa-scripts: {error}; reading the instance again and retrying in {wait:.2f}s "
+          f"({failed_puts + 1}/{PUT_ATTEMPTS})", file=sys.stderr, flush=True)
+    time.sleep(wait)
 
 
 def set_status(client: Any, instance_id: int, status: str) -> ServiceInstance:

@@ -94,6 +94,9 @@ KEY_RESUME_LAUNCHED = "RESUME_LAUNCHED"
 KEY_RESUMED = "RESUMED"
 KEY_FINISH_DONE = "FINISH_DONE"
 KEY_DEPLOY_ERROR_MESSAGE = "DEPLOY_ERROR_MESSAGE"
+# Ours: the job id of the action acting on the container (set by Pre_Trigger_Action, removed by
+# Post_/Clean_Trigger_Action): while that job runs, a stopped container is the action's doing.
+KEY_ACTION_JOB_ID = "ACTION_JOB_ID"
 RUNNING_STATE_RUNNING = 1
 RUNNING_STATE_ERROR = 2
 

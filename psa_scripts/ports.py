@@ -35,3 +35,53 @@ def propagate(variables, host: str, port: Optional[int]) -> None:
     variables.set(names.HOSTNAME, host)
     if port is not None:
         variables.set(names.PORT, str(port))
+
+
+def with_port(url: str, port: int) -> str:
+    """``url`` pointing at ``port``: scheme, host and path kept."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # IPv6 literal
+    return urlunsplit((parts.scheme, f"{host}:{port}", parts.path, parts.query, parts.fragment))
+
+
+def move_endpoint(instance, container_name: str, port: int) -> "list[tuple[str, str]]":
+    """Point the endpoint of ``container_name``'s deployment at host port ``port``.
+
+    The proxied URL goes through PSA's endpoint proxy, which follows the endpoint URL: it stays.
+    Returns the (old, new) URLs changed; empty when the endpoint already points there.
+    """
+    moved = []
+    for deployment in instance.deployments or []:
+        container, endpoint = deployment.container, deployment.endpoint
+        if container is None or container.name != container_name or endpoint is None or not endpoint.url:
+            continue
+        url = with_port(endpoint.url, port)
+        if url != endpoint.url:
+            moved.append((endpoint.url, url))
+            endpoint.url = url
+    return moved
+
+
+def published_port(engine, name: str, container_port: str, wait_seconds: float = 10.0) -> Optional[int]:
+    """The host port the engine publishes ``container_port`` (``80/tcp``) of container ``name`` on.
+
+    A container started again may show its ports a moment after the start: polled until
+    ``wait_seconds``. None when it publishes none.
+    """
+    import time
+
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        attrs = engine.inspect(name) or {}
+        bindings = ((attrs.get("NetworkSettings") or {}).get("Ports") or {}).get(container_port) or []
+        for binding in bindings:
+            host_port = str(binding.get("HostPort") or "")
+            if host_port.isascii() and host_port.isdigit() and 0 < int(host_port) < 65536:
+                return int(host_port)
+        if time.monotonic() >= deadline or not (attrs.get("State") or {}).get("Running"):
+            return None
+        time.sleep(0.05)

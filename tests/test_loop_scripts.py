@@ -45,9 +45,9 @@ def test_check_bounds_the_logs_of_a_chatty_container(harness):
 
 
 @pytest.mark.parametrize("flag", ["FINISH_LAUNCHED", "PAUSE_LAUNCHED"])
-def test_check_a_stopped_container_is_fine_when_an_action_was_launched(harness, flag):
+def test_check_a_stopped_container_is_fine_while_the_action_job_runs(harness, flag):
     state = running_state(containers={NAME: ContainerState(running=False)},
-                          channels={CHANNEL: {"INSTANCE_NAME": NAME, flag: True}})
+                          channels={CHANNEL: {"INSTANCE_NAME": NAME, flag: True, "ACTION_JOB_ID": "60"}})
     outcome = harness.run("Check_Instance_Status", state).raise_error()
     assert outcome.psa_writes == []
     assert "IS_FINISHED" not in outcome.variables_written

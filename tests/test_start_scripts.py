@@ -193,7 +193,7 @@ def test_post_start_rerun_does_not_append_twice(harness, start_state):
     assert again.psa_writes == []  # nothing left to change
 
 
-def test_post_start_persistent_500_fails_and_undoes_everything(harness, start_state):
+def test_post_start_persistent_500_fails_and_stays_finishable(harness, start_state):
     harness.emulator.fail("PUT", PUT_PATH, 500, times=None, body="database down")
     outcome = harness.run("Post_Start_Service", start_state)
     assert isinstance(outcome.error, RestError)
@@ -201,8 +201,9 @@ def test_post_start_persistent_500_fails_and_undoes_everything(harness, start_st
     assert f"PUT {harness.emulator.psa_url}/serviceInstances/7 failed with HTTP 500" in str(outcome.error)
     assert "database down" in str(outcome.error)
     assert len(harness.emulator.requests_to("PUT", PUT_PATH)) == 1  # a 500 is not retried
-    assert outcome.state.node_tokens == {}
-    assert outcome.state.channels == {}
+    # Kept for the finish action, which removes the container: the channel says the deployment failed.
+    assert outcome.state.node_tokens == {"pnp://node-1.example:64738/node-1": {f"PSA_{NAME}"}}
+    assert outcome.state.channels == {"Service_Instance_7": {"RUNNING_STATE": 2, "INSTANCE_NAME": NAME}}
     assert [c.args for c in outcome.calls_to("schedulerapi", "detachService")] == [("42", 7)]
     assert harness.session_id not in str(outcome.error) + outcome.output
 
@@ -226,18 +227,19 @@ def test_post_start_unconfirmed_update_is_undone_and_clean_start_marks_error(har
     assert isinstance(outcome.error, RestError), outcome.error
     assert str(outcome.error) == (f"GET {harness.emulator.psa_url}/serviceInstances/7 failed with HTTP 500: "
                                   "emulated failure (HTTP 500)")
-    assert outcome.state.node_tokens == {} and outcome.state.channels == {}
+    assert outcome.state.channels == {"Service_Instance_7": {"RUNNING_STATE": 2, "INSTANCE_NAME": NAME}}
     harness.emulator.clear_faults()
     cleaned = harness.run("Clean_Start_Service", outcome.state).raise_error()
     assert cleaned.status_history == ["ERROR"]
 
 
-def test_post_start_token_failure_undoes_channel_and_registration(harness, start_state):
+def test_post_start_token_failure_undoes_the_registration_and_marks_the_channel(harness, start_state):
     state = start_state.replace(failures={"rmapi.addNodeToken": RuntimeError("RM unreachable")})
     outcome = harness.run("Post_Start_Service", state)
     assert str(outcome.error) == "RM unreachable"
     assert outcome.psa_writes == []
-    assert outcome.state.channels == {}
+    assert outcome.state.channels == {"Service_Instance_7": {"RUNNING_STATE": 2, "INSTANCE_NAME": NAME}}
+    assert outcome.state.node_tokens == {}
     assert [c.args for c in outcome.calls_to("schedulerapi", "detachService")] == [("42", 7)]
 
 

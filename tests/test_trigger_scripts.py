@@ -28,7 +28,7 @@ def test_pre_trigger_announces_the_action(harness, action):
     outcome = harness.run("Pre_Trigger_Action", state).raise_error()
     assert outcome.variables_written == {"INSTANCE_NAME": NAME, "CREDENTIALS_KEY": "coco-creds"}
     assert outcome.state.channels[CHANNEL] == {"INSTANCE_NAME": NAME, "RUNNING_STATE": 1,
-                                               "CREDENTIALS_KEY": "coco-creds", action: True}
+                                               "CREDENTIALS_KEY": "coco-creds", action: True, "ACTION_JOB_ID": "50"}
     assert outcome.psa_requests == []
 
 
@@ -36,7 +36,7 @@ def test_pre_trigger_resume(harness):
     state = State(variables=action_variables(), args=("RESUME_LAUNCHED",), channels=channel(PAUSE_LAUNCHED=True, RUNNING_STATE=2))
     outcome = harness.run("Pre_Trigger_Action", state).raise_error()
     assert outcome.state.channels[CHANNEL] == {"INSTANCE_NAME": NAME, "RUNNING_STATE": 1,
-                                               "RESUMED": True, "PAUSE_LAUNCHED": False}
+                                               "RESUMED": True, "PAUSE_LAUNCHED": False, "ACTION_JOB_ID": "50"}
     assert outcome.variables_written == {"INSTANCE_NAME": NAME}
 
 

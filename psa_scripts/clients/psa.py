@@ -6,6 +6,8 @@ concurrent writers use ``psa_scripts.instances.update_instance``.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import ipaddress
 import sys
 from typing import Any, Dict, List, Mapping, Optional
@@ -34,17 +36,27 @@ class PsaClient(RestClient):
         data = self.request_json(route, instance_id=instance_id)
         return ServiceInstance.from_json(_expect(dict, data, route, url))
 
-    def put_instance(self, instance: ServiceInstance) -> ServiceInstance:
+    def put_instance(self, instance: ServiceInstance, *, retry: bool = True) -> ServiceInstance:
         """Replace the stored instance by ``instance`` (whole document, unknown fields kept).
 
         Returns what PSA answered, or ``instance`` itself when the answer has no body.
+        ``retry=False``: one attempt only, for a caller that re-reads before trying again
+        (``psa_scripts.instances.update_instance``).
         """
         if instance.instance_id is None:
             raise InputError("cannot PUT a service instance without instance_id")
-        response = self.request(
+        client = self if retry else self._single_attempt()
+        response = client.request(
             routes.PSA_PUT_INSTANCE, json=instance.to_json(), instance_id=instance.instance_id
         )
         return _instance_or(response, instance)
+
+    def _single_attempt(self) -> "PsaClient":
+        """This client (same session, same connection pool) making one attempt per call."""
+        once = copy.copy(self)
+        once._session = self.session
+        once.settings = dataclasses.replace(self.settings, attempts=1)
+        return once
 
     def list_instances(self, active_only: bool = False) -> List[ServiceInstance]:
         """Every instance the session may see (only the active ones with ``active_only``)."""

@@ -14,7 +14,7 @@ import time
 from collections import deque
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a fresh status check skips it)
 if TYPE_CHECKING:
-    from typing import Deque, Iterable, Iterator, Optional
+    from typing import Deque, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from ..engine import LogBatch
 
@@ -101,22 +101,26 @@ def _parse_marker(text: str) -> int:
 _HEADER = struct.Struct(">BxxxL")  # multiplexed stream frame: stream type, 3 pad bytes, length
 
 
-def log_entries(chunks: Iterable[bytes], multiplexed: bool) -> Iterator[bytes]:
-    """The entries of a logs response body (``<stamp> <text>``), each without its newline.
+def log_records(chunks: Iterable[bytes], multiplexed: bool) -> Iterator[Tuple[int, bytes, bool]]:
+    """The entries of a logs response body as ``(stream, entry, complete)``.
 
-    Without a TTY the body is framed (8-byte header per entry); a frame without a final
-    newline is a partial entry and counts as one entry, as the engine stores it.
+    ``entry`` is ``<stamp> <text>`` without its newline; ``stream`` 1 is stdout, 2 stderr (0
+    for a TTY's single stream); ``complete`` is false for an entry the engine stored without a
+    final newline: a piece of a line. Podman cuts a line wherever its read of the container's
+    pipe ends, each piece stamped as an entry of its own; the next entries of the same stream
+    complete it. Without a TTY the body is framed (8-byte header per entry).
     """
     buffer = b""
     for chunk in chunks:
         buffer += chunk
         if not multiplexed:
             *complete, buffer = buffer.split(b"\n")
-            yield from complete
+            for entry in complete:
+                yield 0, entry, True
             continue
         offset, end_of_data = 0, len(buffer)
         while end_of_data - offset >= _HEADER.size:
-            _, length = _HEADER.unpack_from(buffer, offset)
+            stream, length = _HEADER.unpack_from(buffer, offset)
             end = offset + _HEADER.size + length
             if end > end_of_data:
                 break
@@ -124,10 +128,20 @@ def log_entries(chunks: Iterable[bytes], multiplexed: bool) -> Iterator[bytes]:
             offset = end
             if not payload:
                 continue
-            yield from payload[:-1].split(b"\n") if payload.endswith(b"\n") else payload.split(b"\n")
+            *lines, rest = payload.split(b"\n")
+            for line in lines:
+                yield stream, line, True
+            if rest:
+                yield stream, rest, False
         buffer = buffer[offset:]
     if buffer and not multiplexed:
-        yield buffer
+        yield 0, buffer, False
+
+
+def log_entries(chunks: Iterable[bytes], multiplexed: bool) -> Iterator[bytes]:
+    """The entries of a logs response body (``<stamp> <text>``), each without its newline."""
+    for _, entry, _ in log_records(chunks, multiplexed):
+        yield entry
 
 
 class _StampReader:
@@ -199,22 +213,35 @@ class LogDelivery:
         self._latest = cursor.since  # latest second read ...
         self._at_latest = 0  # ... and how many entries were read at it
         self._stamps = _StampReader()
+        self._pending: Dict[int, List[Tuple[bytes, bool]]] = {}  # per stream: pieces of an unfinished line
+        self._before_pending = (self._latest, self._at_latest, 0)
+        self._appended = 0  # lines kept so far, including those the caps dropped later
 
-    def feed(self, entry: bytes) -> None:
-        stamp, _, text = entry.rstrip(b"\r").partition(b" ")
+    def feed(self, entry: bytes, complete: bool = True, stream: int = 1) -> None:
+        """One entry as the engine stored it; pieces of a line (``complete`` false) wait for the rest."""
+        stamp, _, text = entry.rstrip(b"\r").partition(b" ") if complete else entry.partition(b" ")
         second = self._stamps.second(stamp)
         if second is None:  # no readable stamp: treat it as written with the entry before
             second, text = self._latest, entry
         if second < self.cursor.since:
             return  # before the cursor: the margin asked for around ``since``
+        if not any(self._pending.values()):  # where to resume if the line stays unfinished
+            self._before_pending = (self._latest, self._at_latest, self._appended)
         if second > self._latest:
             self._latest, self._at_latest = second, 0
         if second == self._latest:
             self._at_latest += 1
-        if self._to_pass:
+        delivered_before = self._to_pass > 0
+        if delivered_before:
             self._to_pass -= 1  # delivered by an earlier check
+        pieces = self._pending.setdefault(stream, [])
+        pieces.append((text, delivered_before))
+        if not complete:
             return
-        self._keep(text.decode("utf-8", "replace"))
+        self._pending[stream] = []
+        new = [piece for piece, delivered in pieces if not delivered]
+        if new:
+            self._keep(b"".join(new).rstrip(b"\r").decode("utf-8", "replace"))
 
     def _keep(self, line: str) -> None:
         size = len(line.encode("utf-8")) + 1
@@ -222,13 +249,31 @@ class LogDelivery:
             line = line[: self.max_bytes // 4] + " [line truncated]"
             size = len(line.encode("utf-8")) + 1
         self.kept.append(line)
+        self._appended += 1
         self.kept_bytes += size
         while self.kept and (len(self.kept) > self.max_lines or self.kept_bytes > self.max_bytes):
             self.kept_bytes -= len(self.kept.popleft().encode("utf-8")) + 1
             self.skipped += 1
 
-    def batch(self, container: Optional[str], *, jump_to: Optional[float] = None, note: str = "") -> LogBatch:
-        """The lines and next cursor; ``jump_to`` (epoch) gives up the unread rest up to then."""
+    def batch(self, container: Optional[str], *, jump_to: Optional[float] = None, note: str = "",
+              flush: bool = True) -> LogBatch:
+        """The lines and next cursor; ``jump_to`` (epoch) gives up the unread rest up to then.
+
+        A line still unfinished at the end of the read (its container may write the rest) is
+        delivered when ``flush`` (the container has stopped, or the read gave up), else held:
+        the cursor stays before its first piece and the next check reads it again, whole.
+        """
+        if any(self._pending.values()):
+            if flush or jump_to is not None:
+                for stream in sorted(self._pending):
+                    new = [piece for piece, delivered in self._pending[stream] if not delivered]
+                    if new:
+                        self._keep(b"".join(new).decode("utf-8", "replace"))
+            else:
+                self._latest, self._at_latest, appended = self._before_pending
+                for _ in range(min(self._appended - appended, len(self.kept))):  # read again next time
+                    self.kept_bytes -= len(self.kept.pop().encode("utf-8")) + 1
+            self._pending = {}
         if jump_to is not None:
             since = max(int(jump_to), self._latest + 1)
             cursor = LogCursor(since, 0, container)

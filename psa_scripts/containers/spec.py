@@ -92,7 +92,7 @@ class DeploySpec:
             raise InputError(f"{DOCKER_OPTIONS}: the labels {', '.join(taken)} are set by psa-scripts "
                              "(they say which service instance owns the container): remove them")
         if self.container_port is not None:  # "80" and "80/tcp" alike, as the engine keys ports
-            object.__setattr__(self, "container_port", _port_key(str(self.container_port)))
+            object.__setattr__(self, "container_port", container_port_key(str(self.container_port)))
         _service_port(self.service_port)
 
     @property
@@ -123,7 +123,8 @@ class DeploySpec:
         )
 
 
-def _port_key(port: str) -> str:
+def container_port_key(port: str) -> str:
+    """``80``, ``80/tcp``, ``53/udp`` as the engine keys ports (``80/tcp``); InputError otherwise."""
     number, _, protocol = port.strip().partition("/")
     protocol = protocol or "tcp"
     if not number.isdigit() or not 0 < int(number) < 65536 or protocol not in ("tcp", "udp", "sctp"):

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 from ..engine import LogBatch
 from ..names import check_instance_name
-from .logs import LogCursor, LogDelivery, format_second, log_entries
+from .logs import LogCursor, LogDelivery, format_second, log_records
 
 API_VERSION = "1.41"  # Docker 20.10+ and Podman 4 speak it; set DOCKER_API_VERSION for others
 DEFAULT_TIMEOUT = 30.0  # seconds, every API call (a stop adds its own grace period)
@@ -121,9 +121,11 @@ class StatusReader:
         delivery = LogDelivery(start, max_lines, max_bytes)
         deadline = self.clock() + self.log_read_seconds
         multiplexed = not attrs.get("Config", {}).get("Tty")
+        # A line cut short stays held while its container may still write the rest.
+        stopped = not attrs.get("State", {}).get("Running")
         complete, problem = self._stream_logs(container, start.since, deadline, multiplexed, delivery)
         if complete:
-            batch = delivery.batch(container)
+            batch = delivery.batch(container, flush=stopped)
         elif problem is None:  # out of time: the container writes faster than a check reads
             now = self.clock()
             batch = delivery.batch(container, jump_to=now, note=(
@@ -131,7 +133,8 @@ class StatusReader:
                 f"a check can read; lines written until {format_second(int(now))} that were not "
                 "read are skipped]"))
         else:  # the engine refused or broke the stream: resume after the last entry read
-            batch = delivery.batch(container, note=f"[could not read all the logs of {name}: {problem}]")
+            batch = delivery.batch(container, note=f"[could not read all the logs of {name}: {problem}]",
+                                   flush=stopped)
         return LogBatch(notes + batch.lines, batch.cursor, batch.skipped)
 
     def _stream_logs(self, container: str, since: int, deadline: float, multiplexed: bool,
@@ -147,8 +150,8 @@ class StatusReader:
                     return True, None  # removed since it was inspected: nothing more to read
                 if response.problem is not None:  # e.g. a log driver that cannot be read: not worth failing a check
                     return False, response.problem
-                for entry in log_entries(self._chunks(response, deadline), multiplexed):
-                    delivery.feed(entry)
+                for stream, entry, complete in log_records(self._chunks(response, deadline), multiplexed):
+                    delivery.feed(entry, complete, stream)
                 return True, None
         except _OutOfTime:
             return False, None

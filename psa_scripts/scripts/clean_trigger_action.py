@@ -1,8 +1,9 @@
 """Clean_Trigger_Action — clean script of an action task: release what nobody else will.
 
-Reads: PCA_INSTANCE_ID, INSTANCE_NAME, CREDENTIALS_KEY, PA_NODE_URL; the instance's job
-submissions and deployments.
-Writes: removes the third-party credential CREDENTIALS_KEY if set; when the deployment job
+Reads: PCA_INSTANCE_ID, INSTANCE_NAME, CREDENTIALS_KEY, PA_NODE_URL, PA_JOB_ID; the instance's
+job submissions and deployments.
+Writes: removes the channel's ACTION_JOB_ID when it is still this job's (the action failed
+before its post script could); removes the third-party credential CREDENTIALS_KEY if set; when the deployment job
 (the submission of transition ``VOID -> RUNNING``) has finished, its status loop can no longer
 release the node, so this removes the node token PSA_<INSTANCE_NAME> on the deployment's node,
 and, once the instance is FINISHED, deletes the channel Service_Instance_<id> too.
@@ -23,6 +24,7 @@ CONTRACT = Contract(
         Var(names.INSTANCE_NAME),
         Var(names.PA_NODE_URL),
         Var(names.CREDENTIALS_KEY, required=False),
+        Var(names.PA_JOB_ID, required=False),
     ),
 )
 
@@ -33,6 +35,15 @@ def main(ctx: ScriptContext) -> None:
     instance_name = ctx.instance_name()
     credentials_key = variables.text(names.CREDENTIALS_KEY)
     failures = []
+
+    job_id = variables.text(names.PA_JOB_ID)
+    if job_id:
+        channel = ServiceChannel(ctx.sync, instance_id)
+        try:
+            if channel.end_action(job_id):
+                ctx.print(f"Action job {job_id} ended before its post script: {names.KEY_ACTION_JOB_ID} removed")
+        except Exception as error:
+            failures.append(f"{names.KEY_ACTION_JOB_ID} of channel {channel.name}: {error}")
 
     if credentials_key:
         try:

@@ -7,9 +7,10 @@ Writes: variables HOSTNAME, PORT; the instance (status RUNNING, one deployment w
 endpoint, admin groups when proxied); the service registered on the job; the channel
 (RUNNING_STATE=1, INSTANCE_NAME, CREDENTIALS_KEY); the node token PSA_<INSTANCE_NAME>.
 
-The instance update comes last: it is the commit point. If any step fails, the steps
-already done are undone (token, channel, registration), so the clean script's ERROR
-leaves nothing behind.
+The instance update comes last: it is the commit point. If any step fails, the registration
+is undone and the channel says RUNNING_STATE=2, but the channel and the node token stay: the
+container may run, and the finish action needs both to reach the node and remove it
+(Clean_Start_Service marks the instance ERROR and completes what is missing).
 """
 
 from .. import names, statusfiles
@@ -17,7 +18,7 @@ from ..channel import ServiceChannel
 from ..context import ScriptContext
 from ..errors import ServiceError
 from ..ports import endpoint_protocol, endpoint_url, propagate
-from ..tokens import add_node_token, remove_node_token
+from ..tokens import add_node_token
 from ..contract import Contract, Var, Arg, flag_set
 
 
@@ -103,15 +104,15 @@ def main(ctx: ScriptContext) -> None:
 
         channel = ServiceChannel(ctx.sync, instance_id)
         channel.create()
-        undo.append(channel.delete)
+        # Not deleted on failure: the finish action reads it (Pre_Trigger_Action).
+        undo.append(lambda: channel.put(names.KEY_RUNNING_STATE, names.RUNNING_STATE_ERROR))
         channel.put(names.KEY_RUNNING_STATE, names.RUNNING_STATE_RUNNING)
         channel.put(names.KEY_INSTANCE_NAME, instance_name)
         credentials_key = variables.text(names.CREDENTIALS_KEY)
         if credentials_key:
             channel.put(names.KEY_CREDENTIALS_KEY, credentials_key)
 
-        token = add_node_token(ctx.rm, node_url, instance_name)
-        undo.append(lambda: remove_node_token(ctx.rm, node_url, instance_name))
+        token = add_node_token(ctx.rm, node_url, instance_name)  # kept on failure: the finish action runs there
 
         committing = True
         update_instance(ctx.psa, instance_id, record_deployment)

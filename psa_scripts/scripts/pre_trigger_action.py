@@ -1,11 +1,12 @@
 """Pre_Trigger_Action — first task of an action workflow: announce the action to the service.
 
 Argument 1: FINISH_LAUNCHED | PAUSE_LAUNCHED | RESUME_LAUNCHED.
-Reads: PCA_INSTANCE_ID; channel keys INSTANCE_NAME, CREDENTIALS_KEY (INSTANCE_NAME falls back
-to the variable when the channel lacks it).
+Reads: PCA_INSTANCE_ID, PA_JOB_ID; channel keys INSTANCE_NAME, CREDENTIALS_KEY (INSTANCE_NAME
+falls back to the variable when the channel lacks it).
 Writes: variables INSTANCE_NAME and CREDENTIALS_KEY for the action's tasks; in the channel,
-on resume RUNNING_STATE=1, RESUMED=true, PAUSE_LAUNCHED=false, else <action>=true, so the
-status loop does not mistake the stopped container for a crash.
+first ACTION_JOB_ID=<PA_JOB_ID> (while this job runs, the status loop reads a stopped container
+as the action's doing, never as a crash; Post_Trigger_Action or Clean_Trigger_Action removes
+it), then on resume RUNNING_STATE=1, RESUMED=true, PAUSE_LAUNCHED=false, else <action>=true.
 """
 
 from .. import names
@@ -18,8 +19,8 @@ ACTIONS = (names.KEY_FINISH_LAUNCHED, names.KEY_PAUSE_LAUNCHED, names.KEY_RESUME
 
 
 CONTRACT = Contract(
-    reads=(Var(names.PCA_INSTANCE_ID), Var(names.INSTANCE_NAME, required=False,
-                                             doc="when the channel lacks it")),
+    reads=(Var(names.PCA_INSTANCE_ID), Var(names.PA_JOB_ID),
+           Var(names.INSTANCE_NAME, required=False, doc="when the channel lacks it")),
     writes=(names.INSTANCE_NAME, names.CREDENTIALS_KEY),
     args=(Arg("the action launched", ACTIONS),),
 )
@@ -28,6 +29,7 @@ CONTRACT = Contract(
 def main(ctx: ScriptContext) -> None:
     action = ctx.arg(0, "the action launched", ACTIONS)
     instance_id = ctx.variables.require_int(names.PCA_INSTANCE_ID)
+    job_id = ctx.variables.require(names.PA_JOB_ID)
     channel = ServiceChannel(ctx.sync, instance_id)
     if not channel.exists():
         raise InputError(
@@ -41,10 +43,11 @@ def main(ctx: ScriptContext) -> None:
     ctx.variables.set(names.INSTANCE_NAME, instance_name)
     if credentials_key:
         ctx.variables.set(names.CREDENTIALS_KEY, credentials_key)
+    channel.announce_action(job_id)  # before any flag changes: a check in between sees the action
     if action == names.KEY_RESUME_LAUNCHED:
         channel.put(names.KEY_RUNNING_STATE, names.RUNNING_STATE_RUNNING)
         channel.put(names.KEY_RESUMED, True)
         channel.put(names.KEY_PAUSE_LAUNCHED, False)
     else:
         channel.put(action, True)
-    ctx.print(f"{action} announced on {channel.name} for {instance_name}")
+    ctx.print(f"{action} announced on {channel.name} for {instance_name} (action job {job_id})")
