@@ -484,10 +484,11 @@ def test_fetch_logs_loops_every_minute_until_finished(engine_run, is_finished, l
 
 
 def test_pre_trigger_action_announces_the_finish(engine_run):
-    run = engine_run("Pre_Trigger_Action", variables={"PCA_INSTANCE_ID": "7"}, args=["FINISH_LAUNCHED"],
-                     channels={CHANNEL: {"INSTANCE_NAME": NAME, "CREDENTIALS_KEY": "coco-creds"}}).ok()
+    run = engine_run("Pre_Trigger_Action", variables={"PCA_INSTANCE_ID": "7", "PA_JOB_ID": "60"},
+                     args=["FINISH_LAUNCHED"], channels={CHANNEL: {"INSTANCE_NAME": NAME, "CREDENTIALS_KEY": "coco-creds"}}).ok()
     assert run.out["variables"]["INSTANCE_NAME"] == NAME and run.out["variables"]["CREDENTIALS_KEY"] == "coco-creds"
     assert run.out["channels"][CHANNEL]["FINISH_LAUNCHED"] is True
+    assert run.out["channels"][CHANNEL]["ACTION_JOB_ID"] == "60"
 
 
 def test_pre_trigger_action_without_its_argument(engine_run):
@@ -589,8 +590,8 @@ def test_engine_a_whole_lifecycle_of_bundled_scripts(engine_run, emu, docker, co
                        node_tokens=tokens, env=env).ok()
     assert check.out["variables"].get("LOG_CURSOR") and emu.requests_to("PUT", r"/serviceInstances/7$")[1:] == []
 
-    trigger = engine_run("Pre_Trigger_Action", variables={"PCA_INSTANCE_ID": "7"}, args=["FINISH_LAUNCHED"],
-                         channels=channels).ok()
+    trigger = engine_run("Pre_Trigger_Action", variables={"PCA_INSTANCE_ID": "7", "PA_JOB_ID": "60"},
+                         args=["FINISH_LAUNCHED"], channels=channels).ok()
     finish = engine_run("Finish_Docker_Service", variables=trigger.out["variables"], env=env).ok()
     files = {p.name: p.read_text() for p in finish.workdir.iterdir()}
     assert files == {f"{container_name}_status": container_name}
@@ -635,7 +636,9 @@ def test_engine_bundled_resume_starts_the_stopped_container(engine_run, emu, doc
     assert not docker.is_running(container_name)
     resume = engine_run("Resume_Docker_Service", variables=variables, env=_docker_env()).ok()
     files = {p.name: p.read_text() for p in resume.workdir.iterdir()}
-    assert files == {f"{container_name}_status": container_name}
+    # The port read back after the start (Podman keeps it; Docker may publish another one).
+    assert files == {f"{container_name}_status": container_name,
+                     f"{container_name}_port": started[f"{container_name}_port"]}
     assert docker.is_running(container_name)
     assert PAGE_MARKER in fetch_page(int(started[f"{container_name}_port"]))
 

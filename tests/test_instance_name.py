@@ -40,7 +40,7 @@ def test_scripts_refuse_a_bad_name_before_any_effect(harness, script, args, bad)
 
 
 def test_pre_trigger_refuses_a_bad_name_from_the_channel(harness):
-    state = State(variables={"PCA_INSTANCE_ID": "7"}, args=("FINISH_LAUNCHED",),
+    state = State(variables={"PCA_INSTANCE_ID": "7", "PA_JOB_ID": "60"}, args=("FINISH_LAUNCHED",),
                   channels={"Service_Instance_7": {"INSTANCE_NAME": "x; reboot"}})
     outcome = harness.run("Pre_Trigger_Action", state)
     assert "is not a valid container name" in str(outcome.error)

@@ -24,7 +24,8 @@ TARGETS = (names.FINISHED, names.PAUSED, names.RUNNING)
 
 
 CONTRACT = Contract(
-    reads=(Var(names.PCA_INSTANCE_ID), Var(names.INSTANCE_NAME), Var(names.PA_JOB_ID)),
+    reads=(Var(names.PCA_INSTANCE_ID), Var(names.INSTANCE_NAME),
+           Var(names.PA_JOB_ID, required=False, doc="the action's job, whose ACTION_JOB_ID it removes")),
     writes=(names.PORT,),
     args=(Arg("the status on success", TARGETS),),
     files_read=("<INSTANCE_NAME>_status", "<INSTANCE_NAME>_port"),
@@ -36,14 +37,15 @@ def main(ctx: ScriptContext) -> None:
     target = ctx.arg(0, "the status on success", TARGETS)
     instance_id = ctx.variables.require_int(names.PCA_INSTANCE_ID)
     instance_name = ctx.instance_name()
-    job_id = ctx.variables.require(names.PA_JOB_ID)
+    job_id = ctx.variables.text(names.PA_JOB_ID)  # the scheduler sets it; its absence must not stop the report
     workdir = ctx.workdir
     channel = ServiceChannel(ctx.sync, instance_id)
     try:
         _report(ctx, target, instance_id, instance_name, workdir, channel)
     finally:
         try:
-            channel.end_action(job_id)
+            if job_id:
+                channel.end_action(job_id)
         except Exception as error:  # the status loop also sees the job end: a warning is enough
             ctx.warn(f"could not remove {names.KEY_ACTION_JOB_ID} from channel {channel.name}: {error}")
 
