@@ -32,7 +32,7 @@ class StopRecorder:
     def __init__(self):
         self.stops = []
 
-    def stop(self, name, timeout=None):
+    def stop(self, name, timeout=None, owner=None):
         self.stops.append((name, timeout))
         return ActionOutcome.DONE
 
@@ -42,7 +42,7 @@ class StopRecorder:
 def test_pause_passes_the_stop_timeout_to_the_engine(tmp_path, variables, timeout):
     engine = StopRecorder()
     with Harness(workdir=str(tmp_path), engine=engine) as harness:
-        outcome = harness.run("Pause_Docker_Service", State(variables={"INSTANCE_NAME": NAME, **variables}))
+        outcome = harness.run("Pause_Docker_Service", State(variables={"INSTANCE_NAME": NAME, "PCA_INSTANCE_ID": "7", **variables}))
     outcome.raise_error()
     assert engine.stops == [(NAME, timeout)]
     assert outcome.state.files == {f"{NAME}_status": NAME}
