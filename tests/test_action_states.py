@@ -190,7 +190,7 @@ class RestartingEngine(FakeEngine):
         super().__init__({NAME: ContainerState(running=running)})
         self.port = port
 
-    def start(self, name, *, owner=None):
+    def start(self, name, owner=None):
         self._record("start", name)
         self.containers[name].running = True
         return ActionOutcome.DONE

@@ -32,7 +32,7 @@ class StopRecorder:
     def __init__(self):
         self.stops = []
 
-    def stop(self, name, timeout=None, *, owner=None):
+    def stop(self, name, timeout=None, owner=None):
         self.stops.append((name, timeout))
         return ActionOutcome.DONE
 

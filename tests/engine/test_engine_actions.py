@@ -99,14 +99,23 @@ def test_a_failed_deployment_is_finished_and_its_container_removed(harness, engi
     assert released.state.channels == {} and released.state.node_tokens == {}
 
 
-def test_lines_the_engine_cuts_are_delivered_whole_and_a_partial_line_once_stopped(engine, container_names):
+@pytest.mark.parametrize("transport", ["sdk", "stdlib"])
+def test_lines_the_engine_cuts_are_delivered_whole_and_a_partial_line_once_stopped(engine, container_names, transport):
     """busybox seq writes in blocks: Podman cuts lines where its pipe reads end."""
+    import os
+
     from psa_scripts.containers import DeploySpec, DockerEngine
+    from psa_scripts.containers.lite import ApiReader
 
     name = container_names()
     engine.deploy(DeploySpec(name=name, image=TEST_IMAGE, command=(
         "sh", "-c", "seq 1 40000; printf 'no newline'; sleep 300")))
-    patient = DockerEngine(engine.client, log_read_seconds=60)
+    if transport == "sdk":
+        patient = DockerEngine(engine.client, log_read_seconds=60)
+    else:
+        patient = ApiReader.from_env(os.environ, log_read_seconds=60)
+        if patient is None:
+            pytest.skip("DOCKER_HOST is one only the SDK speaks (TLS, ssh)")
     delivered, cursor = [], None
     deadline = time.monotonic() + 60
     while len(delivered) < 40000 and time.monotonic() < deadline:
