@@ -138,6 +138,10 @@ RULES: Dict[str, Tuple[str, str]] = {
               "with each other and with the workflow's pca.states target."),
     "PSA222": ("pca.service.id differs", "Every workflow of a service shares one pca.service.id; an action with "
               "another id belongs to another service and is never offered on this one."),
+    "PSA240": ("service state machine", "Across the workflows of one service (validated together): a state an "
+              "instance reaches but no action leaves (FINISHED and KILLED excepted, ERROR included), an action "
+              "starting from a state no workflow reaches, a service no workflow starts from VOID. Warnings: the "
+              "files given may not be the whole service."),
     "PSA224": ("task on the service's node without its token", "A task that acts on the service's container or "
               "files must carry NODE_ACCESS_TOKEN=PSA_$INSTANCE_NAME (on the task or the job) to run on the node the "
               "deployment holds; the deployment task itself, and tasks that do not touch the node, need none."),
@@ -348,10 +352,11 @@ class _Checker:
     def check_slot(self, task: Task, script: ScriptRef, name: str) -> None:
         expected = LIFECYCLE_SLOTS.get(name)
         if expected is None:
-            from .workflow.model import SLOT_KINDS
-
-            kind = self.known.kinds.get(name)
-            expected = tuple(slot for slot, slot_kind in SLOT_KINDS.items() if slot_kind == kind) or None
+            # Other scripts: pre, task and post scripts have the same bindings and may stand in any of
+            # those slots; a selection, flow or clean script only in its own.
+            expected = {"Script/pre": ("pre", "executable", "post"), "Script/task": ("executable", "pre", "post"),
+                        "Script/post": ("post", "executable", "pre"), "Script/selection": ("selection",),
+                        "Script/flow": ("flow",), "Script/clean": ("cleaning",)}.get(self.known.kinds.get(name, ""))
         if expected is not None and script.slot not in expected:
             self.report("PSA211", script.source or script.element,
                         f"{script.slot} script of task {task.name}: {name} runs as a {script.slot} script but is a "
@@ -601,7 +606,36 @@ def _validate(entries: Sequence[Tuple[Path, bool]], known: Known) -> Tuple[List[
     for path, workflow in parsed:
         checked = _Checker(path, workflow, known, context).run()
         findings += [finding for finding in checked if not _silenced(workflow, finding)]
+    findings += _state_machine_findings(parsed)
     return findings, len(entries)
+
+
+def _state_machine_findings(parsed: Sequence[Tuple[Path, Workflow]]) -> List[Finding]:
+    """PSA240: the service's state machine as a whole (``workflow.graph.state_findings``): a state
+    no action leaves, an action no state reaches, a service nothing starts from VOID. Judged only
+    where two or more workflows of one service are validated together, and as warnings: the
+    files given may not be the whole service."""
+    from .workflow.graph import Service, state_findings
+
+    services: Dict[str, Service] = {}
+    by_source: Dict[str, Workflow] = {}
+    for path, workflow in parsed:
+        job = workflow.job
+        if job is None or job.info(names.GI_STATES) is None or parse_states(job.gi[names.GI_STATES]) is None:
+            continue
+        service_id = job.gi.get(names.GI_SERVICE_ID) or job.name
+        services.setdefault(service_id, Service(service_id)).workflows.append(workflow)
+        by_source[workflow.source] = workflow
+    found: List[Finding] = []
+    for service in services.values():
+        if len(service.workflows) < 2:
+            continue
+        for item in state_findings(service):
+            finding = Finding(item.file, item.line, "warning", item.message, item.fix, "PSA240", item.column)
+            workflow = by_source.get(item.file)
+            if workflow is None or not _silenced(workflow, finding):
+                found.append(finding)
+    return found
 
 
 def validate_paths(paths: Iterable[Path], known: Known) -> Tuple[List[Finding], int]:

@@ -492,3 +492,29 @@ def test_cli_usage_errors_exit_2(capsys, tmp_path):
 ])
 def test_parse_states(value, pairs):
     assert parse_states(value) == pairs
+
+
+def test_the_service_state_machine_across_its_workflows(tmp_path, known):
+    (tmp_path / "Svc.xml").write_text(deployment())
+    (tmp_path / "Pause_Svc.xml").write_text(action(states="(RUNNING,PAUSED)", pre_args=("PAUSE_LAUNCHED",),
+                                                   post_args=("PAUSED",)))
+    findings, _ = validate_paths([tmp_path], known)
+    assert {(f.code, f.severity) for f in findings} == {("PSA240", "warning")}
+    messages = sorted(f.message for f in findings)
+    assert messages == [
+        "service Svc: state ERROR (set by the lifecycle scripts on failure) is left by no action: a failed "
+        "instance cannot be finished",
+        "service Svc: state PAUSED (reached by Finish_Svc) is left by no action: an instance there stays there",
+    ]
+
+
+def test_one_workflow_alone_is_not_judged_as_a_whole_service(tmp_path, known):
+    assert check(tmp_path, known, action(states="(RUNNING,PAUSED)", pre_args=("PAUSE_LAUNCHED",),
+                                         post_args=("PAUSED",))) == []
+
+
+def test_a_general_script_may_stand_in_a_pre_task_or_post_slot(tmp_path, known):
+    retrieve = ref("Retrieve_variables_from_service_instance_id", 'language="groovy"', ("a", "b"), url=GROOVY)
+    finish = f'<scriptExecutable>{ref("Finish_Docker_Service")}</scriptExecutable>'
+    text = action().replace(finish, f"<pre>{retrieve}</pre>{finish}")
+    assert check(tmp_path, known, text) == []
