@@ -331,7 +331,7 @@ def test_serve_catalog_lets_the_real_cli_rehearse_a_publish(dist):
         server.send_signal(signal.SIGINT)
         out, err = server.communicate(timeout=60)
     assert server.returncode == 0 and err == ""
-    assert out.endswith("Stopped: 1 bucket(s), 19 object(s) dropped.\n")
+    assert out.endswith(f"Stopped: 1 bucket(s), {OBJECTS} object(s) dropped.\n")
 
 
 # --- the project's metadata and files ---------------------------------------------------------------------
