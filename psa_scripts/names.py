@@ -29,6 +29,7 @@ HTTP_ENABLED = "HTTP_ENABLED"
 HTTPS_ENABLED = "HTTPS_ENABLED"
 ENGINE = "ENGINE"
 CREDENTIALS_KEY = "CREDENTIALS_KEY"
+DEPLOY_ERROR_MESSAGE = "DEPLOY_ERROR_MESSAGE"  # why a multi-deployment service has no deployment
 # The Docker service scripts' variables (formats in psa_scripts.containers.spec).
 DOCKER_IMAGE = "DOCKER_IMAGE"
 CONTAINER_PORT = "CONTAINER_PORT"
@@ -40,6 +41,7 @@ DOCKER_STOP_TIMEOUT = "DOCKER_STOP_TIMEOUT"
 STATUS_CHECK_CRON = "STATUS_CHECK_CRON"  # overrides the status loop's cron (Fetch_Logs)
 LOG_MAX_LINES = "LOG_MAX_LINES"
 LOG_MAX_BYTES = "LOG_MAX_BYTES"
+SINGULARITY_BINARY = "SINGULARITY_BINARY"  # the singularity command, when not on PATH (a path or a name)
 
 # --- Variables the scripts write ---------------------------------------------------------
 PROXYFIED_URL = "PROXYFIED_URL"
@@ -67,6 +69,24 @@ VARIABLE_SOURCES = {
     ENDPOINT_ID: "a workflow variable of the service, e.g. coco-annotator-gui-$PA_JOB_ID",
     PROXYFIED: "a workflow variable of the service (true to reach the service through the PSA proxy)",
 }
+
+# --- Container engines (the ENGINE variable) ------------------------------------------------
+ENGINE_DOCKER = "docker"
+ENGINE_SINGULARITY = "singularity"
+ENGINES = (ENGINE_DOCKER, ENGINE_SINGULARITY)
+
+
+def engine_kind(value: object) -> str:
+    """The engine an ``ENGINE`` value names (unset: docker); InputError for any other value."""
+    text = "" if value is None else str(value).strip().lower()
+    if not text:
+        return ENGINE_DOCKER
+    if text not in ENGINES:
+        from .errors import InputError
+
+        raise InputError(f"{ENGINE} must be one of {', '.join(ENGINES)}, got {value!r}")
+    return text
+
 
 # --- Generic information -------------------------------------------------------------------
 GI_SERVICE_ID = "pca.service.id"
@@ -117,6 +137,15 @@ PORT_FILE_SUFFIX = "_port"
 CONTAINER_ID_FILE_SUFFIX = "_containerID"
 STATUS_FILE_SUFFIX = "_status"
 ALREADY_REMOVED_PREFIX = "Error: No such container: "
+# Loop_over_service_instance_status reads its arguments from this file when a pre script wrote it.
+ARGUMENTS_FILE = "arguments.txt"
+ARGUMENTS_FILE_SEPARATOR = ","
+# A clean-status file (Set_service_FINISHED_if_all_clean_OK): one entry per clean step, "|"-separated.
+CLEAN_STATUS_SEPARATOR = "|"
+CLEAN_OK = "ok"
+CLEAN_KO = "ko"
+# The status argument that means "leave the status as it is" (Update_service_and_remove_tokens).
+NO_STATUS = "null"
 
 # --- The service's name --------------------------------------------------------------------------
 # INSTANCE_NAME names the container, the node token PSA_<name>, the localspace files and the
@@ -143,6 +172,21 @@ def check_instance_name(name: object) -> str:
             f"{INSTANCE_NAME_PATTERN} (letters, digits, '_', '.', '-'; at most {INSTANCE_NAME_MAX_LENGTH} "
             "characters), so that no engine or shell can read it as anything but a name"
         )
+    return text
+
+
+_STATUS_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def check_status_name(value: object, what: str) -> str:
+    """``value`` if it reads as an instance status (RUNNING, FINISHED, a service's own
+    STOPPED...): upper-case letters, digits, '_'; else InputError naming ``what``."""
+    text = "" if value is None else str(value).strip()
+    if not text or not text[0].isalpha() or not _STATUS_CHARACTERS.issuperset(text):
+        from .errors import InputError
+
+        raise InputError(f"{what} must be an instance status in capitals (RUNNING, FINISHED, PAUSED, "
+                         f"ERROR or a status of the service), got {value!r}")
     return text
 
 
