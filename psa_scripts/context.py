@@ -272,10 +272,15 @@ class ScriptContext:
         the environment, or with ``ENGINE=singularity`` the singularity command (``singularity``)."""
         if self._engine is None:
             if names.engine_kind(self.variables.get(names.ENGINE)) == names.ENGINE_SINGULARITY:
-                return self.singularity
-            from .engine import default_engine
+                # Imported here, not through .singularity: the bundler follows the imports of the
+                # context methods a script uses, and Check_Instance_Status uses only this one.
+                from .containers.singularity import SingularityEngine
 
-            self._engine = default_engine(self.settings_source())
+                self._engine = SingularityEngine.from_settings(self.settings_source())
+            else:
+                from .engine import default_engine
+
+                self._engine = default_engine(self.settings_source())
         return self._engine
 
     @property

@@ -53,9 +53,9 @@ def _deployment(variables: Any, name: str) -> Deployment:
             if value.get(field_name) is not None and not isinstance(value[field_name], (str, int)):
                 raise InputError(f"variable {name}: {part}.{field_name} must be a string, got {value[field_name]!r}")
     proxied_url = endpoint.get("proxyfied_url")
+    parts = {part: data[part] for part in ("node", "container") if data.get(part) is not None}
     return Deployment.from_json({
-        "node": data.get("node"),
-        "container": data.get("container"),
+        **parts,
         "endpoint": {
             "id": str(endpoint["id"]).strip(),
             "url": endpoint.get("url"),
