@@ -283,7 +283,7 @@ def loop_state(status="RUNNING", args=("true", "true", TOKEN, "spark-master-42")
 def test_loop_prints_the_main_container_logs_once(harness):
     first = harness.run("Loop_over_service_instance_status", loop_state()).raise_error()
     assert first.output.splitlines() == ["master up", "worker joined"]
-    assert first.variables_written == {"LOG_CURSOR": "2"}
+    assert first.variables_written == {"LOG_CURSOR": "since=2025-11-24T16:00:00Z seen=2 container=0123456789ab"}
     assert first.psa_writes == []
     again = harness.run("Loop_over_service_instance_status", first.state).raise_error()
     assert again.output == ""
