@@ -21,6 +21,7 @@ from ..context import ScriptContext
 from ..contract import Arg, Contract, Var
 from ..deployments import read_deployments
 from ..errors import InputError
+from ..undo import undo_steps
 
 
 CONTRACT = Contract(
@@ -76,20 +77,11 @@ def main(ctx: ScriptContext) -> None:
     try:
         ctx.scheduler.registerService(job_id, instance_id, True)
         undo.append(lambda: ctx.scheduler.detachService(job_id, instance_id))
-        channel.create()
         undo.append(channel.delete)
-        channel.put(names.KEY_RUNNING_STATE, names.RUNNING_STATE_RUNNING)
-        channel.put(names.KEY_INSTANCE_NAME, instance_name)
-        credentials_key = variables.text(names.CREDENTIALS_KEY)
-        if credentials_key:
-            channel.put(names.KEY_CREDENTIALS_KEY, credentials_key)
+        channel.announce_running(instance_name, variables.text(names.CREDENTIALS_KEY))
         update_instance(ctx.psa, instance_id, record_deployments)
     except Exception:
-        for step in reversed(undo):
-            try:
-                step()
-            except Exception as error:  # keep undoing: the original error is what matters
-                ctx.warn(f"could not undo a step of the deployment: {error}")
+        undo_steps(ctx, undo)
         raise
     ctx.print(f"Service instance {instance_id} ({instance_name}) is RUNNING with {len(deployments)} deployments: "
               + ", ".join(str(d.endpoint.url or d.endpoint.id) for d in deployments))

@@ -43,9 +43,6 @@ def main(ctx: ScriptContext) -> None:
         raise ServiceError(f"{len(failed)} of {len(entries)} clean steps did not report {names.CLEAN_OK} "
                            f"({', '.join(failed)}) in {file_path}: service instance {instance_id} set to ERROR")
     if target == names.FINISHED:
-        # Before the status: once PSA shows FINISHED the status loop may delete the channel.
-        channel = ServiceChannel(ctx.sync, instance_id)
-        if channel.exists():
-            channel.put(names.KEY_FINISH_DONE, True)
+        ServiceChannel(ctx.sync, instance_id).finish_done()
     set_status(ctx.psa, instance_id, target)
     ctx.print(f"All {len(entries)} clean steps ok: service instance {instance_id} is {target}")
