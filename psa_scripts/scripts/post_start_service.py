@@ -69,7 +69,7 @@ def main(ctx: ScriptContext) -> None:
             f"{instance_name}{names.CONTAINER_ID_FILE_SUFFIX} is missing or empty in {workdir}; "
             "the instance is left for Clean_Start_Service to mark ERROR"
         )
-    if engine_name == names.ENGINE_SINGULARITY and not ctx.engine.is_running(instance_name):
+    if engine_name == names.ENGINE_SINGULARITY and not ctx.singularity.is_running(instance_name):
         # A Singularity instance has no id file to prove it started: ask the engine.
         raise ServiceError(
             f"the Singularity instance {instance_name} is not running: it did not start or ended; "
