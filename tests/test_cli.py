@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 
 from psa_scripts.cli import main, scheduler_url_for
+from psa_scripts.scripts import SCRIPTS
 from psa_scripts.testing.emulator import ProActiveEmulator
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLES = REPO / "bundles"
 PASSWORD = "s3cret-pa55"
+# What `psa bundle` publishes from bundles/: every catalog script, plus each workflow.
+OBJECTS = len(SCRIPTS) + len(list(BUNDLES.glob("*/*.xml")))
 
 
 @pytest.fixture
@@ -99,7 +102,7 @@ def test_publish_with_a_session_id(capsys, emu, dist):
     session = emu.new_session()
     code, out, err = run(capsys, "publish", dist, "--url", emu.catalog_url, "--session-id", session)
     assert code == 0, err
-    assert "Summary: created 19, revised 0, unchanged 0, skipped 0, failed 0" in out
+    assert f"Summary: created {OBJECTS}, revised 0, unchanged 0, skipped 0, failed 0" in out
     assert session not in out + err
 
 
@@ -165,7 +168,7 @@ def test_publish_with_a_wrong_password_is_one_line_without_the_password(capsys, 
 def test_publish_with_an_expired_session_fails_every_object(capsys, emu, dist):
     code, out, err = run(capsys, "publish", dist, "--url", emu.catalog_url, "--session-id", "expired-0000")
     assert code == 1
-    assert "failed 19" in out and "HTTP 401" in out and "expired-0000" not in out + err
+    assert f"failed {OBJECTS}" in out and "HTTP 401" in out and "expired-0000" not in out + err
 
 
 def test_publish_through_a_proxy_login_page_is_a_clear_failure_not_a_traceback(capsys, emu, dist):
@@ -174,7 +177,7 @@ def test_publish_through_a_proxy_login_page_is_a_clear_failure_not_a_traceback(c
     code, out, err = run(capsys, "publish", dist, "--url", emu.catalog_url, "--session-id", emu.new_session())
     assert code == 1
     assert "Traceback" not in out + err and "JSONDecodeError" not in out + err
-    assert "failed 19" in out
+    assert f"failed {OBJECTS}" in out
     assert out.count("expected JSON, got: <html><head><title>Sign in") == 3  # one line per package
     assert [r for r in emu.requests if r.method != "GET"] == []
 
