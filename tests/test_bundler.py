@@ -47,7 +47,7 @@ def test_closure_of_a_script_follows_lazy_imports_and_skips_testing():
 
 @pytest.mark.parametrize("script, psa, engine", [
     ("Fetch_Logs", False, False), ("Pre_Start_Service", False, False), ("Pre_Trigger_Action", False, False),
-    ("Check_Not_Used_By_Other_Service", False, False), ("Post_Start_Service", True, True),
+    ("Check_Not_Used_By_Other_Service", False, False), ("Post_Start_Service", True, False),
     ("Clean_Trigger_Action", True, False), ("Start_Docker_Service", False, True),
     ("Check_Instance_Status", True, True),
 ])

@@ -28,7 +28,7 @@ import shutil
 import subprocess
 
 from .. import names
-from ..engine import LogBatch
+from .logbatch import LogBatch
 from ..errors import EngineError
 from .spec import ActionOutcome
 
