@@ -19,6 +19,7 @@ from psa_scripts.clients.catalog import CatalogClient
 from psa_scripts.clients.http import HttpSettings
 from psa_scripts.local.emulator import PackageLoadError
 from psa_scripts.publish import Publisher, load_packages
+from psa_scripts.scripts import SCRIPTS
 from psa_scripts.testing.emulator import ProActiveEmulator
 
 BUNDLES = Path(__file__).resolve().parents[1] / "bundles"
@@ -72,7 +73,7 @@ def test_every_bundle_installs_with_the_loader(emu, dist):
     assert emu.buckets[BUCKET]["owner"] == "GROUP:public-objects"
     scripts = build_package(BUNDLES / "service-automation-python")
     coco = build_package(BUNDLES / "coco-annotator")
-    assert len(emu.buckets[BUCKET]["objects"]) == 19
+    assert len(emu.buckets[BUCKET]["objects"]) == len(SCRIPTS)
     for package in (scripts, coco):
         for obj in package.objects:
             [revision] = emu.catalog_revisions(BUCKET, obj.name)
