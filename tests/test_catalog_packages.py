@@ -73,7 +73,7 @@ def test_every_bundle_installs_with_the_loader(emu, dist):
     assert emu.buckets[BUCKET]["owner"] == "GROUP:public-objects"
     scripts = build_package(BUNDLES / "service-automation-python")
     coco = build_package(BUNDLES / "coco-annotator")
-    assert len(emu.buckets[BUCKET]["objects"]) == len(SCRIPTS)
+    assert len(emu.buckets[BUCKET]["objects"]) == len(SCRIPTS) + len(list(BUNDLES.glob("*/*.xml")))
     for package in (scripts, coco):
         for obj in package.objects:
             [revision] = emu.catalog_revisions(BUCKET, obj.name)
