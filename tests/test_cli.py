@@ -324,14 +324,14 @@ def test_serve_catalog_lets_the_real_cli_rehearse_a_publish(dist):
         assert wrong.returncode == 1 and "login as admin failed" in wrong.stderr
         first_run = publish("admin")
         assert first_run.returncode == 0, first_run.stderr
-        assert "Summary: created 19, revised 0, unchanged 0, skipped 0, failed 0" in first_run.stdout
+        assert f"Summary: created {OBJECTS}, revised 0, unchanged 0, skipped 0, failed 0" in first_run.stdout
         again = publish("admin")
-        assert "Summary: created 0, revised 0, unchanged 19, skipped 0, failed 0" in again.stdout
+        assert f"Summary: created 0, revised 0, unchanged {OBJECTS}, skipped 0, failed 0" in again.stdout
     finally:
         server.send_signal(signal.SIGINT)
         out, err = server.communicate(timeout=60)
     assert server.returncode == 0 and err == ""
-    assert out.endswith("Stopped: 1 bucket(s), 19 object(s) dropped.\n")
+    assert out.endswith(f"Stopped: 1 bucket(s), {OBJECTS} object(s) dropped.\n")
 
 
 # --- the project's metadata and files ---------------------------------------------------------------------
