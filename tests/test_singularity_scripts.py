@@ -118,10 +118,13 @@ def test_check_an_instance_that_ended_is_an_error(harness, singularity):
     assert outcome.state.channels[CHANNEL]["RUNNING_STATE"] == 2
 
 
-@pytest.mark.parametrize("flag", ["FINISH_LAUNCHED", "PAUSE_LAUNCHED"])
-def test_check_an_ended_instance_is_fine_when_an_action_was_launched(harness, singularity, flag):
+@pytest.mark.parametrize("keys, status", [
+    ({"FINISH_LAUNCHED": True, "ACTION_JOB_ID": "50"}, "RUNNING"),  # the finish job still runs
+    ({"PAUSE_LAUNCHED": True}, "PAUSED"),  # a completed pause
+])
+def test_check_an_ended_instance_is_fine_while_an_action_explains_it(harness, singularity, keys, status):
     singularity.set(instances=[])
-    outcome = harness.run("Check_Instance_Status_Singularity", status_state(channels={CHANNEL: {flag: True}}))
+    outcome = harness.run("Check_Instance_Status_Singularity", status_state(status, channels={CHANNEL: keys}))
     assert outcome.raise_error().psa_writes == []
 
 
