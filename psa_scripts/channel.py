@@ -31,6 +31,21 @@ class ServiceChannel:
     def delete(self) -> None:
         self.sync.deleteChannel(self.name)
 
+    def announce_running(self, instance_name: str, credentials_key: "str | None" = None) -> None:
+        """Create the channel (persistent) and say the service runs: RUNNING_STATE=1,
+        INSTANCE_NAME and, when set, CREDENTIALS_KEY (what the actions' Pre_Trigger_Action reads)."""
+        self.create()
+        self.put(names.KEY_RUNNING_STATE, names.RUNNING_STATE_RUNNING)
+        self.put(names.KEY_INSTANCE_NAME, instance_name)
+        if credentials_key:
+            self.put(names.KEY_CREDENTIALS_KEY, credentials_key)
+
+    def finish_done(self) -> None:
+        """FINISH_DONE=true, when the channel still exists. Put it before the status FINISHED:
+        once PSA shows FINISHED, the status loop may delete the channel."""
+        if self.exists():
+            self.put(names.KEY_FINISH_DONE, True)
+
     def get(self, key: str) -> Any:
         if not self.exists():
             return None

@@ -23,7 +23,7 @@ from . import names
 from .errors import InputError
 
 # Settings read from the environment that a workflow variable of the same name overrides.
-_SETTING_VARIABLES = ("PSA_TLS_VERIFY", "PSA_CA_BUNDLE", "PSA_HTTP_TIMEOUT", "DOCKER_HOST")
+_SETTING_VARIABLES = ("PSA_TLS_VERIFY", "PSA_CA_BUNDLE", "PSA_HTTP_TIMEOUT", "DOCKER_HOST", names.SINGULARITY_BINARY)
 
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0", ""})
@@ -220,6 +220,13 @@ class ScriptContext:
             if not first:
                 raise InputError(f"argument {start + 2 * position + 1} is empty: it must name a variable ({what})")
         return pairs
+    def exact_args(self, count: int, usage: str) -> None:
+        """InputError unless the script reference gives exactly ``count`` arguments (``usage``)."""
+        if len(self.args) != count:
+            raise InputError(
+                f"this script takes {count} arguments ({usage}), got {len(self.args)}: set them in the "
+                "script reference as <arguments><argument value=\"...\"/>...</arguments>"
+            )
 
     def instance_name(self) -> str:
         """The ``INSTANCE_NAME`` variable, checked against the engine's container-name rule."""
@@ -285,11 +292,29 @@ class ScriptContext:
 
     @property
     def engine(self) -> Any:
-        """The container engine (the Docker API from the environment unless one was injected)."""
+        """The container engine ``ENGINE`` names (unless one was injected): the Docker API from
+        the environment, or with ``ENGINE=singularity`` the singularity command (``singularity``)."""
         if self._engine is None:
-            from .engine import default_engine
+            if names.engine_kind(self.variables.get(names.ENGINE)) == names.ENGINE_SINGULARITY:
+                # Imported here, not through .singularity: the bundler follows the imports of the
+                # context methods a script uses, and Check_Instance_Status uses only this one.
+                from .containers.singularity import SingularityEngine
 
-            self._engine = default_engine(self.settings_source())
+                self._engine = SingularityEngine.from_settings(self.settings_source())
+            else:
+                from .engine import default_engine
+
+                self._engine = default_engine(self.settings_source())
+        return self._engine
+
+    @property
+    def singularity(self) -> Any:
+        """The Singularity engine whatever ``ENGINE`` says (the ``*_Singularity`` scripts): the
+        command ``SINGULARITY_BINARY`` names, else ``singularity`` on PATH; an injected engine wins."""
+        if self._engine is None:
+            from .containers.singularity import SingularityEngine
+
+            self._engine = SingularityEngine.from_settings(self.settings_source())
         return self._engine
 
     def now(self) -> float:

@@ -10,6 +10,7 @@ stop, start, remove). Scripts depend on this interface only; the real engine
 from __future__ import annotations
 
 from . import names
+from .containers.logbatch import LogBatch  # noqa: F401 - part of the interface, defined apart
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a fresh status check skips it)
 if TYPE_CHECKING:
@@ -23,31 +24,6 @@ DEFAULT_MAX_LINES = 10_000
 DEFAULT_MAX_BYTES = 1_000_000
 MAX_LINES_VARIABLE = names.LOG_MAX_LINES
 MAX_BYTES_VARIABLE = names.LOG_MAX_BYTES
-
-
-class LogBatch:
-    """New log lines since a cursor, the cursor to resume from, and how many lines were cut.
-
-    A plain class, not a dataclass: importing ``dataclasses`` (``inspect``, ``re``...) would
-    cost a status check in a fresh interpreter more than its engine calls.
-    """
-
-    __slots__ = ("lines", "cursor", "skipped")
-
-    def __init__(self, lines: Optional[List[str]] = None, cursor: Optional[str] = None, skipped: int = 0) -> None:
-        self.lines = [] if lines is None else lines
-        self.cursor = cursor
-        self.skipped = skipped
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, LogBatch):
-            return NotImplemented
-        return (self.lines, self.cursor, self.skipped) == (other.lines, other.cursor, other.skipped)
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
-
-    def __repr__(self) -> str:
-        return f"LogBatch(lines={self.lines!r}, cursor={self.cursor!r}, skipped={self.skipped!r})"
 
 
 class ContainerEngine(Protocol):

@@ -231,6 +231,15 @@ class ServiceInstance(_JsonObject):
             if group not in self.groups:
                 self.groups.append(group)
 
+    def node_urls(self) -> List[str]:
+        """The URL of each deployment's node, once each, in deployment order."""
+        urls: List[str] = []
+        for deployment in self.deployments or []:
+            node = deployment.node if isinstance(deployment, Deployment) else None
+            if node is not None and node.url and node.url not in urls:
+                urls.append(node.url)
+        return urls
+
     def deployment_job_id(self) -> Optional[str]:
         """The job id of the deployment (``VOID -> RUNNING``) submission, or None."""
         wanted = _transition_key(names.DEPLOYMENT_TRANSITION)

@@ -29,6 +29,7 @@ HTTP_ENABLED = "HTTP_ENABLED"
 HTTPS_ENABLED = "HTTPS_ENABLED"
 ENGINE = "ENGINE"
 CREDENTIALS_KEY = "CREDENTIALS_KEY"
+DEPLOY_ERROR_MESSAGE = "DEPLOY_ERROR_MESSAGE"  # why a multi-deployment service has no deployment
 # The Docker service scripts' variables (formats in psa_scripts.containers.spec).
 DOCKER_IMAGE = "DOCKER_IMAGE"
 CONTAINER_PORT = "CONTAINER_PORT"
@@ -48,6 +49,7 @@ ACTION = "ACTION"
 SERVICE_ACTION_WORKFLOW = "SERVICE_ACTION_WORKFLOW"  # <bucket>/<workflow name>
 SERVICE_START_TIMEOUT = "SERVICE_START_TIMEOUT"  # seconds Service_Start waits for RUNNING
 SERVICE_ACTION_TIMEOUT = "SERVICE_ACTION_TIMEOUT"  # seconds Service_Action waits for a finish
+SINGULARITY_BINARY = "SINGULARITY_BINARY"  # the singularity command, when not on PATH (a path or a name)
 
 # --- Variables the scripts write ---------------------------------------------------------
 PROXYFIED_URL = "PROXYFIED_URL"
@@ -83,6 +85,24 @@ VARIABLE_SOURCES = {
     SERVICE_ACTIVATION_WORKFLOW: "a task variable naming the service's deployment workflow as <bucket>/<name>",
     SERVICE_ID: "a task variable naming the service (its pca.service.id)",
 }
+
+# --- Container engines (the ENGINE variable) ------------------------------------------------
+ENGINE_DOCKER = "docker"
+ENGINE_SINGULARITY = "singularity"
+ENGINES = (ENGINE_DOCKER, ENGINE_SINGULARITY)
+
+
+def engine_kind(value: object) -> str:
+    """The engine an ``ENGINE`` value names (unset: docker); InputError for any other value."""
+    text = "" if value is None else str(value).strip().lower()
+    if not text:
+        return ENGINE_DOCKER
+    if text not in ENGINES:
+        from .errors import InputError
+
+        raise InputError(f"{ENGINE} must be one of {', '.join(ENGINES)}, got {value!r}")
+    return text
+
 
 # --- Generic information -------------------------------------------------------------------
 GI_SERVICE_ID = "pca.service.id"
@@ -137,6 +157,15 @@ PORT_FILE_SUFFIX = "_port"
 CONTAINER_ID_FILE_SUFFIX = "_containerID"
 STATUS_FILE_SUFFIX = "_status"
 ALREADY_REMOVED_PREFIX = "Error: No such container: "
+# Loop_over_service_instance_status reads its arguments from this file when a pre script wrote it.
+ARGUMENTS_FILE = "arguments.txt"
+ARGUMENTS_FILE_SEPARATOR = ","
+# A clean-status file (Set_service_FINISHED_if_all_clean_OK): one entry per clean step, "|"-separated.
+CLEAN_STATUS_SEPARATOR = "|"
+CLEAN_OK = "ok"
+CLEAN_KO = "ko"
+# The status argument that means "leave the status as it is" (Update_service_and_remove_tokens).
+NO_STATUS = "null"
 
 # --- The service's name --------------------------------------------------------------------------
 # INSTANCE_NAME names the container, the node token PSA_<name>, the localspace files and the
@@ -163,6 +192,21 @@ def check_instance_name(name: object) -> str:
             f"{INSTANCE_NAME_PATTERN} (letters, digits, '_', '.', '-'; at most {INSTANCE_NAME_MAX_LENGTH} "
             "characters), so that no engine or shell can read it as anything but a name"
         )
+    return text
+
+
+_STATUS_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def check_status_name(value: object, what: str) -> str:
+    """``value`` if it reads as an instance status (RUNNING, FINISHED, a service's own
+    STOPPED...): upper-case letters, digits, '_'; else InputError naming ``what``."""
+    text = "" if value is None else str(value).strip()
+    if not text or not text[0].isalpha() or not _STATUS_CHARACTERS.issuperset(text):
+        from .errors import InputError
+
+        raise InputError(f"{what} must be an instance status in capitals (RUNNING, FINISHED, PAUSED, "
+                         f"ERROR or a status of the service), got {value!r}")
     return text
 
 

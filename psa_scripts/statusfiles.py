@@ -88,3 +88,21 @@ def write_status(workdir: str, instance_name: str, status: str) -> str:
 def already_removed_text(instance_name: str) -> str:
     """The status text an action writes when the container was already gone."""
     return names.ALREADY_REMOVED_PREFIX + instance_name
+
+
+def read_clean_status(file_path: str) -> "list[str]":
+    """The entries of a clean-status file: ``ok`` or ``ko`` per clean step, ``|``-separated
+    (``|ok|ok|ko``); blank entries are skipped. InputError when missing or without any entry."""
+    try:
+        with open(file_path, encoding="utf-8") as handle:
+            content = handle.read()
+    except FileNotFoundError:
+        raise InputError(f"clean-status file {file_path} is missing: the task before this script must "
+                         f"write one {names.CLEAN_OK}|{names.CLEAN_KO} entry per clean step") from None
+    except OSError as error:
+        raise InputError(f"clean-status file {file_path} cannot be read: {error}") from None
+    entries = [entry.strip() for entry in content.split(names.CLEAN_STATUS_SEPARATOR) if entry.strip()]
+    if not entries:
+        raise InputError(f"clean-status file {file_path} holds no entry: expected {names.CLEAN_OK} or "
+                         f"{names.CLEAN_KO} per clean step, separated by {names.CLEAN_STATUS_SEPARATOR}")
+    return entries

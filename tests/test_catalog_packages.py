@@ -19,6 +19,7 @@ from psa_scripts.clients.catalog import CatalogClient
 from psa_scripts.clients.http import HttpSettings
 from psa_scripts.local.emulator import PackageLoadError
 from psa_scripts.publish import Publisher, load_packages
+from psa_scripts.scripts import SCRIPTS
 from psa_scripts.testing.emulator import ProActiveEmulator
 
 BUNDLES = Path(__file__).resolve().parents[1] / "bundles"

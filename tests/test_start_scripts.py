@@ -7,6 +7,7 @@ import pytest
 from psa_scripts.errors import InputError, RestError, ServiceError
 
 from samples import INSTANCE_ID, NAME, instance_json, service_variables
+from psa_scripts.testing.doubles import ContainerState
 from psa_scripts.testing.harness import State
 
 PUT_PATH = f"/cloud-automation-service/serviceInstances/{INSTANCE_ID}"
@@ -152,9 +153,26 @@ def test_post_start_docker_without_container_id_stops_before_any_update(harness,
 
 
 def test_post_start_singularity_needs_no_container_id(harness, start_state):
-    state = start_state.with_variables(ENGINE="singularity").replace(files={f"{NAME}_port": "32768"})
+    state = start_state.with_variables(ENGINE="singularity").replace(
+        files={f"{NAME}_port": "32768"}, containers={NAME: ContainerState()})
     outcome = harness.run("Post_Start_Service", state).raise_error()
     assert outcome.psa_writes[0].json["deployments"][0]["container"] == {"id": "", "name": NAME}
+    assert [c.args for c in outcome.calls_to("engine", "is_running")] == [(NAME,)]
+
+
+def test_post_start_singularity_instance_not_running_stops_before_any_update(harness, start_state):
+    state = start_state.with_variables(ENGINE="Singularity").replace(files={f"{NAME}_port": "32768"})
+    outcome = harness.run("Post_Start_Service", state)
+    assert isinstance(outcome.error, ServiceError)
+    assert f"the Singularity instance {NAME} is not running" in str(outcome.error)
+    _no_side_effects(outcome)
+
+
+def test_post_start_unknown_engine_is_refused(harness, start_state):
+    outcome = harness.run("Post_Start_Service", start_state.with_variables(ENGINE="podman"))
+    assert isinstance(outcome.error, InputError)
+    assert str(outcome.error) == "ENGINE must be one of docker, singularity, got 'podman'"
+    _no_side_effects(outcome)
 
 
 @pytest.mark.parametrize("missing", ["PCA_INSTANCE_ID", "INSTANCE_NAME", "PA_JOB_ID", "PA_NODE_URL", "ENDPOINT_ID"])

@@ -91,6 +91,16 @@ SCRIPTS: Dict[str, ScriptInfo] = {
         _info("Find_and_set_Instance_Id", "Script/pre"),
         _info("Retrieve_variables_from_service_instance_id", "Script/task"),
         _info("Propagate_variables_to_current_service", "Script/pre"),
+        # Multi-deployment services (the Groovy catalog files these four as Script/flow).
+        _info("Add_deployments_and_update_service", "Script/task"),
+        _info("Update_service_and_remove_tokens", "Script/task"),
+        _info("Set_service_FINISHED_if_all_clean_OK", "Script/post"),
+        _info("Loop_over_service_instance_status", "Script/task"),
+        # Services run as Singularity instances.
+        _info("Check_Instance_Status_Singularity", "Script/task"),
+        _info("Finish_Singularity_Service", "Script/task"),
+        _info("Pause_Singularity_Service", "Script/task"),
+        _info("Resume_Singularity_Service", "Script/task"),
     )
 }
 

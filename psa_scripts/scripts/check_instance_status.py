@@ -3,7 +3,9 @@
 Reads: PCA_INSTANCE_ID, INSTANCE_NAME, PA_JOB_ID, PA_NODE_URL, CREDENTIALS_KEY, LOG_CURSOR
 (else LAST_TIME_MARKER), LOG_MAX_LINES / LOG_MAX_BYTES; GI PARENT_JOB_ID; the instance's
 status; channel keys ACTION_JOB_ID, FINISH_LAUNCHED, FINISH_DONE, PAUSE_LAUNCHED; whether the
-action job is finished; the container's state and logs.
+action job is finished; the container's state and logs, from the engine ENGINE names: docker
+(default) or singularity (its command found on PATH or named by SINGULARITY_BINARY; see
+Check_Instance_Status_Singularity).
 Decides and writes:
 - instance FINISHED → IS_FINISHED=true, then every cleanup step is tried, each on its own
   (credential, channel, detach from this job and from a still-running parent job, node
@@ -34,6 +36,8 @@ CONTRACT = Contract(
         Var(names.PA_JOB_ID),
         Var(names.PA_NODE_URL),
         Var(names.CREDENTIALS_KEY, required=False),
+        Var(names.ENGINE, required=False, doc="docker (default) or singularity"),
+        Var(names.SINGULARITY_BINARY, required=False, doc="with ENGINE singularity, when singularity is not on PATH"),
         Var(names.LOG_CURSOR, required=False),
         Var(names.LAST_TIME_MARKER, required=False),
         Var(names.LOG_MAX_LINES, required=False),
@@ -45,6 +49,13 @@ CONTRACT = Contract(
 
 
 def main(ctx: ScriptContext) -> None:
+    names.engine_kind(ctx.variables.get(names.ENGINE))  # a bad ENGINE fails before any call
+    check(ctx, lambda: ctx.engine)
+
+
+def check(ctx: ScriptContext, engine_of) -> None:
+    """The status check, on the container engine ``engine_of()`` gives (asked only when needed;
+    the context keeps it, so the log reads below use the same engine)."""
     variables = ctx.variables
     instance_id = variables.require_int(names.PCA_INSTANCE_ID)
     instance_name = ctx.instance_name()
@@ -60,7 +71,7 @@ def main(ctx: ScriptContext) -> None:
         _release(ctx, instance_id, instance_name, job_id, node_url, channel)
         return
 
-    if ctx.engine.is_running(instance_name):
+    if engine_of().is_running(instance_name):
         _print_logs(ctx, instance_name, max_lines, max_bytes)
         return
 

@@ -2,7 +2,9 @@
 
 Reads: PCA_INSTANCE_ID, INSTANCE_NAME, PA_JOB_ID, PA_NODE_URL, PA_NODE_NAME, PA_NODE_HOST,
 PA_NODE_SOURCE, PROXYFIED, ENDPOINT_ID, PROXYFIED_URL, HTTPS_ENABLED / HTTP_ENABLED / args[0]
-(endpoint protocol), ENGINE, CREDENTIALS_KEY; files <INSTANCE_NAME>_port and <INSTANCE_NAME>_containerID.
+(endpoint protocol), ENGINE (docker, the default: the container id file must be set;
+singularity: the instance must be listed running, the command found on PATH or named by
+SINGULARITY_BINARY), CREDENTIALS_KEY; files <INSTANCE_NAME>_port and <INSTANCE_NAME>_containerID.
 Writes: variables HOSTNAME, PORT; the instance (status RUNNING, one deployment with its
 endpoint, admin groups when proxied); the service registered on the job; the channel
 (RUNNING_STATE=1, INSTANCE_NAME, CREDENTIALS_KEY); the node token PSA_<INSTANCE_NAME>.
@@ -37,7 +39,8 @@ CONTRACT = Contract(
         Var(names.PROXYFIED_URL, required=False),
         Var(names.HTTPS_ENABLED, required=False),
         Var(names.HTTP_ENABLED, required=False),
-        Var(names.ENGINE, required=False),
+        Var(names.ENGINE, required=False, doc="docker (default) or singularity"),
+        Var(names.SINGULARITY_BINARY, required=False, doc="with ENGINE singularity, when singularity is not on PATH"),
         Var(names.CREDENTIALS_KEY, required=False),
     ),
     writes=(names.HOSTNAME, names.PORT),
@@ -56,14 +59,20 @@ def main(ctx: ScriptContext) -> None:
     proxied = variables.flag(names.PROXYFIED)
     protocol = endpoint_protocol(variables, ctx.args)
     endpoint_id = variables.require(names.ENDPOINT_ID) if protocol else None
-    engine_name = (variables.text(names.ENGINE) or "docker").lower()
+    engine_name = names.engine_kind(variables.get(names.ENGINE))
 
     workdir = ctx.workdir
     container_id = statusfiles.read_container_id(workdir, instance_name)
-    if engine_name == "docker" and not container_id:
+    if engine_name == names.ENGINE_DOCKER and not container_id:
         raise ServiceError(
             f"the container {instance_name} did not start: file "
             f"{instance_name}{names.CONTAINER_ID_FILE_SUFFIX} is missing or empty in {workdir}; "
+            "the instance is left for Clean_Start_Service to mark ERROR"
+        )
+    if engine_name == names.ENGINE_SINGULARITY and not ctx.singularity.is_running(instance_name):
+        # A Singularity instance has no id file to prove it started: ask the engine.
+        raise ServiceError(
+            f"the Singularity instance {instance_name} is not running: it did not start or ended; "
             "the instance is left for Clean_Start_Service to mark ERROR"
         )
     port = statusfiles.read_port(workdir, instance_name, required=protocol is not None)

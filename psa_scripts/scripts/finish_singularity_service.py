@@ -1,0 +1,30 @@
+"""Finish_Singularity_Service — the finish action's executable for a Singularity instance: stop it.
+
+Reads: INSTANCE_NAME (checked against the engine's name rule before anything runs),
+SINGULARITY_BINARY (the command, when ``singularity`` is not on PATH).
+Runs ``singularity instance stop <INSTANCE_NAME>`` when the instance is listed (an argument
+list, never a shell; with a timeout).
+Writes: file <INSTANCE_NAME>_status for Post_Trigger_Action: the name when stopped,
+``Error: No such container: <name>`` when no such instance runs, the command's error
+otherwise. The task itself does not fail: Post_Trigger_Action reads the outcome.
+"""
+
+from .. import names, statusfiles
+from ..containers import action_status
+from ..context import ScriptContext
+from ..contract import Contract, Var
+
+
+CONTRACT = Contract(
+    reads=(Var(names.INSTANCE_NAME), Var(names.SINGULARITY_BINARY, required=False)),
+    files_written=("<INSTANCE_NAME>_status",),
+    on_node=True,
+)
+
+
+def main(ctx: ScriptContext) -> None:
+    name = ctx.instance_name()
+    workdir = ctx.workdir
+    status = action_status(name, lambda: ctx.singularity.remove(name))
+    statusfiles.write_status(workdir, name, status)
+    ctx.print(f"Finish {name}: {status}")

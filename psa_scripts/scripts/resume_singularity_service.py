@@ -1,0 +1,39 @@
+"""Resume_Singularity_Service — the resume action's executable for a Singularity instance.
+
+A paused Singularity service never stopped (Pause_Singularity_Service), so resuming checks
+that its instance still runs. Singularity cannot restart an instance that ended: then the
+action fails (the Groovy Resume_Action_Singularity reported RUNNING regardless).
+Reads: INSTANCE_NAME (checked against the engine's name rule before anything runs),
+SINGULARITY_BINARY (the command, when ``singularity`` is not on PATH).
+Writes: file <INSTANCE_NAME>_status for Post_Trigger_Action: the name when the instance runs,
+else an error saying it ended (Post_Trigger_Action then sets ERROR).
+"""
+
+from .. import names, statusfiles
+from ..containers import action_status
+from ..containers.spec import ActionOutcome
+from ..context import ScriptContext
+from ..contract import Contract, Var
+from ..errors import EngineError
+
+
+CONTRACT = Contract(
+    reads=(Var(names.INSTANCE_NAME), Var(names.SINGULARITY_BINARY, required=False)),
+    files_written=("<INSTANCE_NAME>_status",),
+    on_node=True,
+)
+
+
+def main(ctx: ScriptContext) -> None:
+    name = ctx.instance_name()
+    workdir = ctx.workdir
+
+    def resume() -> ActionOutcome:
+        if ctx.singularity.is_running(name):
+            return ActionOutcome.DONE
+        raise EngineError(f"Singularity instance {name} is not running and Singularity cannot restart it: "
+                          "run the service's deployment again")
+
+    status = action_status(name, resume)
+    statusfiles.write_status(workdir, name, status)
+    ctx.print(f"Resume {name}: {status}")
