@@ -448,7 +448,8 @@ class _Checker:
                             "is not Fetch_Logs: the loop's cron and IS_FINISHED are not honoured",
                             "use Fetch_Logs (bucket " + DEFAULT_BUCKET + ") as the loop's script")
             if flow_name == "Fetch_Logs":
-                if executable not in ("Check_Instance_Status", "Check_Instance_Status_Singularity") \
+                if executable not in ("Check_Instance_Status", "Check_Instance_Status_Singularity",
+                                      "Loop_over_service_instance_status") \
                         and self.ours(loop.script):
                     self.report("PSA212", loop, f"task {task.name} loops on Fetch_Logs but its executable is not "
                                 "Check_Instance_Status: nothing checks the service", "run Check_Instance_Status as its executable")

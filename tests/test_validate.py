@@ -518,3 +518,9 @@ def test_a_general_script_may_stand_in_a_pre_task_or_post_slot(tmp_path, known):
     finish = f'<scriptExecutable>{ref("Finish_Docker_Service")}</scriptExecutable>'
     text = action().replace(finish, f"<pre>{retrieve}</pre>{finish}")
     assert check(tmp_path, known, text) == []
+
+
+def test_the_multi_deployment_status_loop_may_loop_on_fetch_logs(tmp_path, known):
+    text = deployment().replace(f'<scriptExecutable>{ref("Check_Instance_Status")}</scriptExecutable>',
+                                f'<scriptExecutable>{ref("Loop_over_service_instance_status", args=("true", "true", "PSA_x", "c"))}</scriptExecutable>')
+    assert [f for f in check(tmp_path, known, text) if f.code == "PSA212"] == []
