@@ -25,6 +25,7 @@ from ..channel import ServiceChannel
 from ..context import ScriptContext
 from ..engine import DEFAULT_MAX_BYTES, DEFAULT_MAX_LINES, MAX_BYTES_VARIABLE, MAX_LINES_VARIABLE
 from ..errors import ServiceError
+from ..statusloop import print_new_logs, release_finished
 from ..tokens import remove_node_token
 from ..contract import Contract, Var
 
@@ -136,40 +137,11 @@ def _fail(ctx, instance_id, instance_name, channel, why, max_lines, max_bytes) -
 
 
 def _print_logs(ctx: ScriptContext, instance_name: str, max_lines: int, max_bytes: int) -> None:
-    variables = ctx.variables
-    cursor = variables.text(names.LOG_CURSOR) or variables.text(names.LAST_TIME_MARKER)
-    batch = ctx.engine.read_logs(instance_name, cursor, max_lines=max_lines, max_bytes=max_bytes)
-    if batch.skipped:
-        ctx.print(f"[{batch.skipped} log lines skipped: more than {max_lines} lines or {max_bytes} bytes since the last check]")
-    for line in batch.lines:
-        ctx.print(line)
-    if batch.cursor:
-        variables.set(names.LOG_CURSOR, batch.cursor)
+    print_new_logs(ctx, ctx.engine, instance_name, max_lines, max_bytes)
 
 
 def _release(ctx, instance_id, instance_name, job_id, node_url, channel) -> None:
     """Undo everything the deployment set up; each step is tried whatever the others do."""
-    credentials_key = ctx.variables.text(names.CREDENTIALS_KEY) or channel.text(names.KEY_CREDENTIALS_KEY)
-    parent_job_id = ctx.generic_info.text(names.GI_PARENT_JOB_ID)
-
-    def detach_parent() -> None:
-        if not ctx.scheduler.isJobFinished(parent_job_id):
-            ctx.scheduler.detachService(parent_job_id, instance_id)
-
-    steps = []
-    if credentials_key:
-        steps.append((f"third-party credential {credentials_key}",
-                      lambda: ctx.scheduler.removeThirdPartyCredential(credentials_key)))
-    steps.append((f"channel {channel.name}", channel.delete))
-    steps.append((f"service registration on job {job_id}", lambda: ctx.scheduler.detachService(job_id, instance_id)))
-    if parent_job_id:
-        steps.append((f"service registration on parent job {parent_job_id}", detach_parent))
-    steps.append((f"node token PSA_{instance_name} on {node_url}",
-                  lambda: remove_node_token(ctx.rm, node_url, instance_name)))
-
-    for what, step in steps:
-        try:
-            step()
-        except Exception as error:
-            ctx.warn(f"could not remove the {what}: {error}; remove it by hand")
+    release_finished(ctx, instance_id, job_id, channel, [(
+        f"node token PSA_{instance_name} on {node_url}", lambda: remove_node_token(ctx.rm, node_url, instance_name))])
     ctx.print(f"Service instance {instance_id} ({instance_name}) is FINISHED: resources released")
