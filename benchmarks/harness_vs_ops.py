@@ -1,8 +1,10 @@
 """A harness run against the ``ops`` library's Scenario, side by side: runs per second.
 
 Ours: ``Harness.run`` of Fetch_Logs (no network: the loop decision) and of Post_Start_Service
-(four requests to the loopback emulator: public address, GET, PUT, the confirming GET, through
-the real ``requests`` client). Theirs: ``ops.testing.Context.run`` of a trivial charm's start
+(four requests to the loopback emulator -- public address, GET, PUT, the confirming GET -- over
+HTTP on a kept-alive connection, through the harness's default transport, the standard library's
+``http.client``: ``psa_scripts.clients.loopback``), and the same through ``requests``, as on a node
+(``Harness(transport="requests")``). Theirs: ``ops.testing.Context.run`` of a trivial charm's start
 event (it sets the unit's status), the closest thing ``ops`` has to one script step. ``ops``
 is not a dependency of psa-scripts: the benchmark installs ``ops[testing]`` from PyPI in a
 throwaway virtualenv under ``build/`` (reused by later runs) and drives it there, in a worker
@@ -63,6 +65,7 @@ for line in sys.stdin:
 
 FETCH_LOGS = "psa-scripts Harness.run(Fetch_Logs)  [no network]"
 POST_START = "psa-scripts Harness.run(Post_Start_Service)  [4 requests to the emulator]"
+POST_START_REQUESTS = "psa-scripts Harness(transport='requests').run(Post_Start_Service)  [the same, via requests]"
 OPS = "ops Scenario Context.run(start) of a trivial charm"
 
 
@@ -92,11 +95,11 @@ def run() -> str:
     worker = subprocess.Popen([str(_ops_python()), "-c", OPS_WORKER], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)
     assert worker.stdin is not None and worker.stdout is not None
-    rates: Dict[str, List[float]] = {FETCH_LOGS: [], POST_START: [], OPS: []}
-    cpus: Dict[str, List[float]] = {FETCH_LOGS: [], POST_START: [], OPS: []}
+    rates: Dict[str, List[float]] = {FETCH_LOGS: [], POST_START: [], POST_START_REQUESTS: [], OPS: []}
+    cpus: Dict[str, List[float]] = {FETCH_LOGS: [], POST_START: [], POST_START_REQUESTS: [], OPS: []}
     try:
         ops_version = worker.stdout.readline().strip()
-        with Harness() as harness:
+        with Harness() as harness, Harness(emulator=harness.emulator, transport="requests") as via_requests:
             fetch = State(variables={"IS_FINISHED": "false"})
             post = State(
                 variables=node_variables(PCA_INSTANCE_ID="7", INSTANCE_NAME="web-1", ENDPOINT_ID="web-1-gui",
@@ -106,7 +109,8 @@ def run() -> str:
             posted = harness.run("Post_Start_Service", post).raise_error()
             assert len(posted.psa_requests) == 4 and posted.status_history == ["RUNNING"]
             ours = {FETCH_LOGS: lambda: harness.run("Fetch_Logs", fetch).raise_error(),
-                    POST_START: lambda: harness.run("Post_Start_Service", post).raise_error()}
+                    POST_START: lambda: harness.run("Post_Start_Service", post).raise_error(),
+                    POST_START_REQUESTS: lambda: via_requests.run("Post_Start_Service", post).raise_error()}
             for operation in ours.values():
                 for _ in range(20):
                     operation()
@@ -127,7 +131,7 @@ def run() -> str:
     theirs = statistics.median(rates[OPS])
     their_cpu = statistics.median(cpus[OPS])
     rows = []
-    for label in (FETCH_LOGS, POST_START, OPS):
+    for label in (FETCH_LOGS, POST_START, POST_START_REQUESTS, OPS):
         rate, cpu = statistics.median(rates[label]), statistics.median(cpus[label])
         rows.append([label, f"{rate:.0f}", f"{1000 / rate:.2f}", f"{cpu:.2f}",
                      "1.0x" if label == OPS else f"{rate / theirs:.1f}x",

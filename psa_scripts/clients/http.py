@@ -146,16 +146,31 @@ def _describe(error: BaseException, secrets: Tuple[Optional[str], ...]) -> str:
     return trim(redact(f"{type(error).__name__}: {text}", secrets))
 
 
+class TransportFault(Exception):
+    """A request that got no HTTP answer, from a transport other than ``requests``.
+
+    ``kind`` is named after the ``requests`` exception it stands for: ``ConnectTimeout`` (the
+    connection never opened), ``ConnectionError`` (refused, reset, closed without an answer)
+    or ``ReadTimeout``; retried as those are.
+    """
+
+    def __init__(self, kind: str, text: str) -> None:
+        super().__init__(f"{kind}: {text}")
+        self.kind = kind
+
+
 def _retryable(error: BaseException, route: Route) -> bool:
     """Whether a failed attempt may be replayed.
 
     A route that is not idempotent (launching a service) is replayed only when the
     server surely did not act: a 503 or a connection that never opened.
     """
-    import requests
-
     if isinstance(error, _RetryableStatus):
         return route.idempotent or error.response.status_code == 503
+    if isinstance(error, TransportFault):
+        return error.kind == "ConnectTimeout" or route.idempotent
+    import requests
+
     if isinstance(error, requests.ConnectTimeout):
         return True
     if isinstance(error, (requests.ConnectionError, requests.Timeout)):
@@ -163,12 +178,13 @@ def _retryable(error: BaseException, route: Route) -> bool:
     return False
 
 
-class _OutOfTime(Exception):
+class OutOfTime(Exception):
     """The call's deadline passed before a complete answer came."""
 
 
+
 def _within(seconds: float, call: Any) -> Any:
-    """``call()``'s result or exception, or _OutOfTime once ``seconds`` have passed without one.
+    """``call()``'s result or exception, or OutOfTime once ``seconds`` have passed without one.
 
     The call runs in a daemon thread: a read that a trickling server keeps alive cannot
     hold the caller past the deadline.
@@ -185,7 +201,7 @@ def _within(seconds: float, call: Any) -> Any:
     worker.start()
     worker.join(max(0.0, seconds))
     if worker.is_alive():
-        raise _OutOfTime()
+        raise OutOfTime()
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
@@ -197,13 +213,35 @@ class _RetryableStatus(Exception):
         self.response = response
 
 
+class RequestsTransport:
+    """Sends with a ``requests.Session`` (proxies, CA bundles, redirects): how the clients
+    reach a ProActive server. It cannot bound a call whose server trickles its answer, so
+    the REST client runs such a call in a worker thread it stops waiting for at the deadline."""
+
+    bounds_deadline = False
+
+    def __init__(self, session: "requests.Session") -> None:
+        self.session = session
+
+    def send(self, method: str, url: str, *, params: Any = None, data: Any = None, json: Any = None,
+             headers: Optional[Mapping[str, str]] = None, timeout: Tuple[float, float] = (3.05, 10.0),
+             deadline: float = float("inf"), proxies: Any = None, verify: Any = True) -> "requests.Response":
+        return self.session.request(method, url, params=params, data=data, json=json, headers=headers,
+                                    timeout=timeout, proxies=proxies, verify=verify)
+
+    def close(self) -> None:
+        self.session.close()
+
+
 class RestClient:
     """Base of the REST clients: builds URLs from routes, sends, retries, raises RestError.
 
     Subclasses set ``services`` to the route bases they may call. ``sleep`` is how the
     back-off between attempts waits (``time.sleep``; a test harness passes its clock's).
-    ``session``: a ``requests.Session`` to share with other clients (from ``new_session``: its
-    kept-alive connections serve them all); None: the client makes its own on first use.
+    ``session``: what to send with, shared with other clients: a ``requests.Session`` (from
+    ``new_session``: its kept-alive connections serve them all) or a transport (an object with
+    ``send`` and ``bounds_deadline``, e.g. ``loopback.LoopbackTransport`` in a test harness);
+    None: the client makes its own ``requests.Session`` on first use.
     """
 
     services: Tuple[str, ...] = ()
@@ -211,12 +249,13 @@ class RestClient:
     def __init__(self, base_url: str, session_id: Optional[str] = None,
                  settings: Optional[HttpSettings] = None, *,
                  sleep: Optional[Callable[[float], None]] = None,
-                 session: Optional["requests.Session"] = None) -> None:
+                 session: Any = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.session_id = session_id
         self.settings = settings or HttpSettings()
         self.sleep = sleep or time.sleep
         self._session = session
+        self._transport: Any = None
         self._environment: Optional[Tuple[Dict[str, str], Union[bool, str]]] = None
 
     def __repr__(self) -> str:  # never show the session id
@@ -229,6 +268,14 @@ class RestClient:
             self._session = new_session()
             self._session.verify = self.settings.verify
         return self._session
+
+    @property
+    def transport(self) -> Any:
+        """What requests go through: the given transport, else the session in a RequestsTransport."""
+        if self._transport is None:
+            session = self.session
+            self._transport = session if hasattr(session, "bounds_deadline") else RequestsTransport(session)
+        return self._transport
 
     def _proxies_and_verify(self) -> Tuple[Dict[str, str], Union[bool, str]]:
         """What ``requests`` would read from the environment for this base URL (proxies with
@@ -269,16 +316,20 @@ class RestClient:
         settings = self.settings
         hidden = (self.session_id, *secrets)
         deadline = time.monotonic() + settings.deadline
-        proxies, verify = self._proxies_and_verify()
+        transport = self.transport
+        if transport.bounds_deadline:
+            proxies, verify = None, settings.verify
+        else:
+            proxies, verify = self._proxies_and_verify()
 
         def attempt() -> "requests.Response":
             left = deadline - time.monotonic()
             if left <= 0:
-                raise _OutOfTime()
+                raise OutOfTime()
             timeout = (min(settings.connect_timeout, left), min(settings.read_timeout, left))
-            response = self.session.request(
-                route.method, url, params=params, data=data, json=json,
-                headers=all_headers, timeout=timeout, proxies=proxies, verify=verify,
+            response = transport.send(
+                route.method, url, params=params, data=data, json=json, headers=all_headers,
+                timeout=timeout, deadline=deadline, proxies=proxies, verify=verify,
             )
             if response.status_code in RETRY_STATUSES:
                 raise _RetryableStatus(response)
@@ -300,12 +351,12 @@ class RestClient:
                 return exc.response
 
         try:
-            response = _within(settings.deadline, call)
-        except _OutOfTime:
+            response = call() if transport.bounds_deadline else _within(settings.deadline, call)
+        except OutOfTime:
             raise RestError(route.method, shown, None,
                             f"no complete answer within the call's deadline of {settings.deadline:g} s "
                             "(the server is too slow, or sends its answer a trickle at a time)") from None
-        except requests.RequestException as exc:
+        except (requests.RequestException, TransportFault) as exc:
             raise RestError(route.method, shown, None, _describe(exc, hidden)) from None
         if not 200 <= response.status_code < 300:
             message = server_message(response, hidden)

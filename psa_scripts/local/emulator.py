@@ -302,24 +302,24 @@ class ProActiveEmulator:
         built-in routes, so a test can also override one of them."""
         self._table.insert(0, _Entry(method, re.compile(path_regex), handler, open_route))
 
-    def _handle(self, recorded: Recorded) -> Optional[Reply]:
-        """The reply for one request, or None to drop the connection."""
+    def _handle(self, recorded: Recorded) -> Optional[Tuple[int, bytes, Optional[str]]]:
+        """The answer to one request -- status, body, content type -- or None to drop the connection."""
         with self.lock:
             self.requests.append(recorded)
         fault = self._take_fault(("fail", "drop", "delay"), recorded.method, recorded.path)
         if fault is not None and fault.kind == "drop":
             return None
         if fault is not None and fault.kind == "fail":
-            return fault.status, {"httpErrorCode": fault.status, "errorMessage": fault.body}
+            return _encoded(fault.status, {"httpErrorCode": fault.status, "errorMessage": fault.body})
         if fault is not None and fault.kind == "delay":
             time.sleep(fault.seconds)
-        reply = self._dispatch(recorded)
+        answer = self._dispatch(recorded)
         hook = self._take_fault(("after",), recorded.method, recorded.path)
         if hook is not None and hook.callback is not None:
             hook.callback(self, recorded)
-        return reply
+        return answer
 
-    def _dispatch(self, recorded: Recorded) -> Reply:
+    def _dispatch(self, recorded: Recorded) -> Tuple[int, bytes, Optional[str]]:
         allowed = False
         for entry in self._table:
             match = entry.pattern.match(recorded.path)
@@ -329,14 +329,13 @@ class ProActiveEmulator:
             if entry.method != recorded.method:
                 continue
             if not entry.open and recorded.headers.get("sessionid") not in self.sessions:
-                return _error(401, "you are not connected: missing or invalid session id")
+                return _encoded(*_error(401, "you are not connected: missing or invalid session id"))
             with self.lock:
-                status, payload = entry.handler(recorded, **match.groupdict())
-                # Snapshot the answer: a later change of the state must not leak into it.
-                return status, copy.deepcopy(payload)
+                # Encoded under the lock: a later change of the state must not leak into the answer.
+                return _encoded(*entry.handler(recorded, **match.groupdict()))
         if allowed:
-            return _error(405, f"method {recorded.method} not allowed on {recorded.path}")
-        return _error(404, f"no route for {recorded.path}")
+            return _encoded(*_error(405, f"method {recorded.method} not allowed on {recorded.path}"))
+        return _encoded(*_error(404, f"no route for {recorded.path}"))
 
     # --- Service Automation -------------------------------------------------------------------
     def _list_instances(self, req: Recorded) -> Reply:
@@ -679,6 +678,17 @@ def _int(text: str) -> Any:
         return text
 
 
+def _encoded(status: int, payload: Any) -> Tuple[int, bytes, Optional[str]]:
+    """A handler's reply as it goes on the wire: dict/list as JSON, str as text, bytes, None: empty."""
+    if payload is None:
+        return status, b"", None
+    if isinstance(payload, bytes):
+        return status, payload, "application/octet-stream"
+    if isinstance(payload, str):
+        return status, payload.encode(), "text/plain; charset=utf-8"
+    return status, json.dumps(payload).encode(), "application/json"
+
+
 def _error(status: int, message: str) -> Reply:
     # The shape of ProActive's REST errors.
     return status, {"httpErrorCode": status, "errorMessage": message}
@@ -687,7 +697,8 @@ def _error(status: int, message: str) -> Reply:
 def _make_handler(emulator: ProActiveEmulator) -> type:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body go out at once: no 40 ms stalls
+        disable_nagle_algorithm = True  # no 40 ms stalls between a client's writes
+        wbufsize = -1  # buffered: the status line, headers and body leave in one send at the request's end
 
         def setup(self) -> None:
             super().setup()
@@ -712,22 +723,11 @@ def _make_handler(emulator: ProActiveEmulator) -> type:
                 body=body,
                 json=parsed,
             )
-            reply = emulator._handle(recorded)
-            if reply is None:
+            answer = emulator._handle(recorded)
+            if answer is None:
                 self.close_connection = True
                 return
-            status, payload = reply
-            self._answer(status, payload)
-
-        def _answer(self, status: int, payload: Any) -> None:
-            if payload is None:
-                data, content_type = b"", None
-            elif isinstance(payload, bytes):
-                data, content_type = payload, "application/octet-stream"
-            elif isinstance(payload, str):
-                data, content_type = payload.encode(), "text/plain; charset=utf-8"
-            else:
-                data, content_type = json.dumps(payload).encode(), "application/json"
+            status, data, content_type = answer
             try:
                 self.send_response(status)
                 if content_type:

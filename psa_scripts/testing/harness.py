@@ -164,7 +164,11 @@ class Harness:
         workdir: Optional[str] = None,
         clock: Any = None,
         engine: Any = None,
+        transport: str = "loopback",
     ) -> None:
+        if transport not in ("loopback", "requests"):
+            raise ValueError(f"Harness(transport=...) must be 'loopback' or 'requests', got {transport!r}")
+        self.transport = transport
         self._own_emulator = emulator is None
         self.emulator = emulator or ProActiveEmulator().start()
         self._own_workdir = workdir is None
@@ -177,12 +181,19 @@ class Harness:
 
     @property
     def http(self) -> Any:
-        """The ``requests.Session`` the scripts' REST clients share across runs: one kept-alive
-        connection to the emulator rather than a connection (and a server thread) per run."""
+        """What the scripts' REST clients send with, shared across runs: a ``LoopbackTransport``
+        (the standard library's ``http.client``, one kept-alive connection to the emulator; see
+        ``psa_scripts.clients.loopback``), or with ``Harness(transport="requests")`` a
+        ``requests.Session`` as on a node."""
         if self._http is None:
-            from ..clients.http import new_session
+            if self.transport == "requests":
+                from ..clients.http import new_session
 
-            self._http = new_session()
+                self._http = new_session()
+            else:
+                from ..clients.loopback import LoopbackTransport
+
+                self._http = LoopbackTransport()
         return self._http
 
     def close(self) -> None:

@@ -1,0 +1,206 @@
+"""The REST clients behave the same on both transports: ``requests`` (on a node) and the loopback
+``http.client`` one (the harness's). Every case runs on each, through the real emulator or a real
+socket server: the request on the wire, retries, what is replayed, errors, the call's deadline."""
+
+import socket
+import threading
+import time
+
+import pytest
+
+from psa_scripts.clients.http import HttpSettings, new_session
+from psa_scripts.clients.loopback import LoopbackTransport, Response, is_loopback
+from psa_scripts.clients.psa import PsaClient
+from psa_scripts.clients.scheduler import SchedulerClient
+from psa_scripts.errors import RestError
+from psa_scripts.testing.emulator import ProActiveEmulator
+
+from test_http_clients import _Trickler
+
+FAST = HttpSettings(connect_timeout=1.0, read_timeout=1.0, deadline=5.0, backoff_initial=0.01,
+                    backoff_max=0.05, log_retries=False)
+INSTANCE = {"instance_id": 1, "instance_status": "RUNNING", "variables": {"INSTANCE_NAME": "web-1"}}
+
+
+@pytest.fixture(params=["requests", "loopback"])
+def transport(request):
+    sent_with = new_session() if request.param == "requests" else LoopbackTransport()
+    yield sent_with
+    sent_with.close()
+
+
+@pytest.fixture
+def emu():
+    with ProActiveEmulator() as emulator:
+        emulator.add_instance(dict(INSTANCE))
+        yield emulator
+
+
+@pytest.fixture
+def psa(emu, transport):
+    return PsaClient(emu.psa_url, emu.new_session(), FAST, session=transport)
+
+
+def test_the_same_requests_go_on_the_wire(emu, psa):
+    instance = psa.get_instance(1)
+    instance.label = "web"
+    psa.put_instance(instance)
+    psa.launch_service("bucket-a", "Web", {"PROXYFIED": True}, parent_job_id=42)
+    get, put, post = emu.requests
+    assert (get.method, get.path, get.query, get.body) == ("GET", "/cloud-automation-service/serviceInstances/1", {}, b"")
+    assert put.headers["content-type"] == "application/json" and put.json == dict(INSTANCE, label="web")
+    assert post.query == {"parentJobId": "42"}
+    assert post.json == {"bucket_name": "bucket-a", "workflow_name": "Web", "variables": {"PROXYFIED": "True"}}
+    assert {r.headers["sessionid"] for r in emu.requests} == {psa.session_id}
+
+
+def test_a_form_login_and_a_list_query(emu, transport):
+    emu.add_user("alice", "s3cret &=")
+    client = SchedulerClient(emu.scheduler_url, settings=FAST)
+    client._session = transport
+    assert client.login("alice", "s3cret &=") in emu.sessions
+    login = emu.requests[-1]
+    assert login.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert login.form == {"username": "alice", "password": "s3cret &="}
+
+
+def test_two_503_then_the_answer(emu, psa):
+    emu.fail("PUT", r"/serviceInstances/1$", 503, times=2)
+    psa.put_instance(psa.get_instance(1))
+    assert len(emu.requests_to("PUT", r"/serviceInstances/1$")) == 3
+
+
+def test_a_dropped_connection_is_replayed_for_a_get_only(emu, psa):
+    emu.drop("GET", r"/serviceInstances/1$")
+    assert psa.get_instance(1).instance_id == 1
+    assert len(emu.requests_to("GET", r"/serviceInstances/1$")) == 2
+    emu.drop("POST", r"/serviceInstances$")
+    with pytest.raises(RestError) as caught:
+        psa.launch_service("bucket-a", "Web", {})
+    assert caught.value.status is None and "ConnectionError" in caught.value.message
+    assert len(emu.requests_to("POST", r"/serviceInstances$")) == 1  # launching twice would start two services
+
+
+def test_a_404_carries_proactives_message(emu, psa):
+    with pytest.raises(RestError) as caught:
+        psa.get_instance(99)
+    assert caught.value.status == 404 and caught.value.message == "no service instance 99"
+
+
+def test_an_answer_that_is_not_json(emu, psa):
+    emu.add_route("GET", r".*/serviceInstances/1$", lambda req: (200, "<html>login</html>"))
+    with pytest.raises(RestError) as caught:
+        psa.get_instance(1)
+    assert caught.value.message == "expected JSON, got: <html>login</html>"
+
+
+def test_a_refused_connection(transport):
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))  # bound, not listening: refuses
+    try:
+        url = f"http://127.0.0.1:{holder.getsockname()[1]}/cloud-automation-service"
+        with pytest.raises(RestError) as caught:
+            PsaClient(url, "sid", FAST, session=transport).get_instance(1)
+    finally:
+        holder.close()
+    assert caught.value.status is None and "ConnectionError" in caught.value.message
+    assert "sid" not in str(caught.value)
+
+
+def test_a_slow_answer_ends_at_the_calls_deadline(emu, transport):
+    emu.delay("GET", r"/serviceInstances/1$", 5.0, times=None)
+    settings = HttpSettings(read_timeout=30.0, deadline=1.0, attempts=3, log_retries=False)
+    started = time.monotonic()
+    with pytest.raises(RestError) as caught:
+        PsaClient(emu.psa_url, emu.new_session(), settings, session=transport).get_instance(1)
+    assert 0.9 <= time.monotonic() - started < 1.8
+    assert "no complete answer within the call's deadline of 1 s" in caught.value.message
+    assert len(emu.requests_to("GET", r"/serviceInstances/1$")) == 1
+
+
+@pytest.mark.parametrize("head", [False, True], ids=["body", "headers"])
+def test_a_trickling_server_cannot_hold_a_call_past_its_deadline(transport, head):
+    server = _Trickler(head=head)
+    settings = HttpSettings(read_timeout=1.0, deadline=1.5, attempts=3, log_retries=False)
+    try:
+        started = time.monotonic()
+        with pytest.raises(RestError) as caught:
+            PsaClient(server.url, "sid", settings, session=transport).get_instance(1)
+        elapsed = time.monotonic() - started
+    finally:
+        server.close()
+    assert 1.4 <= elapsed < 2.3, elapsed
+    assert "deadline of 1.5 s" in caught.value.message and server.requests == 1
+
+
+def test_clients_sharing_a_transport_share_one_connection(emu, transport):
+    session = emu.new_session()
+    for _ in range(3):
+        PsaClient(emu.psa_url, session, FAST, session=transport).get_instance(1)
+    assert emu.connections == 1 and len(emu.requests) == 3
+
+
+class _OneAnswerPerConnection:
+    """A server that answers each connection's first request (kept alive, it says) then closes it
+    while the client idles: the next call must open a new connection, not fail."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/cloud-automation-service"
+        self.connections = 0
+        self.closed = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        body = b'{"instance_id": 1}'
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                                   b"Connection: keep-alive\r\n\r\n%s" % (len(body), body))
+            self.closed.set()
+
+
+def test_a_kept_alive_connection_the_server_closed_is_reopened(transport):
+    server = _OneAnswerPerConnection()
+    client = PsaClient(server.url, "sid", HttpSettings(attempts=1, log_retries=False), session=transport)
+    try:
+        assert client.get_instance(1).instance_id == 1
+        assert server.closed.wait(5)
+        assert client.get_instance(1).instance_id == 1
+    finally:
+        server.listener.close()
+    assert server.connections == 2
+
+
+# --- the loopback transport's own rules ---------------------------------------------------------------
+@pytest.mark.parametrize("url, loopback", [
+    ("http://127.0.0.1:8080/rest", True), ("http://localhost/rest", True), ("http://[::1]:80/x", True),
+    ("https://127.0.0.1:8443/rest", False), ("http://try.activeeon.com/rest", False),
+])
+def test_only_plain_http_on_this_machine_is_loopback(url, loopback):
+    assert is_loopback(url) is loopback
+
+
+def test_other_urls_go_through_requests(emu, monkeypatch):
+    transport = LoopbackTransport()
+    sent = []
+    monkeypatch.setattr("psa_scripts.clients.http.RequestsTransport.send",
+                        lambda self, method, url, **kwargs: sent.append((method, url)) or Response(url, 200, "OK", {}, b"{}"))
+    answer = transport.send("GET", "https://psa.example:8443/cloud-automation-service/serviceInstances/1")
+    assert sent == [("GET", "https://psa.example:8443/cloud-automation-service/serviceInstances/1")]
+    assert answer.json() == {}
+
+
+@pytest.mark.parametrize("content_type, body, text", [
+    ("application/json", "é".encode(), "é"),
+    ("text/plain; charset=latin-1", "é".encode("latin-1"), "é"),
+    ("", b"\xff", "\ufffd"),
+])
+def test_a_loopback_answer_decodes_as_requests_would(content_type, body, text):
+    assert Response("http://127.0.0.1/x", 200, "OK", {"content-type": content_type}, body).text == text
