@@ -17,7 +17,7 @@ import sys
 import time
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds at start-up: annotations here are strings
-    from typing import Any, Callable, Optional
+    from typing import Any, Callable, Mapping, Optional
 
 from . import names
 from .errors import InputError
@@ -277,18 +277,20 @@ class ScriptContext:
                                   sleep=self.sleep, session=self._http)
         return self._psa
 
-    def settings_source(self) -> "dict[str, str]":
+    def settings_source(self) -> "Mapping[str, str]":
         """The node's environment, overridden by workflow variables of the same names.
 
         So ``PSA_TLS_VERIFY``, ``PSA_CA_BUNDLE``, ``PSA_HTTP_TIMEOUT`` (and ``DOCKER_HOST``)
-        can be set per node or per workflow.
+        can be set per node or per workflow. A view (``ChainMap``), not a copy of the environment.
         """
-        merged = dict(self._environ)
+        from collections import ChainMap
+
+        overrides = {}
         for name in _SETTING_VARIABLES:
             value = self.variables.text(name)
             if value is not None:
-                merged[name] = value
-        return merged
+                overrides[name] = value
+        return ChainMap(overrides, self._environ)
 
     @property
     def engine(self) -> Any:

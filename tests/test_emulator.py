@@ -197,3 +197,56 @@ def test_concurrent_requests_are_all_served_and_recorded(emu, auth):
         thread.join()
     assert answers == [200] * 20
     assert len(emu.requests) == 20
+
+
+# --- the wire: HTTP/1.1 headers read without the email parser; anything else the standard way ----------
+def _exchange(emu, request: bytes) -> bytes:
+    """Send raw bytes, return everything the emulator answers until it closes the connection."""
+    import socket
+    from urllib.parse import urlsplit
+
+    with socket.create_connection(("127.0.0.1", urlsplit(emu.url).port), timeout=TIMEOUT) as connection:
+        connection.sendall(request)
+        answer = b""
+        while True:
+            data = connection.recv(65536)
+            if not data:
+                return answer
+            answer += data
+
+
+def _request(emu, sid, version="HTTP/1.1", extra=b""):
+    return (b"GET /cloud-automation-service/serviceInstances/1 " + version.encode() + b"\r\nHost: x\r\n"
+            b"SessionID: " + sid.encode() + b"\r\nConnection: close\r\n" + extra + b"\r\n")
+
+
+def test_header_names_are_case_insensitive_and_recorded_in_lower_case(emu, auth):
+    answer = _exchange(emu, _request(emu, auth["sessionid"]))
+    assert answer.startswith(b"HTTP/1.1 200 ") and b'"instance_id": 1' in answer
+    assert emu.requests[-1].headers["sessionid"] == auth["sessionid"]
+
+
+def test_an_http_1_0_request_is_served_the_standard_way(emu, auth):
+    answer = _exchange(emu, _request(emu, auth["sessionid"], "HTTP/1.0"))
+    assert answer.startswith(b"HTTP/1.1 200 ") and b'"instance_id": 1' in answer
+
+
+@pytest.mark.parametrize("extra, status", [
+    (b"Transfer-Encoding: chunked\r\n", b"501"),
+    (b" folded: line\r\n", b"400"),
+    (b"no colon here\r\n", b"400"),
+])
+def test_what_the_emulator_does_not_read_is_refused_with_a_status(emu, auth, extra, status):
+    answer = _exchange(emu, _request(emu, auth["sessionid"], extra=extra))
+    assert answer.startswith(b"HTTP/1.1 " + status + b" ")
+    assert emu.requests == []
+
+
+def test_expect_100_continue_is_honoured(emu, auth):
+    body = b'{"instance_id": 1, "instance_status": "PAUSED"}'
+    request = (b"PUT /cloud-automation-service/serviceInstances/1 HTTP/1.1\r\nHost: x\r\nsessionid: "
+               + auth["sessionid"].encode() + b"\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+               b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    answer = _exchange(emu, request)
+    assert answer.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 ")
+    assert emu.instance(1)["instance_status"] == "PAUSED"

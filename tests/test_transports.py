@@ -204,3 +204,11 @@ def test_other_urls_go_through_requests(emu, monkeypatch):
 ])
 def test_a_loopback_answer_decodes_as_requests_would(content_type, body, text):
     assert Response("http://127.0.0.1/x", 200, "OK", {"content-type": content_type}, body).text == text
+
+
+def test_a_header_that_would_split_the_request_is_refused_before_sending(emu, transport):
+    client = PsaClient(emu.psa_url, "sid\r\nX-Injected: 1", FAST, session=transport)
+    with pytest.raises(RestError) as caught:
+        client.get_instance(1)
+    assert caught.value.status is None and "InvalidHeader" in caught.value.message
+    assert emu.requests == []

@@ -151,7 +151,8 @@ class TransportFault(Exception):
 
     ``kind`` is named after the ``requests`` exception it stands for: ``ConnectTimeout`` (the
     connection never opened), ``ConnectionError`` (refused, reset, closed without an answer)
-    or ``ReadTimeout``; retried as those are.
+    or ``ReadTimeout``, retried as those are; ``InvalidHeader``, ``InvalidURL`` (a request that
+    cannot be sent as given), never retried.
     """
 
     def __init__(self, kind: str, text: str) -> None:
@@ -168,7 +169,7 @@ def _retryable(error: BaseException, route: Route) -> bool:
     if isinstance(error, _RetryableStatus):
         return route.idempotent or error.response.status_code == 503
     if isinstance(error, TransportFault):
-        return error.kind == "ConnectTimeout" or route.idempotent
+        return error.kind == "ConnectTimeout" or (route.idempotent and error.kind in ("ConnectionError", "ReadTimeout"))
     import requests
 
     if isinstance(error, requests.ConnectTimeout):

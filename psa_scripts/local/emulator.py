@@ -694,11 +694,49 @@ def _error(status: int, message: str) -> Reply:
     return status, {"httpErrorCode": status, "errorMessage": message}
 
 
+class _Headers(Dict[str, str]):
+    """A request's headers by lower-case name; ``get`` takes a name in any case."""
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(name.lower(), default)
+
+
 def _make_handler(emulator: ProActiveEmulator) -> type:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True  # no 40 ms stalls between a client's writes
         wbufsize = -1  # buffered: the status line, headers and body leave in one send at the request's end
+
+        def parse_request(self) -> bool:
+            """An HTTP/1.1 request's header block, read without the ``email`` package's parser
+            (about half the server's time per request); any other version goes the standard way."""
+            line = self.raw_requestline.decode("latin-1").rstrip("\r\n")
+            words = line.split(" ")
+            if len(words) != 3 or words[2] != "HTTP/1.1":
+                return super().parse_request()
+            self.command, self.path, self.request_version = words
+            self.requestline = line
+            headers = _Headers()
+            while True:
+                raw = self.rfile.readline(65537)
+                if raw in (b"\r\n", b"\n", b""):
+                    break
+                name, colon, value = raw.decode("latin-1").partition(":")
+                if len(raw) > 65536 or len(headers) >= 100:
+                    self.send_error(431, "Request header fields too large")
+                    return False
+                if not colon or not name or name != name.strip():  # also obsolete line folding
+                    self.send_error(400, f"Bad header line {raw[:80]!r}")
+                    return False
+                headers[name.lower()] = value.strip()
+            self.headers = headers  # type: ignore[assignment]
+            self.close_connection = headers.get("connection", "").lower() == "close"
+            if "transfer-encoding" in headers:
+                self.send_error(501, "request bodies must come with Content-Length (no Transfer-Encoding)")
+                return False
+            if headers.get("expect", "").lower() == "100-continue":
+                return self.handle_expect_100()
+            return True
 
         def setup(self) -> None:
             super().setup()
