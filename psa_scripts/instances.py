@@ -37,9 +37,10 @@ _ABSENT = object()
 
 def owned_fields(change: Change, instance: ServiceInstance) -> Set[str]:
     """The top-level fields of ``instance`` that ``change`` alters (tried on a copy)."""
-    probe = instance.copy()
+    before = instance.to_json()
+    probe = type(instance).from_json(before)  # an independent copy with the same JSON (cheaper than a deep copy)
     change(probe)
-    before, after = instance.to_json(), probe.to_json()
+    after = probe.to_json()
     return {key for key in before.keys() | after.keys() if before.get(key, _ABSENT) != after.get(key, _ABSENT)}
 
 

@@ -65,27 +65,39 @@ class _JsonObject:
         return known
 
     @classmethod
+    def _plan(cls) -> "dict[str, tuple[str, Any, bool]]":
+        """JSON key -> (attribute, nested model class or None, a list of them), once per class."""
+        plan = cls.__dict__.get("_plan_cache")
+        if plan is None:
+            plan = {key: (f.name, f.metadata.get("nested"), bool(f.metadata.get("many")))
+                    for key, f in cls._json_fields().items()}
+            setattr(cls, "_plan_cache", plan)
+        return plan
+
+    @classmethod
     def from_json(cls: Type[T], data: Dict[str, Any]) -> T:
         """Build from a JSON object; unknown keys go to ``extra`` (deep-copied)."""
-        known = cls._json_fields()
+        plan = cls._plan()
         values: Dict[str, Any] = {}
         extra: Dict[str, Any] = {}
         for key, value in data.items():
-            spec = known.get(key)
+            spec = plan.get(key)
             if spec is None:
                 extra[key] = _copied(value)
             else:
-                values[spec.name] = _decode(spec.metadata, value)
+                name, nested, many = spec
+                values[name] = _copied(value) if nested is None else _decode(nested, many, value)
         obj = cls(**values, extra=extra)  # type: ignore[call-arg]
-        obj._present = frozenset(key for key in data if key in known)
+        obj._present = frozenset(key for key in data if key in plan)
         return obj
 
     def to_json(self) -> Dict[str, Any]:
         """The JSON object: known fields that are set or were read, plus ``extra``."""
         out: Dict[str, Any] = {}
-        for key, spec in self._json_fields().items():
-            value = getattr(self, spec.name)
-            if key in self._present or not _is_unset(value):
+        present = self._present
+        for key, (name, _, _) in self._plan().items():
+            value = getattr(self, name)
+            if key in present or not _is_unset(value):
                 out[key] = _encode(value)
         for key, value in self.extra.items():
             out.setdefault(key, _copied(value))
@@ -113,11 +125,11 @@ def _copied(value: Any) -> Any:
     return value if isinstance(value, _SCALARS) else copy.deepcopy(value)
 
 
-def _decode(metadata: Any, value: Any) -> Any:
-    nested = metadata.get("nested")
-    if nested is not None and metadata.get("many") and isinstance(value, list):
+def _decode(nested: Any, many: bool, value: Any) -> Any:
+    """A field's JSON value as its ``nested`` model (a list of them when ``many``)."""
+    if many and isinstance(value, list):
         return [nested.from_json(item) if isinstance(item, dict) else item for item in value]
-    if nested is not None and isinstance(value, dict):
+    if isinstance(value, dict):
         return nested.from_json(value)
     return _copied(value)
 
