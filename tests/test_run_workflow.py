@@ -214,3 +214,20 @@ def _moved(workflow, tmp_path):
     alone = tmp_path / "alone.xml"
     alone.write_text(workflow.read_text())
     return alone
+
+
+def test_a_container_of_that_name_made_by_another_is_refused_as_on_a_node(tmp_path):
+    """The in-memory engine's refusal crosses the gateway as the EngineError a node's engine raises,
+    and the other container is left as it was."""
+    from psa_scripts.testing import ContainerState
+
+    deployment, _, name = PAIRS["docker-service-template"]
+    theirs = ContainerState(running=True, id="f0e1d2c3b4a5" * 5, image="their/app")
+    engine = FakeEngine({name: theirs})
+    report = Runner(BUNDLES / "docker-service-template" / deployment, engine=engine, ticks=1, tick_seconds=0,
+                    out=io.StringIO()).run()
+    failed = [(s.script, s.error) for s in report.scripts if not s.ok]
+    assert len(failed) == 1 and failed[0][0] == "Start_Docker_Service"
+    assert failed[0][1].startswith(f"psa_scripts.errors.EngineError: container {name} (id f0e1d2c3b4a5) was not "
+                                   "created by this service instance")
+    assert engine.containers[name].running and engine.containers[name].image == "their/app"

@@ -259,7 +259,11 @@ class GatewayServer:
                 return _error("NullPointerException", f"binding {name} is not available to this script")
             return {"value": getattr(target, method)(*args)}
         except Exception as error:  # the Java side raises: the script sees it, the runner goes on
-            return _error(type(error).__name__, str(error))
+            from ..errors import EngineError
+
+            # The engine's refusals (ForeignContainer...) reach the script as the EngineError a real
+            # engine raises on a node; the gateway client re-raises only that type as itself.
+            return _error("EngineError" if isinstance(error, EngineError) else type(error).__name__, str(error))
 
     def close(self) -> None:
         self.server.shutdown()
