@@ -55,6 +55,13 @@ def test_the_generated_tests_pass_as_generated(service):
     assert "3 passed" in done.stdout
 
 
+def test_the_generated_tests_use_only_the_plugins_fixtures(service):
+    text = (service / "tests" / "test_tiny_httpd.py").read_text()
+    assert "from psa_scripts.testing import Scenario, State, node_variables\n" in text
+    assert "Harness" not in text and "FakeEngine" not in text
+    assert text.count("(psa_harness, in_memory_engine):") == 3
+
+
 def test_the_generated_tests_catch_a_script_that_does_not_wait(service, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(service, broken)
