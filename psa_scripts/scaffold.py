@@ -18,8 +18,9 @@ script, then waits until the service logs ``READY_LOG``. Everything generated pa
 ``psa validate`` and pytest as it is. The names come from NAME: ``tiny-httpd`` gives the slug
 and bucket ``tiny-httpd``, the Python package ``tiny_httpd`` and the service ``Tiny_Httpd``.
 
-The template is read from the source tree (``bundles/docker-service-template``) or ``--template``;
-each edit must find its text there, so a template that drifted is an error, not a half-renamed
+The template is the one installed with psa-scripts (``psa_scripts/templates/docker-service-template``,
+package data: in the source tree, a link to ``bundles/docker-service-template``, its one copy), or
+``--template DIR``; each edit must find its text there, so a template that drifted is an error, not a half-renamed
 package. Nothing is written until everything is ready: the directory appears complete or not at all.
 """
 
@@ -35,11 +36,12 @@ from string import Template
 from typing import Dict, List, Tuple
 from xml.sax.saxutils import escape, quoteattr
 
-from .bundler import PACKAGE_FILE, SOURCE_ROOT, is_stdlib
+from .bundler import PACKAGE_FILE, is_stdlib
 from .clients.catalog import BUCKET_NAME
 from .errors import InputError
 
-TEMPLATE_DIR = SOURCE_ROOT.parent / "bundles" / "docker-service-template"
+# package data; in the source tree a symbolic link to bundles/docker-service-template (one copy)
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates" / "docker-service-template"
 TEMPLATE_SERVICE = "Docker_Service_Template"
 TEMPLATE_PREFIX = "docker-service"  # of INSTANCE_NAME and ENDPOINT_ID in the template
 OUR_BUCKET = "service-automation-python"
@@ -300,8 +302,9 @@ def package_definition(names: ServiceNames, image: str) -> Dict[str, object]:
 def service_files(names: ServiceNames, image: str, port: int, template: Path = TEMPLATE_DIR) -> Dict[str, str]:
     """Every file of the new service: path relative to its directory -> text."""
     if not (template / PACKAGE_FILE).is_file():
-        raise InputError(f"the Docker service template is not at {template}: psa new reads it from a clone of "
-                         "psa-scripts (pip install -e .), or give --template DIR")
+        raise InputError(f"the Docker service template is not at {template}: expected its {PACKAGE_FILE} and "
+                         "four workflows there; give --template DIR (a copy of bundles/docker-service-template "
+                         "of psa-scripts), or reinstall psa-scripts")
     values = dict(service=names.service, slug=names.slug, package=names.package, image=image, port=port,
                   start_script=names.start_script, our_bucket=OUR_BUCKET)
     package_dir = f"bundles/{names.slug}"

@@ -152,6 +152,12 @@ def test_an_existing_directory_is_left_alone(capsys, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["svc"]
 
 
+def test_the_installed_template_is_the_one_in_bundles():
+    """Package data for the wheel, one copy in the tree: a link to what psa bundle and psa validate read."""
+    assert TEMPLATE_DIR.is_symlink()
+    assert TEMPLATE_DIR.resolve() == Path(__file__).resolve().parent.parent / "bundles" / "docker-service-template"
+
+
 def test_a_template_that_drifted_is_an_error_not_a_half_renamed_package(tmp_path):
     template = tmp_path / "template"
     shutil.copytree(TEMPLATE_DIR, template)
