@@ -355,7 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
     service.add_argument("--port", type=int, required=True, help="the port the service listens on in its container")
     service.add_argument("--dir", type=Path, help="where to create it (default: ./<slug>; must not exist or be empty)")
     service.add_argument("--template", type=Path, help="the Docker service template directory "
-                         "(default: bundles/docker-service-template of the psa-scripts source tree)")
+                         "(default: the one installed with psa-scripts, bundles/docker-service-template "
+                         "of its source tree)")
     service.set_defaults(handler=_new_service)
 
     run = commands.add_parser(

@@ -10,7 +10,7 @@ writes, in ``DIR`` (default: ``./<slug>``)::
     bundles/<slug>/Pause_<Service>.xml   DOCKER_IMAGE, CONTAINER_PORT
     bundles/<slug>/Resume_<Service>.xml
     <package>/start.py                   a script of the author's own: Start_<Service>
-    tests/test_<package>.py              its tests and the whole lifecycle, on the in-memory engine
+    tests/test_<package>.py              its tests and the whole lifecycle, with the pytest plugin's fixtures
     pytest.ini, README.md
 
 The deployment task runs ``Start_<Service>`` instead of ``Start_Docker_Service``: it calls our
@@ -18,8 +18,9 @@ script, then waits until the service logs ``READY_LOG``. Everything generated pa
 ``psa validate`` and pytest as it is. The names come from NAME: ``tiny-httpd`` gives the slug
 and bucket ``tiny-httpd``, the Python package ``tiny_httpd`` and the service ``Tiny_Httpd``.
 
-The template is read from the source tree (``bundles/docker-service-template``) or ``--template``;
-each edit must find its text there, so a template that drifted is an error, not a half-renamed
+The template is the one installed with psa-scripts (``psa_scripts/templates/docker-service-template``,
+package data: in the source tree, a link to ``bundles/docker-service-template``, its one copy), or
+``--template DIR``; each edit must find its text there, so a template that drifted is an error, not a half-renamed
 package. Nothing is written until everything is ready: the directory appears complete or not at all.
 """
 
@@ -35,11 +36,12 @@ from string import Template
 from typing import Dict, List, Tuple
 from xml.sax.saxutils import escape, quoteattr
 
-from .bundler import PACKAGE_FILE, SOURCE_ROOT, is_stdlib
+from .bundler import PACKAGE_FILE, is_stdlib
 from .clients.catalog import BUCKET_NAME
 from .errors import InputError
 
-TEMPLATE_DIR = SOURCE_ROOT.parent / "bundles" / "docker-service-template"
+# package data; in the source tree a symbolic link to bundles/docker-service-template (one copy)
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates" / "docker-service-template"
 TEMPLATE_SERVICE = "Docker_Service_Template"
 TEMPLATE_PREFIX = "docker-service"  # of INSTANCE_NAME and ENDPOINT_ID in the template
 OUR_BUCKET = "service-automation-python"
@@ -200,11 +202,10 @@ def wait_until_ready(ctx: ScriptContext, name: str, ready_log: str, timeout: int
 ''')
 
 TEST_FILE = Template('''\
-"""$service: its own script alone, then the whole lifecycle, on the in-memory engine and PSA emulator."""
+"""$service: its own script alone, then the whole lifecycle, with the fixtures of psa-scripts'
+pytest plugin: psa_harness runs the scripts on the PSA emulator and on in_memory_engine."""
 
-from psa_scripts.testing import FakeEngine
-from psa_scripts.testing.harness import Harness, State, node_variables
-from psa_scripts.testing.scenarios import Scenario
+from psa_scripts.testing import Scenario, State, node_variables
 
 NAME = "$slug-1"
 
@@ -224,34 +225,32 @@ def logs_ready(name, container):
     container.logs.append("ready")
 
 
-def test_start_waits_until_the_service_is_ready():
-    with Harness(engine=FakeEngine(on_start=logs_ready)) as harness:
-        outcome = harness.run("$package.start", service_state())
+def test_start_waits_until_the_service_is_ready(psa_harness, in_memory_engine):
+    in_memory_engine.on_start = logs_ready
+    outcome = psa_harness.run("$package.start", service_state())
     assert outcome.ok, outcome.error
     assert "$slug-1 is ready: it logged 'ready'" in outcome.output
     assert set(outcome.state.files) == {"$slug-1_port", "$slug-1_containerID"}
 
 
-def test_a_service_that_never_gets_ready_fails_and_leaves_no_container():
-    engine = FakeEngine()  # its containers log nothing
-    with Harness(engine=engine) as harness:
-        outcome = harness.run("$package.start", service_state(READY_TIMEOUT="0"))
+def test_a_service_that_never_gets_ready_fails_and_leaves_no_container(psa_harness, in_memory_engine):
+    outcome = psa_harness.run("$package.start", service_state(READY_TIMEOUT="0"))  # its container logs nothing
     assert str(outcome.error) == "$slug-1 is not ready: it did not log 'ready' within 0 s; its container is removed"
-    assert engine.containers == {}
+    assert in_memory_engine.containers == {}
 
 
-def test_the_whole_lifecycle():
-    with Harness(engine=FakeEngine(on_start=logs_ready)) as harness:
-        scenario = Scenario(harness, service_state())
-        deployed = scenario.deploy("$package.start")  # Pre_Start_Service, ours, Post_Start_Service, clean
-        assert deployed.state.instance["deployments"][0]["endpoint"]["url"].startswith("http://")
-        checks = scenario.check(times=2)  # Check_Instance_Status + Fetch_Logs, twice
-        assert checks.of_all("Check_Instance_Status")[0].output == "ready\\n"
-        scenario.action("finish")  # Pre_Trigger_Action, Finish_Docker_Service, Post/Clean_Trigger_Action
-        assert scenario.status_history == ["RUNNING", "FINISHED"] and scenario.state.containers == {}
-        last = scenario.check()  # the status loop sees FINISHED: it ends and releases the node
-        assert last[-1].writeback["loop"] is False
-        assert scenario.state.node_tokens == {} and scenario.state.channels == {}
+def test_the_whole_lifecycle(psa_harness, in_memory_engine):
+    in_memory_engine.on_start = logs_ready
+    scenario = Scenario(psa_harness, service_state())
+    deployed = scenario.deploy("$package.start")  # Pre_Start_Service, ours, Post_Start_Service, clean
+    assert deployed.state.instance["deployments"][0]["endpoint"]["url"].startswith("http://")
+    checks = scenario.check(times=2)  # Check_Instance_Status + Fetch_Logs, twice
+    assert checks.of_all("Check_Instance_Status")[0].output == "ready\\n"
+    scenario.action("finish")  # Pre_Trigger_Action, Finish_Docker_Service, Post/Clean_Trigger_Action
+    assert scenario.status_history == ["RUNNING", "FINISHED"] and scenario.state.containers == {}
+    last = scenario.check()  # the status loop sees FINISHED: it ends and releases the node
+    assert last[-1].writeback["loop"] is False
+    assert scenario.state.node_tokens == {} and scenario.state.channels == {}
 ''')
 
 PYTEST_INI = """\
@@ -273,7 +272,8 @@ Docker service template of psa-scripts.
 - `$package/start.py`: `$start_script`, the deployment task's executable: Start_Docker_Service, then a
   wait until the service logs `READY_LOG` (a variable of the deployment workflow: set it to a line
   your image prints when it is ready).
-- `tests/`: that script alone and the whole lifecycle, on the in-memory engine.
+- `tests/`: that script alone and the whole lifecycle, on the in-memory engine, with the pytest
+  fixtures of psa-scripts (`psa_harness`, `in_memory_engine`; `pytest --fixtures` lists them).
 
 ```sh
 pytest                                   # the tests
@@ -302,8 +302,9 @@ def package_definition(names: ServiceNames, image: str) -> Dict[str, object]:
 def service_files(names: ServiceNames, image: str, port: int, template: Path = TEMPLATE_DIR) -> Dict[str, str]:
     """Every file of the new service: path relative to its directory -> text."""
     if not (template / PACKAGE_FILE).is_file():
-        raise InputError(f"the Docker service template is not at {template}: psa new reads it from a clone of "
-                         "psa-scripts (pip install -e .), or give --template DIR")
+        raise InputError(f"the Docker service template is not at {template}: expected its {PACKAGE_FILE} and "
+                         "four workflows there; give --template DIR (a copy of bundles/docker-service-template "
+                         "of psa-scripts), or reinstall psa-scripts")
     values = dict(service=names.service, slug=names.slug, package=names.package, image=image, port=port,
                   start_script=names.start_script, our_bucket=OUR_BUCKET)
     package_dir = f"bundles/{names.slug}"

@@ -336,13 +336,14 @@ def test_serve_catalog_lets_the_real_cli_rehearse_a_publish(dist):
 
 # --- the project's metadata and files ---------------------------------------------------------------------
 
-def test_package_metadata_has_an_spdx_license_classifiers_urls_and_py_typed():
+def test_package_metadata_has_an_spdx_license_classifiers_urls_py_typed_and_the_template():
     tomllib = pytest.importorskip("tomllib")
     project = tomllib.loads((REPO / "pyproject.toml").read_text())
     metadata = project["project"]
     assert metadata["license"] == "Apache-2.0"  # an SPDX string: no setuptools deprecation noise
     assert "Typing :: Typed" in metadata["classifiers"] and metadata["urls"]
-    assert project["tool"]["setuptools"]["package-data"]["psa_scripts"] == ["py.typed"]
+    assert project["tool"]["setuptools"]["package-data"]["psa_scripts"] == [
+        "py.typed", "templates/docker-service-template/*"]  # psa new's template: see tests/test_installed_wheel.py
     assert (REPO / "psa_scripts" / "py.typed").is_file()
 
 

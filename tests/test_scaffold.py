@@ -55,6 +55,13 @@ def test_the_generated_tests_pass_as_generated(service):
     assert "3 passed" in done.stdout
 
 
+def test_the_generated_tests_use_only_the_plugins_fixtures(service):
+    text = (service / "tests" / "test_tiny_httpd.py").read_text()
+    assert "from psa_scripts.testing import Scenario, State, node_variables\n" in text
+    assert "Harness" not in text and "FakeEngine" not in text
+    assert text.count("(psa_harness, in_memory_engine):") == 3
+
+
 def test_the_generated_tests_catch_a_script_that_does_not_wait(service, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(service, broken)
@@ -143,6 +150,12 @@ def test_an_existing_directory_is_left_alone(capsys, tmp_path):
                                        "give another --dir\n")
     assert [p.name for p in (tmp_path / "svc").iterdir()] == ["mine.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["svc"]
+
+
+def test_the_installed_template_is_the_one_in_bundles():
+    """Package data for the wheel, one copy in the tree: a link to what psa bundle and psa validate read."""
+    assert TEMPLATE_DIR.is_symlink()
+    assert TEMPLATE_DIR.resolve() == Path(__file__).resolve().parent.parent / "bundles" / "docker-service-template"
 
 
 def test_a_template_that_drifted_is_an_error_not_a_half_renamed_package(tmp_path):

@@ -313,6 +313,20 @@ class FakeEngine(_Recorder, StatusReader):
         self.on_start = on_start
         self._lock = threading.RLock()
 
+    def hold(self, containers: Mapping[str, ContainerState], *, calls: Optional[CallLog] = None,
+             clock: Optional[Callable[[], float]] = None) -> "FakeEngine":
+        """Hold copies of ``containers`` and nothing else, as an engine just built from them would;
+        ``on_start`` and ``images`` stay. ``calls`` and ``clock``, when given, replace the engine's.
+        The ``psa_harness`` fixture's harness calls it before each run: a run starts from its State."""
+        with self._lock:
+            self.containers = {name: container.copy() for name, container in containers.items()}
+            self._last_inspect = ("", 0.0, None)
+            if calls is not None:
+                self.calls = calls
+            if clock is not None:
+                self.clock = clock
+        return self
+
     # --- the status transport (StatusReader) ---------------------------------------------------
     def _inspect_document(self, name: str) -> Optional[Dict[str, Any]]:
         with self._lock:

@@ -250,9 +250,7 @@ class Harness:
                                      credentials=dict(state.credentials), calls=calls, fail=failures("schedulerapi"))
         rm = FakeRmApi(state.node_tokens, calls=calls, fail=failures("rmapi"))
         sync = FakeSynchronizationApi(state.channels, calls=calls, fail=failures("synchronizationapi"))
-        engine = self.engine or FakeEngine(
-            {name: c.copy() for name, c in state.containers.items()}, calls=calls, clock=self.clock
-        )
+        engine = self._run_engine(state, calls)
         initial_variables = {
             names.PA_CLOUD_AUTOMATION_REST_URL: emulator.psa_url,
             names.PA_CLOUD_AUTOMATION_REST_PUBLIC_URL: emulator.psa_url,
@@ -313,6 +311,12 @@ class Harness:
             error=error,
             slept=self.clock.slept[first_sleep:],
         )
+
+    def _run_engine(self, state: State, calls: CallLog) -> Any:
+        """The container engine of one run: the one given, else one holding the state's containers."""
+        if self.engine is not None:
+            return self.engine
+        return FakeEngine({name: c.copy() for name, c in state.containers.items()}, calls=calls, clock=self.clock)
 
     def _prepare_instance(self, state: State) -> Optional[int]:
         if state.instance is None:

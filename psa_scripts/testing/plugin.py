@@ -4,11 +4,32 @@ Installing psa-scripts registers it (entry point ``pytest11``); ``pytest --fixtu
 
 - ``psa_harness``: a ``Harness`` (PSA = the emulator below, the in-memory doubles, a localspace
   under ``tmp_path``); ``harness.run(script, State(...))`` and ``Scenario(harness, state)``.
+  Its container engine is the ``in_memory_engine`` of the same test (one object).
 - ``psa_emulator``: the loopback ProActive REST server the harness talks to (faults, requests).
 - ``in_memory_engine``: a ``FakeEngine``, the container engine in memory.
 - ``real_engine``: the Docker API of ``DOCKER_HOST`` (Docker or Podman); a test without one is
   skipped with how to get one, and fails instead when ``CI=true``. Its ``container_name()``
   gives unique names; every container made through it is removed at the end of the test.
+
+A test needs nothing but these fixtures. How ``psa_harness`` and ``in_memory_engine`` go together:
+
+- Each run starts from its ``State``, as with a plain ``Harness()``: before the run the engine
+  holds copies of ``State.containers`` and nothing else (``FakeEngine.hold``); its calls are
+  the run's (``outcome.calls``) and its clock the harness's. After the run,
+  ``outcome.state.containers`` are the engine's very containers.
+- So between two steps of a ``Scenario`` (each runs on the state the previous one left),
+  ``in_memory_engine.kill("web-1")`` or ``in_memory_engine.containers["web-1"].logs.append(line)``
+  change what the next step sees. A container of one's own goes in ``State(containers=...)``.
+- What the engine does when a container starts is the test's to set, at any time:
+  ``in_memory_engine.on_start = ready`` (``ready(name, container)`` plays the service's program:
+  log lines, or ``container.running = False``); ``in_memory_engine.images = {...}`` limits the
+  images there are. These stay across runs.
+- ``psa_harness.run_workflow(...)`` runs on ``in_memory_engine`` too, as it is.
+- ``psa_harness.engine = real_engine`` runs the harness's Docker scripts on the real engine
+  instead (an engine without ``hold`` is used as it is: its containers stay across runs).
+
+``Harness(engine=...)`` built by hand keeps its meaning: the engine is used as it is and
+``State.containers`` is not read.
 
 Loaded by every pytest run where psa-scripts is installed: this module imports nothing
 but pytest until a fixture is used.
@@ -17,6 +38,7 @@ but pytest until a fixture is used.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import uuid
 from typing import Any, Iterator, List
@@ -113,21 +135,36 @@ def psa_emulator() -> Iterator[Any]:
 
 
 @pytest.fixture
-def psa_harness(psa_emulator: Any, tmp_path: Any) -> Iterator[Any]:
+def psa_harness(psa_emulator: Any, in_memory_engine: Any, tmp_path: Any) -> Iterator[Any]:
     """A ``Harness`` running scripts as the cpython engine would, with no ProActive server.
 
     PSA is ``psa_emulator``; ``schedulerapi``, ``rmapi``, ``synchronizationapi`` are recording
-    in-memory doubles; the container engine is an in-memory one built from ``State.containers``;
-    the localspace is ``tmp_path / "localspace"``. Retry back-offs run on its clock (no real
-    wait). ``psa_harness.run("Post_Start_Service", State(...))`` gives an ``Outcome``; chain
-    steps with ``psa_scripts.testing.Scenario(psa_harness, state)``.
+    in-memory doubles; the container engine is ``in_memory_engine``, holding the run's
+    ``State.containers`` when each run starts; the localspace is ``tmp_path / "localspace"``.
+    Retry back-offs run on its clock (no real wait). ``psa_harness.run("Post_Start_Service",
+    State(...))`` gives an ``Outcome``; chain steps with ``Scenario(psa_harness, state)``.
     """
-    from .harness import Harness
-
     workdir = tmp_path / "localspace"
     workdir.mkdir()
-    with Harness(emulator=psa_emulator, workdir=str(workdir)) as harness:
+    with _fixture_harness_class()(emulator=psa_emulator, engine=in_memory_engine, workdir=str(workdir)) as harness:
         yield harness
+
+
+@functools.lru_cache(maxsize=None)
+def _fixture_harness_class() -> Any:
+    from .harness import Harness
+
+    class FixtureHarness(Harness):
+        """The ``psa_harness`` fixture's ``Harness``: each run starts with its engine holding the
+        state's containers (see the module's docstring); an engine without ``hold`` is used as it is."""
+
+        def _run_engine(self, state: Any, calls: Any) -> Any:
+            hold = getattr(self.engine, "hold", None)
+            if hold is None:
+                return super()._run_engine(state, calls)
+            return hold(state.containers, calls=calls, clock=self.clock)
+
+    return FixtureHarness
 
 
 @pytest.fixture
@@ -136,8 +173,9 @@ def in_memory_engine() -> Any:
 
     ``deploy`` (picked or fixed ports, reuse, restart), ``stop``, ``start``, ``remove``,
     ``read_logs`` (the real ``LOG_CURSOR``), ``inspect``; ``kill(name)`` makes a container die;
-    ``containers[name].logs.append(line)`` makes it log. Give it to a harness with
-    ``Harness(engine=in_memory_engine)`` to keep containers across runs in one engine.
+    ``containers[name].logs.append(line)`` makes it log; ``on_start = hook`` plays each started
+    container's program (``hook(name, container)``). It is ``psa_harness``'s engine: each run
+    of the harness starts with it holding the run's ``State.containers``.
     """
     from ..local.apis import FakeEngine
 
@@ -150,8 +188,8 @@ def real_engine() -> Iterator[DisposableEngine]:
 
     Skipped with how to get one when no engine answers; under ``CI=true`` the test fails instead.
     ``real_engine.container_name()`` gives a unique name; every container named that way or
-    deployed through it is removed at the end of the test. ``Harness(engine=real_engine)`` runs
-    the Docker scripts on it.
+    deployed through it is removed at the end of the test. ``psa_harness.engine = real_engine``
+    runs the harness's Docker scripts on it.
     """
     engine = DisposableEngine(require_real_engine())
     try:
