@@ -231,3 +231,91 @@ def test_a_container_of_that_name_made_by_another_is_refused_as_on_a_node(tmp_pa
     assert failed[0][1].startswith(f"psa_scripts.errors.EngineError: container {name} (id f0e1d2c3b4a5) was not "
                                    "created by this service instance")
     assert engine.containers[name].running and engine.containers[name].image == "their/app"
+
+
+# --- if and replicate, as the scheduler plays them --------------------------------------------------
+def _task(name, code, depends=(), flow=""):
+    refs = "".join(f'<task ref="{d}"/>' for d in depends)
+    return (f'<task name="{name}">' + (f"<depends>{refs}</depends>" if refs else "")
+            + f'<scriptExecutable><script><code language="cpython"><![CDATA[{code}]]></code></script>'
+            + f"</scriptExecutable>{flow}</task>")
+
+
+def _job(tmp_path, *tasks):
+    workflow = tmp_path / "flow.xml"
+    workflow.write_text('<job xmlns="urn:proactive:jobdescriptor:3.14" name="Flow" onTaskError="continueJobExecution">'
+                        '<genericInformation><info name="pca.states" value="(VOID,RUNNING)"/></genericInformation>'
+                        "<taskFlow>" + "".join(tasks) + "</taskFlow></job>")
+    return workflow
+
+
+def _if_job(tmp_path, decision):
+    # As in the PSA workflows (Visdom...): the branch tasks come first and do not depend on the if task.
+    return _job(
+        tmp_path,
+        _task("Start_S", 'print("S")'),
+        _task("Watch_S", 'print("watch S")', depends=["Start_S"]),
+        _task("Start_D", 'print("D")'),
+        _task("Watch_D", 'print("watch D")', depends=["Start_D"]),
+        _task("Condition", 'print("deciding")', flow='<controlFlow><if target="Start_S" else="Start_D" '
+              'continuation="Report"><script><code language="cpython"><![CDATA[' + decision
+              + "]]></code></script></if></controlFlow>"),
+        _task("Report", 'print("after", variables.get("PA_TASK_NAME"))'),
+    )
+
+
+@pytest.mark.parametrize("decision, taken", [
+    ('branch = "if"', ["S", "watch S"]),
+    ('branch = "else" if variables.get("ENGINE") == "docker" else "if"', ["D", "watch D"]),
+])
+def test_an_if_runs_the_branch_its_flow_script_takes_then_the_continuation(tmp_path, decision, taken):
+    out = io.StringIO()
+    report = Runner(_if_job(tmp_path, decision), variables={"ENGINE": "docker"}, out=out).run()
+    ran = [s.output for s in report.scripts if s.slot == "executable"]
+    assert ran == ["deciding"] + taken + ["after Report"]
+    assert report.workflows[0].ok
+    skipped = {"S": ("Start_D", "Watch_D"), "D": ("Start_S", "Watch_S")}[taken[0]]
+    for name in skipped:
+        assert f"Flow/{name}: skipped (a branch its if did not take)" in out.getvalue()
+
+
+def test_an_if_whose_flow_script_decides_nothing_fails_and_runs_no_branch(tmp_path):
+    report = Runner(_if_job(tmp_path, 'print("undecided")')).run()
+    assert [s.output for s in report.scripts if s.slot == "executable"] == ["deciding"]
+    assert report.workflows[0].reason == "task Condition: its if flow script must set branch to 'if' or 'else', got None"
+
+
+def test_an_if_naming_no_task_is_refused_before_any_effect(tmp_path):
+    workflow = _if_job(tmp_path, 'branch = "if"')
+    workflow.write_text(workflow.read_text().replace('else="Start_D"', 'else="Start_X"'))
+    with pytest.raises(RunError, match="task Condition: its if else 'Start_X' is not a task of the workflow"):
+        Runner(workflow)
+
+
+def test_a_replicate_runs_the_task_after_it_runs_times_then_the_merge(tmp_path):
+    workflow = _job(
+        tmp_path,
+        _task("Split", 'print("split")', flow='<controlFlow><replicate><script><code language="cpython">'
+              '<![CDATA[runs = variables.get("WORKERS")]]></code></script></replicate></controlFlow>'),
+        _task("Worker", 'print("worker", variables.get("PA_TASK_REPLICATION"), variables.get("PA_TASK_NAME"))',
+              depends=["Split"]),
+        _task("Merge", 'print("merge")', depends=["Worker"]),
+    )
+    report = Runner(workflow, variables={"WORKERS": "3"}).run()
+    assert [s.output for s in report.scripts if s.slot == "executable"] == [
+        "split", "worker 0 Worker", "worker 1 Worker*1", "worker 2 Worker*2", "merge"]
+    assert report.workflows[0].ok
+
+
+@pytest.mark.parametrize("runs", ["0", "two"])
+def test_a_replicate_that_asks_no_whole_number_of_runs_fails(tmp_path, runs):
+    workflow = _job(
+        tmp_path,
+        _task("Split", 'print("split")', flow='<controlFlow><replicate><script><code language="cpython">'
+              f'<![CDATA[runs = "{runs}"]]></code></script></replicate></controlFlow>'),
+        _task("Worker", 'print("worker")', depends=["Split"]),
+    )
+    report = Runner(workflow).run()
+    assert report.workflows[0].reason == (f"task Split: its replicate flow script must set runs to a whole number "
+                                          f">= 1, got '{runs}'")
+    assert [s.output for s in report.scripts if s.slot == "executable"] == ["split"]

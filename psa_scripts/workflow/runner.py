@@ -443,6 +443,7 @@ class Runner:
         self._jobs = 0
         for workflow_ in [self.deployment] + self.actions:
             self.source.check(workflow_)
+            _Flow(workflow_)  # if/replicate that cannot be played are refused before any effect
         pairs = _states(self.deployment)
         if not any(source == VOID for source, _ in pairs):
             raise RunError(f"{self.deployment.source}: {names.GI_STATES} has no transition from VOID: "
@@ -627,24 +628,36 @@ class Runner:
         record = next(w for w in self.report.workflows if w.job_id == job_id)
         context = self._scheduler_variables(job_id, job.name)
         propagated = LiveMap(dict(context, **self._job_variables))
-        order = _task_order(job)
+        flow = _Flow(workflow)
+        order = _task_order(job, flow.implicit)
         iterations: Dict[str, int] = {}
         ran: Dict[str, bool] = {}
+        skipped: set = set()  # the tasks of the branches an if did not take
+        replications: Dict[str, int] = {}  # replicated task -> how many runs its replicate asked
         cancel_on_error = (job.element.get("onTaskError") or "continueJobExecution") == "cancelJob"
         index = 0
         try:
             while index < len(order):
                 task = order[index]
+                if task.name in skipped:
+                    self.timeline.say(f"   {job.name}/{task.name}: skipped (a branch its if did not take)")
+                    index += 1
+                    continue
                 # A failed task's dependents still run (the job goes on); a task that never ran holds them.
-                blocked = [d for d in task.depends if not ran.get(d, False)]
+                blocked = [d for d in flow.depends(task) if not ran.get(d, False) and d not in skipped]
                 if blocked:
                     self._fail(record, f"task {task.name} did not run: it depends on {', '.join(blocked)}, "
                                "which did not run")
                     index += 1
                     continue
                 iteration = iterations.get(task.name, 0)
-                outcome = self._task(workflow, job_id, task, propagated, iteration)
+                outcome = self._replicas(workflow, job_id, task, propagated, iteration, replications.get(task.name, 1))
                 ran[task.name] = outcome.ran
+                if outcome.ran and outcome.ok and task.flow is not None:
+                    decided = self._decide(task, flow, outcome.writeback, skipped, replications)
+                    if decided is not None:  # no branch, no replica: what follows the decision does not run
+                        outcome = _TaskOutcome(False, False, reason=decided)
+                        ran[task.name] = False
                 if not outcome.ok:
                     self._fail(record, outcome.reason or f"task {task.name} failed")
                     on_error = task.element.get("onTaskError") or ("cancelJob" if cancel_on_error else "")
@@ -670,24 +683,62 @@ class Runner:
             self.emulator.job_status[job_id] = "FINISHED" if record.ok else "FAILED"
         self.timeline.say(f"== {job.name}: job {job_id} " + ("finished" if record.ok else f"failed: {record.reason}"))
 
+    def _replicas(self, workflow: Workflow, job_id: str, task: Task, propagated: LiveMap, iteration: int,
+                  runs: int) -> _TaskOutcome:
+        """``task`` once, or ``runs`` times when a replicate asked for it (PA_TASK_REPLICATION 0..runs-1,
+        one after the other here; the scheduler would run them side by side)."""
+        outcomes = [self._task(workflow, job_id, task, propagated, iteration, replication)
+                    for replication in range(runs)]
+        if len(outcomes) == 1:
+            return outcomes[0]
+        failed = next((o for o in outcomes if not o.ok), None)
+        return _TaskOutcome(any(o.ran for o in outcomes), failed is None, {},
+                            failed.reason if failed is not None else None)
+
+    def _decide(self, task: Task, flow: "_Flow", writeback: Mapping[str, Any], skipped: set,
+                replications: Dict[str, int]) -> Optional[str]:
+        """Apply ``task``'s if or replicate decision; why the task fails when its flow script decided
+        nothing valid (the scheduler fails it too), else None."""
+        assert task.flow is not None
+        if task.flow.if_ is not None:
+            branch = writeback.get("branch")
+            if branch not in ("if", "else"):
+                return (f"task {task.name}: its if flow script must set branch to 'if' or 'else', "
+                        f"got {branch!r}")
+            not_taken = task.flow.if_.else_ if branch == "if" else task.flow.if_.target
+            skipped.update(flow.branch(not_taken, task.flow.if_.continuation))
+            self.timeline.say(f"   {task.name}: branch {branch} "
+                              f"({task.flow.if_.target if branch == 'if' else task.flow.if_.else_})")
+        elif task.flow.replicate is not None:
+            runs = writeback.get("runs")
+            if isinstance(runs, bool) or not isinstance(runs, (int, str)) or not str(runs).strip().isdigit() \
+                    or int(runs) < 1:
+                return f"task {task.name}: its replicate flow script must set runs to a whole number >= 1, got {runs!r}"
+            for replicated in flow.replicated(task.name):
+                replications[replicated] = int(runs)
+            self.timeline.say(f"   {task.name}: replicate {int(runs)} time(s): "
+                              f"{', '.join(flow.replicated(task.name)) or 'no task depends on it'}")
+        return None
+
     def _fail(self, record: WorkflowRun, reason: str) -> None:
         if record.ok:
             record.ok, record.reason = False, reason
         self.timeline.say(f"   {reason}")
 
     def _task(self, workflow: Workflow, job_id: str, task: Task, propagated: LiveMap,
-              iteration: int) -> _TaskOutcome:
+              iteration: int, replication: int = 0) -> _TaskOutcome:
         job = workflow.job
         assert job is not None
         variables = LiveMap(propagated)
-        variables.update({names.PA_TASK_ID: f"{job_id}t{job.tasks.index(task)}", "PA_TASK_NAME": task.name,
-                          "PA_TASK_ITERATION": str(iteration), "PA_TASK_REPLICATION": "0"})
+        name = task.name + (f"*{replication}" if replication else "")  # the scheduler names replicas so
+        variables.update({names.PA_TASK_ID: f"{job_id}t{job.tasks.index(task)}", "PA_TASK_NAME": name,
+                          "PA_TASK_ITERATION": str(iteration), "PA_TASK_REPLICATION": str(replication)})
         for variable in task.variables:
             if not (_flag(variable.inherited) and variable.name in propagated):
                 variables[variable.name] = substitute(variable.value, variables)
         generic_information = {name: substitute(value, variables)
                                for name, value in dict(job.gi, **task.gi).items()}
-        where = f"{job.name}/{task.name}" + (f"#{iteration}" if iteration else "")
+        where = f"{job.name}/{name}" + (f"#{iteration}" if iteration else "")
         token = generic_information.get(names.GI_NODE_ACCESS_TOKEN)
         if token and token not in self.rm.node_tokens.get(NODE_URL, set()):
             held = sorted(self.rm.node_tokens.get(NODE_URL, set()))
@@ -702,7 +753,7 @@ class Runner:
                 why = run.error if not run.ok else f"selected={run.writeback.get('selected')!r}"
                 return _TaskOutcome(False, False, reason=f"task {task.name} did not run: its selection script "
                                     f"{ref.label} rejected the only node ({why})")
-        localspace = os.path.join(self.workdir, f"job{job_id}", f"{task.name}-{iteration}")
+        localspace = os.path.join(self.workdir, f"job{job_id}", f"{task.name}-{iteration}-{replication}")
         os.makedirs(localspace, exist_ok=True)
         ok, failure, result = True, None, None
         writeback: Dict[str, Any] = {}
@@ -832,14 +883,79 @@ def _announce_start(name: str, container: Any) -> None:
     container.logs.append(f"{name} started from {container.image or 'its image'} (in-memory engine)")
 
 
-def _task_order(job: Job) -> List[Task]:
-    """The tasks in an order that respects ``depends`` (document order among equals)."""
+class _Flow:
+    """A job's if and replicate structure, checked: what psa run cannot play is a RunError.
+
+    - ``if`` on task T (``target``, ``else``, optional ``continuation``): the target and else
+      tasks start after T; the branch T's flow script does not take (``branch`` = ``"if"`` or
+      ``"else"``) is skipped: its first task and every task that depends on it, up to the
+      continuation, which runs after both branches' tasks (the skipped ones count as done).
+    - ``replicate`` on task T: each task that depends on T runs ``runs`` times (T's flow script
+      sets ``runs``), with ``PA_TASK_REPLICATION`` 0..runs-1; a task depending on it waits for all.
+      A replicated block (``block="start"``) is refused: psa run replicates single tasks.
+    """
+
+    def __init__(self, workflow: Workflow) -> None:
+        job = workflow.job
+        assert job is not None
+        self.job = job
+        known = {t.name: t for t in job.tasks}
+        self.implicit: Dict[str, List[str]] = {}
+        for task in job.tasks:
+            decision = task.flow.if_ if task.flow is not None else None
+            if decision is None:
+                continue
+            where = f"{workflow.source}: task {task.name}"
+            for role, name in (("target", decision.target), ("else", decision.else_),
+                               ("continuation", decision.continuation)):
+                if name is not None and name not in known:
+                    raise RunError(f"{where}: its if {role} {name!r} is not a task of the workflow")
+            for name in (decision.target, decision.else_):
+                self.implicit.setdefault(name, []).append(task.name)
+            if decision.continuation is not None:
+                branches = self.branch(decision.target, decision.continuation) | self.branch(
+                    decision.else_, decision.continuation)
+                self.implicit.setdefault(decision.continuation, []).extend(
+                    [task.name] + [t.name for t in job.tasks if t.name in branches])
+        for task in job.tasks:
+            if task.flow is not None and task.flow.replicate is not None:
+                for name in self.replicated(task.name):
+                    replicated = known[name]
+                    if replicated.flow is not None and replicated.flow.block == "start":
+                        raise RunError(f"{workflow.source}: task {name} starts a block that task {task.name} "
+                                       "replicates: psa run replicates single tasks, not blocks")
+
+    def depends(self, task: Task) -> List[str]:
+        return list(task.depends) + self.implicit.get(task.name, [])
+
+    def branch(self, first: str, continuation: Optional[str]) -> set:
+        """``first`` and every task that depends on it, directly or not, up to ``continuation``."""
+        members = {first}
+        grew = True
+        while grew:
+            grew = False
+            for task in self.job.tasks:
+                if task.name not in members and task.name != continuation and members & set(task.depends):
+                    members.add(task.name)
+                    grew = True
+        return members
+
+    def replicated(self, name: str) -> List[str]:
+        """The tasks a replicate on task ``name`` runs several times: those that depend on it."""
+        return [t.name for t in self.job.tasks if name in t.depends]
+
+
+def _task_order(job: Job, implicit: Optional[Mapping[str, Sequence[str]]] = None) -> List[Task]:
+    """The tasks in an order that respects ``depends`` and ``implicit`` ones (an if's branches
+    after it), document order among equals."""
     order: List[Task] = []
     placed: set = set()
     pending = list(job.tasks)
     known = {t.name for t in job.tasks}
+    extra = implicit or {}
     while pending:
-        ready = next((t for t in pending if all(d in placed or d not in known for d in t.depends)), None)
+        ready = next((t for t in pending if all(d in placed or d not in known
+                                                for d in list(t.depends) + list(extra.get(t.name, ())))), None)
         if ready is None:
             cycle = ", ".join(t.name for t in pending)
             raise RunError(f"tasks {cycle} depend on each other in a cycle: no order runs them")
