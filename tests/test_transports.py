@@ -212,3 +212,27 @@ def test_a_header_that_would_split_the_request_is_refused_before_sending(emu, tr
         client.get_instance(1)
     assert caught.value.status is None and "InvalidHeader" in caught.value.message
     assert emu.requests == []
+
+
+@pytest.mark.parametrize("kind", ["ReadTimeout", "ConnectTimeout"])
+def test_a_socket_timeout_cut_to_the_time_left_is_the_deadline(kind):
+    """The socket's timeout and the call's deadline end together: the error says deadline either way."""
+    from psa_scripts.clients.http import TransportFault
+
+    class AtTheDeadline:
+        bounds_deadline = True
+        calls = 0
+
+        def send(self, method, url, *, deadline, **kwargs):
+            AtTheDeadline.calls += 1
+            while time.monotonic() < deadline - 0.005:  # the timeout fires a hair before the watch
+                time.sleep(0.01)
+            raise TransportFault(kind, "timed out")
+
+    settings = HttpSettings(read_timeout=30.0, deadline=0.3, attempts=3, log_retries=False)
+    with pytest.raises(RestError) as caught:
+        # A launch is never replayed after a timeout: the first attempt's error is the call's.
+        PsaClient("http://127.0.0.1:9/cloud-automation-service", "sid", settings,
+                  session=AtTheDeadline()).launch_service("b", "W", {})
+    assert "no complete answer within the call's deadline of 0.3 s" in caught.value.message
+    assert AtTheDeadline.calls == 1

@@ -328,10 +328,18 @@ class RestClient:
             if left <= 0:
                 raise OutOfTime()
             timeout = (min(settings.connect_timeout, left), min(settings.read_timeout, left))
-            response = transport.send(
-                route.method, url, params=params, data=data, json=json, headers=all_headers,
-                timeout=timeout, deadline=deadline, proxies=proxies, verify=verify,
-            )
+            try:
+                response = transport.send(
+                    route.method, url, params=params, data=data, json=json, headers=all_headers,
+                    timeout=timeout, deadline=deadline, proxies=proxies, verify=verify,
+                )
+            except (requests.Timeout, TransportFault) as error:
+                # A timeout cut to the time left is the call's deadline passing: say so, whichever
+                # of the socket's timeout and the deadline's watch noticed it first.
+                timed_out = not isinstance(error, TransportFault) or error.kind in ("ReadTimeout", "ConnectTimeout")
+                if timed_out and deadline - time.monotonic() <= 0.01:
+                    raise OutOfTime() from None
+                raise
             if response.status_code in RETRY_STATUSES:
                 raise _RetryableStatus(response)
             return response
