@@ -94,3 +94,19 @@ def test_a_put_refused_is_not_retried(emu, psa):
     with pytest.raises(RestError):
         set_status(psa, 1, names.RUNNING)
     assert len(puts(emu)) == 1
+
+
+def test_each_failed_put_waits_longer_then_reads_again(emu, capsys):
+    """The waits between PUT attempts double from backoff_initial up to backoff_max, on the client's sleep,
+    and each is announced with the attempt to come."""
+    slept = []
+    settings = HttpSettings(connect_timeout=1.0, read_timeout=1.0, deadline=5.0, backoff_initial=0.25,
+                            backoff_max=0.75, log_retries=False)
+    client = PsaClient(emu.psa_url, emu.new_session(), settings, sleep=slept.append)
+    emu.fail("PUT", PATH, 503, times=3)
+    assert set_status(client, 1, names.RUNNING).instance_status == "RUNNING"
+    assert slept == [0.25, 0.5, 0.75]
+    said = [line for line in capsys.readouterr().err.splitlines() if "reading the instance again" in line]
+    assert [line.rsplit(" in ", 1)[1] for line in said] == ["0.25s (2/4)", "0.50s (3/4)", "0.75s (4/4)"]
+    assert all(line.startswith("psa-scripts: PUT ") and "HTTP 503" in line for line in said)
+    assert len(puts(emu)) == 4

@@ -48,7 +48,7 @@ SHARDS = (
           ("tests/test_helpers.py", "tests/test_start_scripts.py", "tests/test_trigger_scripts.py")),
     Shard("context", ("psa_scripts/context.py", "psa_scripts/names.py", "psa_scripts/instances.py"),
           ("tests/test_context.py", "tests/test_instance_name.py", "tests/test_instances.py",
-           "tests/test_start_scripts.py")),
+           "tests/test_http_clients.py", "tests/test_start_scripts.py")),
     Shard("start-scripts", ("psa_scripts/scripts/pre_start_service.py", "psa_scripts/scripts/post_start_service.py",
                             "psa_scripts/scripts/clean_start_service.py"),
           ("tests/test_start_scripts.py",)),
@@ -67,7 +67,9 @@ def _config(shard: Shard, tree: Path) -> str:
         "[tool.mutmut]",
         'source_paths = ["psa_scripts/"]',
         f"do_not_mutate = {json.dumps(others)}",
-        f"pytest_add_cli_args = {json.dumps(['-p', 'no:cacheprovider', '-q', *shard.tests])}",
+        # psa-scripts is not installed here (mutmut must import the mutated copy), so its pytest
+        # plugin's entry point is not either: load the plugin by name.
+        f"pytest_add_cli_args = {json.dumps(['-p', 'no:cacheprovider', '-p', 'psa_scripts.testing.plugin', '-q', *shard.tests])}",
         'also_copy = ["bundles/", "README.md"]',
         "",
         "[tool.pytest.ini_options]",
