@@ -91,7 +91,7 @@ class _DeadlineReader(io.RawIOBase):
         left = self._connection.deadline - time.monotonic()
         if left <= 0:
             raise OutOfTime()
-        self._sock.settimeout(min(self._connection.read_timeout, left))
+        self._connection.wait_at_most(min(self._connection.read_timeout, left))
         return self._sock.recv_into(buffer)
 
 
@@ -108,11 +108,20 @@ class _Connection:
         self.reader: Optional[io.BufferedReader] = None
         self.deadline = float("inf")
         self.read_timeout = 10.0
+        self._timeout: Optional[float] = None
 
     def open(self, timeout: float) -> None:
         self.sock = socket.create_connection((self.host, self.port), timeout=timeout)
+        self._timeout = timeout
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.reader = io.BufferedReader(_DeadlineReader(self.sock, self))
+
+    def wait_at_most(self, seconds: float) -> None:
+        """The socket's timeout, set only when it changes (each setting is a system call)."""
+        if seconds != self._timeout:
+            assert self.sock is not None
+            self.sock.settimeout(seconds)
+            self._timeout = seconds
 
     def dropped(self) -> bool:
         """Whether the server closed this idle connection (or sent something unasked)."""
@@ -127,7 +136,7 @@ class _Connection:
     def exchange(self, head: bytes, body: Optional[bytes], method: str) -> Tuple[int, str, Dict[str, str], bytes]:
         """Send one request; (status, reason, headers by lower-case name, body) of its answer."""
         assert self.sock is not None and self.reader is not None
-        self.sock.settimeout(max(0.001, min(self.read_timeout, self.deadline - time.monotonic())))
+        self.wait_at_most(max(0.001, min(self.read_timeout, self.deadline - time.monotonic())))
         self.sock.sendall(head + body if body else head)
         reader = self.reader
         status_line = reader.readline(_LINE_LIMIT)
