@@ -69,6 +69,17 @@ def action_status(name: str, action: Callable[[], ActionOutcome]) -> str:
     return name
 
 
+def record_action(ctx: Any, verb: str, name: str, action: Callable[[], ActionOutcome]) -> str:
+    """An action script's engine step: run ``action``, write ``<name>_status`` in the localspace for
+    Post_Trigger_Action, print ``"<verb> <name>: <status>"``; the status. The task does not fail on
+    an engine error: Post_Trigger_Action reads the outcome from the file."""
+    workdir = ctx.workdir  # where the status goes, known before the engine acts
+    status = action_status(name, action)
+    statusfiles.write_status(workdir, name, status)
+    ctx.print(f"{verb} {name}: {status}")
+    return status
+
+
 # --- What to deploy, from the workflow's variables ----------------------------------------------
 @dataclass(frozen=True)
 class DeploySpec:

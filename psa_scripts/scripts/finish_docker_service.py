@@ -9,8 +9,8 @@ otherwise. The task itself does not fail on an engine error: Post_Trigger_Action
 the outcome and sets the instance status.
 """
 
-from .. import names, statusfiles
-from ..containers import action_status
+from .. import names
+from ..containers import record_action
 from ..containers.spec import owner_labels
 from ..context import ScriptContext
 from ..contract import Contract, Var
@@ -26,6 +26,4 @@ CONTRACT = Contract(
 def main(ctx: ScriptContext) -> None:
     name = ctx.instance_name()
     owner = owner_labels(ctx.variables, ctx.generic_info)
-    status = action_status(name, lambda: ctx.engine.remove(name, owner=owner))
-    statusfiles.write_status(ctx.workdir, name, status)
-    ctx.print(f"Finish {name}: {status}")
+    record_action(ctx, "Finish", name, lambda: ctx.engine.remove(name, owner=owner))

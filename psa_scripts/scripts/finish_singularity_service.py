@@ -9,8 +9,8 @@ Writes: file <INSTANCE_NAME>_status for Post_Trigger_Action: the name when stopp
 otherwise. The task itself does not fail: Post_Trigger_Action reads the outcome.
 """
 
-from .. import names, statusfiles
-from ..containers import action_status
+from .. import names
+from ..containers import record_action
 from ..context import ScriptContext
 from ..contract import Contract, Var
 
@@ -24,7 +24,4 @@ CONTRACT = Contract(
 
 def main(ctx: ScriptContext) -> None:
     name = ctx.instance_name()
-    workdir = ctx.workdir
-    status = action_status(name, lambda: ctx.singularity.remove(name))
-    statusfiles.write_status(workdir, name, status)
-    ctx.print(f"Finish {name}: {status}")
+    record_action(ctx, "Finish", name, lambda: ctx.singularity.remove(name))

@@ -8,8 +8,8 @@ Writes: file <INSTANCE_NAME>_status for Post_Trigger_Action: the name when stopp
 ``Error: No such container: <name>`` when it is gone, the engine's message otherwise.
 """
 
-from .. import names, statusfiles
-from ..containers import action_status
+from .. import names
+from ..containers import record_action
 from ..containers.spec import owner_labels
 from ..containers.spec import DEFAULT_STOP_TIMEOUT, DOCKER_STOP_TIMEOUT
 from ..context import ScriptContext
@@ -27,6 +27,4 @@ def main(ctx: ScriptContext) -> None:
     name = ctx.instance_name()
     owner = owner_labels(ctx.variables, ctx.generic_info)
     timeout = ctx.variables.integer(DOCKER_STOP_TIMEOUT, DEFAULT_STOP_TIMEOUT)
-    status = action_status(name, lambda: ctx.engine.stop(name, timeout, owner=owner))
-    statusfiles.write_status(ctx.workdir, name, status)
-    ctx.print(f"Pause {name}: {status}")
+    record_action(ctx, "Pause", name, lambda: ctx.engine.stop(name, timeout, owner=owner))

@@ -9,8 +9,8 @@ Writes: file <INSTANCE_NAME>_status for Post_Trigger_Action: the name when the i
 ``Error: No such container: <name>`` when none runs, the command's error otherwise.
 """
 
-from .. import names, statusfiles
-from ..containers import action_status
+from .. import names
+from ..containers import record_action
 from ..containers.spec import ActionOutcome
 from ..context import ScriptContext
 from ..contract import Contract, Var
@@ -25,7 +25,6 @@ CONTRACT = Contract(
 
 def main(ctx: ScriptContext) -> None:
     name = ctx.instance_name()
-    workdir = ctx.workdir
 
     def pause() -> ActionOutcome:
         if not ctx.singularity.is_running(name):
@@ -33,6 +32,4 @@ def main(ctx: ScriptContext) -> None:
         ctx.warn(f"Singularity cannot pause an instance: {name} keeps running while the service shows PAUSED")
         return ActionOutcome.DONE
 
-    status = action_status(name, pause)
-    statusfiles.write_status(workdir, name, status)
-    ctx.print(f"Pause {name}: {status}")
+    record_action(ctx, "Pause", name, pause)

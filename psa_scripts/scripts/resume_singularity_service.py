@@ -9,8 +9,8 @@ Writes: file <INSTANCE_NAME>_status for Post_Trigger_Action: the name when the i
 else an error saying it ended (Post_Trigger_Action then sets ERROR).
 """
 
-from .. import names, statusfiles
-from ..containers import action_status
+from .. import names
+from ..containers import record_action
 from ..containers.spec import ActionOutcome
 from ..context import ScriptContext
 from ..contract import Contract, Var
@@ -26,7 +26,6 @@ CONTRACT = Contract(
 
 def main(ctx: ScriptContext) -> None:
     name = ctx.instance_name()
-    workdir = ctx.workdir
 
     def resume() -> ActionOutcome:
         if ctx.singularity.is_running(name):
@@ -34,6 +33,4 @@ def main(ctx: ScriptContext) -> None:
         raise EngineError(f"Singularity instance {name} is not running and Singularity cannot restart it: "
                           "run the service's deployment again")
 
-    status = action_status(name, resume)
-    statusfiles.write_status(workdir, name, status)
-    ctx.print(f"Resume {name}: {status}")
+    record_action(ctx, "Resume", name, resume)
