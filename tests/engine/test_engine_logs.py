@@ -3,7 +3,7 @@
 import time
 
 import pytest
-from engine_helpers import TEST_IMAGE, wait_until
+from engine_helpers import TEST_IMAGE, logs_so_far, wait_until
 
 from psa_scripts.containers import DeploySpec, DockerEngine, LogCursor
 
@@ -57,7 +57,7 @@ def test_a_flooding_container_gets_bounded_checks(engine, container_names):
     name = container_names()
     engine.deploy(DeploySpec(name=name, image=TEST_IMAGE, command=FLOOD))
     bounded = DockerEngine(engine.client, log_read_seconds=2)
-    wait_until(lambda: engine.client.api.logs(name, tail=1), what="the first flood lines")
+    wait_until(lambda: logs_so_far(engine, name, tail=1), what="the first flood lines")
     cursor, seen = None, set()
     for check in range(3):
         started = time.monotonic()

@@ -6,7 +6,7 @@ import sys
 import time
 
 import pytest
-from engine_helpers import TEST_IMAGE, wait_until
+from engine_helpers import TEST_IMAGE, logs_so_far, wait_until
 
 from psa_scripts.containers import DeploySpec
 from psa_scripts.containers.lite import StatusFirstEngine
@@ -48,7 +48,7 @@ def test_the_stdlib_status_path_answers_as_the_sdk_path(engine, lite, container_
         delivered += [int(line) for line in batch.lines]
         cursor = batch.cursor
         time.sleep(0.15 * (check % 3))
-    wait_until(lambda: engine.client.api.logs(running, tail=1).strip() == b"400", what="the 400th line")
+    wait_until(lambda: (logs_so_far(engine, running, tail=1) or b"").strip() == b"400", what="the 400th line")
     batch = lite.read_logs(running, cursor, max_lines=100_000, max_bytes=10_000_000)
     delivered += [int(line) for line in batch.lines]
     assert delivered == list(range(1, 401))
@@ -63,7 +63,7 @@ def test_the_stdlib_status_path_answers_as_the_sdk_path(engine, lite, container_
 def test_a_fresh_interpreter_status_check_imports_neither_docker_nor_requests(engine, lite, container_names):
     name = container_names()
     engine.deploy(DeploySpec(name=name, image=TEST_IMAGE, command=("sh", "-c", "echo hello; sleep 100")))
-    wait_until(lambda: engine.client.api.logs(name), what="the first line")
+    wait_until(lambda: logs_so_far(engine, name), what="the first line")
     program = (
         "import os, sys\n"
         "from psa_scripts.engine import default_engine\n"
