@@ -232,7 +232,7 @@ def test_an_http_1_0_request_is_served_the_standard_way(emu, auth):
 
 
 @pytest.mark.parametrize("extra, status", [
-    (b"Transfer-Encoding: chunked\r\n", b"501"),
+    (b"Transfer-Encoding: gzip\r\n", b"501"),
     (b" folded: line\r\n", b"400"),
     (b"no colon here\r\n", b"400"),
 ])
@@ -250,3 +250,14 @@ def test_expect_100_continue_is_honoured(emu, auth):
     answer = _exchange(emu, request)
     assert answer.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 ")
     assert emu.instance(1)["instance_status"] == "PAUSED"
+
+
+def test_a_chunked_request_body_is_read_as_jetty_reads_it(emu, auth):
+    """ProActive's REST APIs run in Jetty, which accepts chunked request bodies: so does the emulator."""
+    body = b'{"instance_id": 1, "instance_status": "FINISHED"}'
+    chunks = b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n" % (10, body[:10], len(body) - 10, body[10:])
+    request = (b"PUT /cloud-automation-service/serviceInstances/1 HTTP/1.1\r\nHost: x\r\nsessionid: "
+               + auth["sessionid"].encode() + b"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+               b"Connection: close\r\n\r\n" + chunks)
+    assert _exchange(emu, request).startswith(b"HTTP/1.1 200 ")
+    assert emu.requests[-1].body == body and emu.instance(1)["instance_status"] == "FINISHED"

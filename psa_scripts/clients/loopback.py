@@ -157,7 +157,7 @@ class _Connection:
         if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
             content = b""
         elif headers.get("transfer-encoding", "").lower() == "chunked":
-            content = _chunked(reader)
+            content = read_chunked(reader)
         elif "content-length" in headers:
             length = int(headers["content-length"])
             content = reader.read(length)
@@ -262,20 +262,21 @@ class LoopbackTransport:
             self._fallback.close()
 
 
-def _chunked(reader: io.BufferedReader) -> bytes:
-    """A chunked body, its trailers skipped."""
+def read_chunked(reader: Any) -> bytes:
+    """A chunked HTTP/1.1 body from ``reader`` (``readline``/``read``), its trailers skipped;
+    ValueError when it breaks the framing. The transport's answers and the emulator's requests."""
     parts = []
     while True:
         size_line = reader.readline(_LINE_LIMIT)
         try:
             size = int(size_line.split(b";", 1)[0].strip(), 16)
         except ValueError:
-            raise _Closed(f"a bad chunk size line {size_line[:40]!r}") from None
+            raise ValueError(f"a bad chunk size line {size_line[:40]!r}") from None
         if size == 0:
             break
         chunk = reader.read(size + 2)
         if len(chunk) != size + 2:
-            raise _Closed("the body ended inside a chunk")
+            raise ValueError("the body ended inside a chunk")
         parts.append(chunk[:size])
     while reader.readline(_LINE_LIMIT) not in (b"\r\n", b"\n", b""):
         pass

@@ -33,6 +33,7 @@ from typing import Any, Callable, Dict, List, Optional, Pattern, Set, Tuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..clients import routes
+from ..clients.loopback import read_chunked
 from ..clients.catalog import BUCKET_NAME as CATALOG_BUCKET_NAME
 from .package_loader import PackageLoader, PackageLoadError  # noqa: F401 (PackageLoadError: re-exported)
 from ..model import CatalogWorkflow
@@ -731,8 +732,9 @@ def _make_handler(emulator: ProActiveEmulator) -> type:
                 headers[name.lower()] = value.strip()
             self.headers = headers  # type: ignore[assignment]
             self.close_connection = headers.get("connection", "").lower() == "close"
-            if "transfer-encoding" in headers:
-                self.send_error(501, "request bodies must come with Content-Length (no Transfer-Encoding)")
+            coding = headers.get("transfer-encoding", "chunked").strip().lower()
+            if coding != "chunked":  # RFC 9112 6.1 (and Jetty, ProActive's web server): 501
+                self.send_error(501, f"transfer coding {coding!r} is not implemented (chunked is)")
                 return False
             if headers.get("expect", "").lower() == "100-continue":
                 return self.handle_expect_100()
@@ -745,8 +747,16 @@ def _make_handler(emulator: ProActiveEmulator) -> type:
 
         def _serve(self) -> None:
             parts = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            if (self.headers.get("Transfer-Encoding") or "").strip().lower() == "chunked":
+                try:
+                    body = read_chunked(self.rfile)
+                except ValueError as error:
+                    self.send_error(400, f"bad chunked body: {error}")
+                    self.close_connection = True
+                    return
+            else:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
             parsed = None
             if body and "json" in (self.headers.get("Content-Type") or ""):
                 try:
