@@ -53,24 +53,13 @@ class _JsonObject:
     _present: frozenset
 
     @classmethod
-    def _json_fields(cls) -> "dict[str, Any]":
-        known = cls.__dict__.get("_json_fields_cache")
-        if known is None:  # once per class: the fields of a dataclass do not change
-            known = {
-                (f.metadata.get("key") or f.name): f
-                for f in fields(cls)  # type: ignore[arg-type]
-                if f.name not in _BOOKKEEPING
-            }
-            setattr(cls, "_json_fields_cache", known)
-        return known
-
-    @classmethod
     def _plan(cls) -> "dict[str, tuple[str, Any, bool]]":
         """JSON key -> (attribute, nested model class or None, a list of them), once per class."""
         plan = cls.__dict__.get("_plan_cache")
-        if plan is None:
-            plan = {key: (f.name, f.metadata.get("nested"), bool(f.metadata.get("many")))
-                    for key, f in cls._json_fields().items()}
+        if plan is None:  # the fields of a dataclass do not change
+            plan = {(f.metadata.get("key") or f.name): (f.name, f.metadata.get("nested"), bool(f.metadata.get("many")))
+                    for f in fields(cls)  # type: ignore[arg-type]
+                    if f.name not in _BOOKKEEPING}
             setattr(cls, "_plan_cache", plan)
         return plan
 

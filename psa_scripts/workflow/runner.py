@@ -441,9 +441,10 @@ class Runner:
             raise RunError(f"engine {engine!r}: expected docker or memory")
         self.engine = engine if not isinstance(engine, str) else None
         self._jobs = 0
+        self._flows: Dict[int, _Flow] = {}
         for workflow_ in [self.deployment] + self.actions:
             self.source.check(workflow_)
-            _Flow(workflow_)  # if/replicate that cannot be played are refused before any effect
+            self._flows[id(workflow_)] = _Flow(workflow_)  # if/replicate it cannot play: refused before any effect
         pairs = _states(self.deployment)
         if not any(source == VOID for source, _ in pairs):
             raise RunError(f"{self.deployment.source}: {names.GI_STATES} has no transition from VOID: "
@@ -628,7 +629,7 @@ class Runner:
         record = next(w for w in self.report.workflows if w.job_id == job_id)
         context = self._scheduler_variables(job_id, job.name)
         propagated = LiveMap(dict(context, **self._job_variables))
-        flow = _Flow(workflow)
+        flow = self._flows[id(workflow)]
         order = _task_order(job, flow.implicit)
         iterations: Dict[str, int] = {}
         ran: Dict[str, bool] = {}

@@ -24,3 +24,12 @@ def container_names(engine):
     disposable = DisposableEngine(engine)
     yield disposable.container_name
     disposable.remove_all()
+
+
+@pytest.fixture
+def harness(engine, tmp_path):
+    """A harness whose Docker scripts run on the real engine, its localspace under ``tmp_path``."""
+    from psa_scripts.testing.harness import Harness
+
+    with Harness(engine=engine, workdir=str(tmp_path)) as running:
+        yield running

@@ -21,11 +21,6 @@ CHANNEL = f"Service_Instance_{INSTANCE_ID}"
 SERVICE_COMMAND = "sh -c 'echo service says hello; exec httpd -f -p 80 -h /www'"
 
 
-@pytest.fixture
-def harness(engine, tmp_path):
-    with Harness(engine=engine, workdir=str(tmp_path)) as running:
-        yield running
-
 
 def deployment_state(name):
     variables = node_variables(**{

@@ -6,7 +6,7 @@ import pytest
 from engine_helpers import PAGE_MARKER, TEST_IMAGE, fetch_page
 
 from psa_scripts import names
-from psa_scripts.testing.harness import Harness, State, node_variables
+from psa_scripts.testing.harness import State, node_variables
 
 pytestmark = pytest.mark.engine
 
@@ -14,11 +14,6 @@ INSTANCE_ID = 12
 CHANNEL = f"Service_Instance_{INSTANCE_ID}"
 SERVICE_COMMAND = "sh -c 'echo service says hello; exec httpd -f -p 80 -h /www'"
 
-
-@pytest.fixture
-def harness(engine, tmp_path):
-    with Harness(engine=engine, workdir=str(tmp_path)) as running:
-        yield running
 
 
 def deployment_state(name, **variables):
