@@ -23,7 +23,8 @@ from . import names
 from .errors import InputError
 
 # Settings read from the environment that a workflow variable of the same name overrides.
-_SETTING_VARIABLES = ("PSA_TLS_VERIFY", "PSA_CA_BUNDLE", "PSA_HTTP_TIMEOUT", "DOCKER_HOST", names.SINGULARITY_BINARY)
+# Not SINGULARITY_BINARY: it names a program to run, so only the node's environment sets it.
+_SETTING_VARIABLES = ("PSA_TLS_VERIFY", "PSA_CA_BUNDLE", "PSA_HTTP_TIMEOUT", "DOCKER_HOST")
 
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0", ""})
@@ -302,7 +303,7 @@ class ScriptContext:
                 # context methods a script uses, and Check_Instance_Status uses only this one.
                 from .containers.singularity import SingularityEngine
 
-                self._engine = SingularityEngine.from_settings(self.settings_source())
+                self._engine = SingularityEngine.from_node(self._environ, self.variables)
             else:
                 from .engine import default_engine
 
@@ -312,11 +313,12 @@ class ScriptContext:
     @property
     def singularity(self) -> Any:
         """The Singularity engine whatever ``ENGINE`` says (the ``*_Singularity`` scripts): the
-        command ``SINGULARITY_BINARY`` names, else ``singularity`` on PATH; an injected engine wins."""
+        command ``SINGULARITY_BINARY`` of the node's environment names, else ``singularity`` on
+        PATH; an injected engine wins."""
         if self._engine is None:
             from .containers.singularity import SingularityEngine
 
-            self._engine = SingularityEngine.from_settings(self.settings_source())
+            self._engine = SingularityEngine.from_node(self._environ, self.variables)
         return self._engine
 
     def now(self) -> float:

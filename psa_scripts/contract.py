@@ -14,11 +14,23 @@ needed (``required_if`` decides it from the workflow's variables, for the linter
 ``on_node`` marks a script that acts on the service's node (its container, its localspace
 files, its node token): outside the deployment task, the task running it needs the generic
 information ``NODE_ACCESS_TOKEN=PSA_$INSTANCE_NAME`` to land on that node.
+
+Why plain classes (``__slots__``, written-out ``__init__``), not dataclasses: every catalog
+script declares its contract at module level, so every run of every script builds one, and
+the scripts start in a fresh interpreter every minute on every node. ``dataclasses`` imports
+``inspect``, ``re``, ``enum``, ``ast``, ``dis``, ``tokenize``, ``copy``...: some 20 ms of a cold
+start, for a declaration that only ``psa validate``, ``psa bundle`` and the reference tables
+read. Other ways were weighed: contracts kept out of the script modules (a second file per
+script, two sources of truth that drift), or cut out of the bundled file (the installed form
+would still pay, and the code that runs would differ from the code published). Plain classes
+keep the contract where it is, at no cost to a run; they are immutable like the frozen
+dataclasses were, compare by value and show their fields. The import-set test
+(tests/test_cold_start_imports.py) fails if this module, or anything a stdlib script loads,
+imports more than its allowlist.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds at start-up: annotations here are strings
     from typing import Callable, Mapping, Optional, Sequence, Tuple
@@ -40,17 +52,51 @@ def _truthy(value: object) -> bool:
     return str(value).strip().lower() in ("true", "yes", "on", "1")
 
 
-@dataclass(frozen=True)
-class Var:
-    """A variable the script reads."""
+class _Declaration:
+    """Immutable, compared by value, shown with its fields: what ``@dataclass(frozen=True)`` gave,
+    without its import (see the module's docstring)."""
 
-    name: str
-    required: bool = True
-    when: str = ""  # the condition, in words, under which it is required (empty: always, if required)
-    doc: str = ""
-    # For the linter: given the workflow's variable values and the script's arguments, is it
-    # required? None: ``required`` decides.
-    required_if: "Optional[Callable[[Mapping[str, str], Sequence[str]], bool]]" = None
+    __slots__ = ()
+
+    def __init__(self, **fields: object) -> None:
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable: cannot set {name}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable: cannot delete {name}")
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__,) + self._values())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({shown})"
+
+
+class Var(_Declaration):
+    """A variable the script reads.
+
+    ``when``: the condition, in words, under which it is required (empty: always, if required).
+    ``required_if``: for the linter, given the workflow's variable values and the script's
+    arguments, is it required? None: ``required`` decides.
+    """
+
+    __slots__ = ("name", "required", "when", "doc", "required_if")
+
+    def __init__(self, name: str, required: bool = True, when: str = "", doc: str = "",
+                 required_if: "Optional[Callable[[Mapping[str, str], Sequence[str]], bool]]" = None) -> None:
+        super().__init__(name=name, required=required, when=when, doc=doc, required_if=required_if)
 
     def needed(self, values: "Mapping[str, str]", args: "Sequence[str]" = ()) -> bool:
         """Whether a workflow with these variable values (and script arguments) must set it."""
@@ -59,25 +105,27 @@ class Var:
         return self.required
 
 
-@dataclass(frozen=True)
-class Arg:
+class Arg(_Declaration):
     """A positional argument of the script reference (``<arguments><argument value=.../>``)."""
 
-    doc: str
-    choices: "Tuple[str, ...]" = ()
-    required: bool = True
+    __slots__ = ("doc", "choices", "required")
+
+    def __init__(self, doc: str, choices: "Tuple[str, ...]" = (), required: bool = True) -> None:
+        super().__init__(doc=doc, choices=choices, required=required)
 
 
-@dataclass(frozen=True)
-class Contract:
-    """What one catalog script reads and writes."""
+class Contract(_Declaration):
+    """What one catalog script reads and writes: the variables it reads, the variables it writes
+    (they propagate to later tasks), its arguments, the localspace files it reads and writes (as
+    patterns: ``"<INSTANCE_NAME>_port"``), and whether it acts on the service's node."""
 
-    reads: "Tuple[Var, ...]" = ()
-    writes: "Tuple[str, ...]" = ()  # variables it writes (they propagate to later tasks)
-    args: "Tuple[Arg, ...]" = ()
-    files_read: "Tuple[str, ...]" = ()  # localspace files, as patterns: "<INSTANCE_NAME>_port"
-    files_written: "Tuple[str, ...]" = ()
-    on_node: bool = False
+    __slots__ = ("reads", "writes", "args", "files_read", "files_written", "on_node")
+
+    def __init__(self, reads: "Tuple[Var, ...]" = (), writes: "Tuple[str, ...]" = (), args: "Tuple[Arg, ...]" = (),
+                 files_read: "Tuple[str, ...]" = (), files_written: "Tuple[str, ...]" = (),
+                 on_node: bool = False) -> None:
+        super().__init__(reads=tuple(reads), writes=tuple(writes), args=tuple(args), files_read=tuple(files_read),
+                         files_written=tuple(files_written), on_node=on_node)
 
     @property
     def required(self) -> "Tuple[str, ...]":

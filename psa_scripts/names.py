@@ -49,7 +49,7 @@ ACTION = "ACTION"
 SERVICE_ACTION_WORKFLOW = "SERVICE_ACTION_WORKFLOW"  # <bucket>/<workflow name>
 SERVICE_START_TIMEOUT = "SERVICE_START_TIMEOUT"  # seconds Service_Start waits for RUNNING
 SERVICE_ACTION_TIMEOUT = "SERVICE_ACTION_TIMEOUT"  # seconds Service_Action waits for a finish
-SINGULARITY_BINARY = "SINGULARITY_BINARY"  # the singularity command, when not on PATH (a path or a name)
+SINGULARITY_BINARY = "SINGULARITY_BINARY"  # node environment only: the singularity command, when not on PATH
 
 # --- Variables the scripts write ---------------------------------------------------------
 PROXYFIED_URL = "PROXYFIED_URL"

@@ -86,7 +86,7 @@ def test_loop_over_service_instance_status_from_arguments_txt(engine_run, emu):
     assert emu.requests_to("PUT", ".") == []
 
 
-# --- Singularity: the stand-in on PATH, or named by SINGULARITY_BINARY --------------------------------
+# --- Singularity: the stand-in on PATH, or named by the node's SINGULARITY_BINARY --------------------------------
 
 def test_check_instance_status_singularity_on_path(engine_run, emu, tmp_path):
     singularity = StandIn(tmp_path / "bin", instances=[NAME])
@@ -101,7 +101,7 @@ def test_check_instance_status_with_engine_singularity_sets_error(engine_run, em
     singularity = StandIn(tmp_path / "bin", instances=[])
     emu.add_instance(instance_json("RUNNING"))
     run = engine_run("Check_Instance_Status", session_id=emu.new_session(), channels={CHANNEL: {}},
-                     variables=psa_variables(emu, ENGINE="singularity", SINGULARITY_BINARY=str(singularity.path)))
+                     variables=psa_variables(emu, ENGINE="singularity"), env={"SINGULARITY_BINARY": str(singularity.path)})
     assert run.returncode != 0 and f"ServiceError: container {NAME} is not running" in run.stderr
     assert _statuses(emu) == ["ERROR"] and run.out["variables"]["IS_FINISHED"] == "true"
     assert singularity.argv == [["instance", "list", "--json", NAME]]
@@ -115,9 +115,22 @@ def test_finish_singularity_service(engine_run, tmp_path):
     assert singularity.argv[-1] == ["instance", "stop", NAME] and singularity.instances == []
 
 
+def test_a_workflow_variable_cannot_name_the_singularity_command(engine_run, tmp_path):
+    """A variable naming ``sh`` once ran ``./instance`` from the localspace: refused, nothing runs."""
+    singularity = StandIn(tmp_path / "bin", instances=[NAME])
+    run = engine_run("Finish_Singularity_Service", variables={"INSTANCE_NAME": NAME, "SINGULARITY_BINARY": "sh"},
+                     files={"instance": "touch ran-from-localspace\n"}, env={"PATH": singularity.env_path() + ":/bin"})
+    assert run.returncode != 0
+    assert ("psa_scripts.errors.InputError: SINGULARITY_BINARY is set as a workflow variable: it names a program "
+            "to run on the node, so it is read from the node's environment only") in run.stderr
+    assert singularity.argv == [] and not (run.workdir / "ran-from-localspace").exists()
+    assert not (run.workdir / f"{NAME}_status").exists()
+
+
 def test_pause_and_resume_singularity_service(engine_run, tmp_path):
     singularity = StandIn(tmp_path / "bin", instances=[NAME])
-    pause = engine_run("Pause_Singularity_Service", variables={"INSTANCE_NAME": NAME, "SINGULARITY_BINARY": str(singularity.path)}).ok()
+    pause = engine_run("Pause_Singularity_Service", variables={"INSTANCE_NAME": NAME},
+                       env={"SINGULARITY_BINARY": str(singularity.path)}).ok()
     assert (pause.workdir / f"{NAME}_status").read_text() == NAME and "cannot pause" in pause.stdout
     singularity.set(instances=[])
     resume = engine_run("Resume_Singularity_Service", variables={"INSTANCE_NAME": NAME},

@@ -86,14 +86,50 @@ def test_the_command_is_singularity_binary_else_singularity_on_path(singularity,
     with pytest.raises(EngineError) as missing:
         SingularityEngine.from_settings({"PATH": str(tmp_path / "empty")})
     assert str(missing.value) == ("the Singularity command 'singularity' is not found on PATH: install Singularity "
-                                  "(or Apptainer) on the node, or set the variable SINGULARITY_BINARY to its path")
+                                  "(or Apptainer) on the node, or set SINGULARITY_BINARY in the environment of the "
+                                  "node's agent to its path")
     with pytest.raises(EngineError, match="'/opt/none/singularity' is not an executable file"):
         SingularityEngine.from_settings({"SINGULARITY_BINARY": "/opt/none/singularity"})
 
 
+def test_a_relative_path_entry_is_not_searched(singularity, tmp_path, monkeypatch):
+    """The working directory is the localspace, where files of user dataspaces land."""
+    monkeypatch.chdir(singularity.directory)
+    assert SingularityEngine.from_settings({"PATH": f"bin:.:{singularity.directory}"}).binary == str(singularity.path)
+    with pytest.raises(EngineError, match="is not found on PATH"):
+        SingularityEngine.from_settings({"PATH": ".:bin:"})
+
+
+@pytest.mark.parametrize("script", ["Finish_Singularity_Service", "Pause_Singularity_Service",
+                                    "Resume_Singularity_Service"])
+def test_singularity_binary_as_a_workflow_variable_is_refused_before_anything_runs(singularity, tmp_path,
+                                                                                   monkeypatch, script):
+    from psa_scripts.scripts import run
+
+    monkeypatch.setenv("PATH", singularity.env_path())
+    bindings = {"variables": {**service_variables(), "INSTANCE_NAME": NAME, "SINGULARITY_BINARY": "sh"},
+                "localspace": str(tmp_path)}
+    with pytest.raises(InputError) as refused:
+        run(script, bindings)
+    assert str(refused.value) == (
+        "SINGULARITY_BINARY is set as a workflow variable: it names a program to run on the node, so it is read "
+        "from the node's environment only; remove the variable (and set SINGULARITY_BINARY in the environment "
+        "of the node's agent if singularity is not on its PATH)")
+    assert singularity.argv == [] and not (tmp_path / f"{NAME}_status").exists()
+
+
+@pytest.mark.parametrize("variables", [{"ENGINE": "singularity"}, {}])
+def test_the_status_scripts_refuse_singularity_binary_as_a_workflow_variable(singularity, variables):
+    """Check_Instance_Status (ENGINE=singularity) takes ``ctx.engine``, the *_Singularity scripts ``ctx.singularity``."""
+    context = ScriptContext({"variables": {**variables, "SINGULARITY_BINARY": str(singularity.path)}},
+                            environ={"PATH": singularity.env_path()})
+    with pytest.raises(InputError, match="^SINGULARITY_BINARY is set as a workflow variable"):
+        context.engine if variables else context.singularity
+
+
 def test_the_context_engine_follows_engine(singularity):
-    variables = {"ENGINE": "Singularity", "SINGULARITY_BINARY": str(singularity.path)}
-    engine = ScriptContext({"variables": variables}).engine
+    environ = {"PATH": "/nonexistent", "SINGULARITY_BINARY": str(singularity.path)}
+    engine = ScriptContext({"variables": {"ENGINE": "Singularity"}}, environ=environ).engine
     assert isinstance(engine, SingularityEngine) and engine.binary == str(singularity.path)
     with pytest.raises(InputError, match="ENGINE must be one of docker, singularity, got 'lxc'"):
         ScriptContext({"variables": {"ENGINE": "lxc"}}).engine
@@ -187,12 +223,12 @@ def test_finish_a_failing_stop_writes_the_command_error(harness, singularity):
     assert isinstance(then.error, ServiceError) and then.status_history == ["ERROR"]
 
 
-def test_finish_without_singularity_writes_why(tmp_path):
+def test_finish_without_singularity_writes_why(tmp_path, monkeypatch):
     from psa_scripts.scripts import run
 
-    # No injected engine: the script looks for the command SINGULARITY_BINARY names.
-    run("Finish_Singularity_Service", {"variables": {"INSTANCE_NAME": NAME, "SINGULARITY_BINARY": str(tmp_path / "none")},
-                                       "localspace": str(tmp_path)})
+    # No injected engine: the script looks for the command the node's SINGULARITY_BINARY names.
+    monkeypatch.setenv("SINGULARITY_BINARY", str(tmp_path / "none"))
+    run("Finish_Singularity_Service", {"variables": {"INSTANCE_NAME": NAME}, "localspace": str(tmp_path)})
     assert (tmp_path / f"{NAME}_status").read_text().startswith(
         f"the Singularity command '{tmp_path / 'none'}' is not an executable file")
 

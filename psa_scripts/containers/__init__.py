@@ -1,7 +1,8 @@
 """The real container engine and what the Docker scripts need from it.
 
 - ``spec``: ``DeploySpec`` (the name checked by ``names.check_instance_name`` first)
-  read from the workflow's variables, the outcomes (``Deployed``, ``ActionOutcome``).
+  read from the workflow's variables, ``Deployed`` (how a container came to run).
+- ``outcome``: ``ActionOutcome`` and the status file an action script leaves (``record_action``).
 - ``logs``: the exactly-once log cursor and the bounded delivery of new lines.
 - ``status``: ``StatusReader``, running? and new logs over any Docker API transport.
 - ``docker_engine``: ``DockerEngine`` on the Docker Engine API (``docker`` SDK, imported lazily).
@@ -12,7 +13,8 @@ not pay for ``spec`` or ``docker_engine``.
 """
 
 _EXPORTS = {
-    "ActionOutcome": "spec", "Deployed": "spec", "DeploySpec": "spec", "action_status": "spec", "record_action": "spec",
+    "ActionOutcome": "outcome", "Deployed": "spec", "DeploySpec": "spec", "action_status": "outcome",
+    "record_action": "outcome",
     "check_instance_name": "spec", "DockerEngine": "docker_engine", "LogCursor": "logs",
     "LogDelivery": "logs", "ForeignContainer": "spec", "owner_labels": "spec",
 }

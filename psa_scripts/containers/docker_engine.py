@@ -16,8 +16,8 @@ from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
 
 from ..errors import EngineError
 from ..redact import redact
-from .spec import (DEFAULT_STOP_TIMEOUT, PICK_FREE_PORT, ActionOutcome, Deployed, DeploySpec, check_instance_name,
-                   check_owner)
+from .outcome import ActionOutcome
+from .spec import DEFAULT_STOP_TIMEOUT, PICK_FREE_PORT, Deployed, DeploySpec, check_instance_name, check_owner
 from .status import API_VERSION, DEFAULT_TIMEOUT, LOG_READ_SECONDS, LogResponse, StatusReader, StreamBroken
 
 # API_VERSION, the one pin of the API version, lives in .status: lite uses it too.

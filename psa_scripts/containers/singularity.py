@@ -3,8 +3,15 @@
 The ``ContainerEngine`` interface for services that run as Singularity (or Apptainer)
 *instances* (``ENGINE=singularity``): is the instance running, and stop it. Every call runs
 the command with an argument list (never a shell), stdin closed (the cpython engine's stdin
-never ends) and a timeout. The command is ``SINGULARITY_BINARY`` (a path, or a name looked up
-on PATH; ``apptainer`` works: it answers the same commands), else ``singularity`` on PATH.
+never ends) and a timeout. The command is ``SINGULARITY_BINARY`` of the node's environment (a
+path, or a name looked up on PATH; ``apptainer`` works: it answers the same commands), else
+``singularity`` on PATH.
+
+Never from a workflow variable: the command is a program run on the node, and a variable is
+set by whoever submits the workflow or launches the service (a variable naming ``sh`` ran
+``./instance`` from the localspace, where files of user dataspaces land). ``from_node``
+refuses a workflow variable ``SINGULARITY_BINARY`` before anything runs, and PATH entries
+that are relative (the working directory is the localspace) are not searched.
 
 What is used, from the Apptainer sources (``cmd/internal/cli/instance_list_linux.go``,
 ``instance_stop_linux.go``, ``internal/app/apptainer/instance_linux.go``) — *unverified*
@@ -24,17 +31,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 
 from .. import names
 from .logbatch import LogBatch
-from ..errors import EngineError
-from .spec import ActionOutcome
+from ..errors import EngineError, InputError
+from .outcome import ActionOutcome
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import List, Mapping, Optional
+    from typing import Any, List, Mapping, Optional
 
 DEFAULT_COMMAND = "singularity"
 LIST_TIMEOUT = 30.0  # seconds: a listing reads a few small files
@@ -51,15 +57,28 @@ class SingularityEngine:
         self.stop_timeout = stop_timeout
 
     @classmethod
+    def from_node(cls, environ: Mapping[str, str], variables: Any) -> "SingularityEngine":
+        """The engine of a script run: the command from the node's environment ``environ``; an
+        InputError, before anything runs, when the workflow's ``variables`` set SINGULARITY_BINARY."""
+        if variables.text(names.SINGULARITY_BINARY) is not None:
+            raise InputError(
+                f"{names.SINGULARITY_BINARY} is set as a workflow variable: it names a program to run on the "
+                "node, so it is read from the node's environment only; remove the variable (and set "
+                f"{names.SINGULARITY_BINARY} in the environment of the node's agent if singularity is not on its PATH)"
+            )
+        return cls.from_settings(environ)
+
+    @classmethod
     def from_settings(cls, environ: Mapping[str, str]) -> "SingularityEngine":
-        """The command ``SINGULARITY_BINARY`` names (a path, or a name on PATH), else ``singularity``."""
+        """The command ``SINGULARITY_BINARY`` names in ``environ`` (a path, or a name on PATH), else
+        ``singularity`` on PATH."""
         wanted = (environ.get(names.SINGULARITY_BINARY) or "").strip() or DEFAULT_COMMAND
-        found = shutil.which(wanted, path=environ.get("PATH", os.defpath))
+        found = find_command(wanted, environ.get("PATH", os.defpath))
         if found is None:
             where = "is not an executable file" if os.sep in wanted else "is not found on PATH"
             raise EngineError(
-                f"the Singularity command {wanted!r} {where}: install Singularity (or Apptainer) on "
-                f"the node, or set the variable {names.SINGULARITY_BINARY} to its path"
+                f"the Singularity command {wanted!r} {where}: install Singularity (or Apptainer) on the "
+                f"node, or set {names.SINGULARITY_BINARY} in the environment of the node's agent to its path"
             )
         return cls(found)
 
@@ -108,6 +127,21 @@ class SingularityEngine:
             raise EngineError(f"`{' '.join(command)}` did not finish within {timeout:g} s") from None
         except OSError as error:
             raise EngineError(f"cannot run {self.binary}: {error}") from None
+
+
+def find_command(wanted: str, search_path: str) -> Optional[str]:
+    """The executable file ``wanted`` names: a path as is, a name in the absolute directories of
+    ``search_path`` (relative ones, the localspace among them, are skipped); None if none.
+    ``shutil.which`` would do, but imports bz2, lzma and fnmatch at every start of the script."""
+    if os.sep in wanted:
+        candidates = [wanted]
+    else:
+        candidates = [os.path.join(directory, wanted) for directory in search_path.split(os.pathsep)
+                      if os.path.isabs(directory)]
+    for candidate in candidates:
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
 
 
 def _failure(arguments: List[str], process: subprocess.CompletedProcess) -> str:

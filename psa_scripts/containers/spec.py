@@ -12,15 +12,15 @@ Nothing here talks to the engine: a bad variable is refused before any call.
 
 from __future__ import annotations
 
-import enum
 import json
 import shlex
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from .. import names, statusfiles
+from .. import names
 from ..names import check_instance_name
 from ..errors import EngineError, InputError
+from .outcome import ActionOutcome, action_status, record_action  # noqa: F401 - at home in outcome.py
 
 DOCKER_IMAGE = names.DOCKER_IMAGE
 CONTAINER_PORT = names.CONTAINER_PORT
@@ -42,13 +42,6 @@ ALLOWED_OPTIONS = frozenset({
 
 
 # --- Outcomes -----------------------------------------------------------------------------------
-class ActionOutcome(enum.Enum):
-    """What a stop/start/remove did. Engine failures raise EngineError instead."""
-
-    DONE = "done"
-    NO_SUCH_CONTAINER = "no such container"
-
-
 @dataclass(frozen=True)
 class Deployed:
     """A deployed container: where its port is published and how it came to run."""
@@ -56,28 +49,6 @@ class Deployed:
     container_id: str
     host_port: Optional[int]
     action: str  # "reused" (was running), "started" (existed, stopped), "created"
-
-
-def action_status(name: str, action: Callable[[], ActionOutcome]) -> str:
-    """Run an action and give the ``<name>_status`` text Post_Trigger_Action reads."""
-    try:
-        outcome = action()
-    except EngineError as error:
-        return str(error) or f"the container engine failed on {name}"
-    if outcome is ActionOutcome.NO_SUCH_CONTAINER:
-        return statusfiles.already_removed_text(name)
-    return name
-
-
-def record_action(ctx: Any, verb: str, name: str, action: Callable[[], ActionOutcome]) -> str:
-    """An action script's engine step: run ``action``, write ``<name>_status`` in the localspace for
-    Post_Trigger_Action, print ``"<verb> <name>: <status>"``; the status. The task does not fail on
-    an engine error: Post_Trigger_Action reads the outcome from the file."""
-    workdir = ctx.workdir  # where the status goes, known before the engine acts
-    status = action_status(name, action)
-    statusfiles.write_status(workdir, name, status)
-    ctx.print(f"{verb} {name}: {status}")
-    return status
 
 
 # --- What to deploy, from the workflow's variables ----------------------------------------------

@@ -4,7 +4,8 @@ Reads: PCA_INSTANCE_ID, INSTANCE_NAME, PA_JOB_ID, PA_NODE_URL, CREDENTIALS_KEY, 
 (else LAST_TIME_MARKER), LOG_MAX_LINES / LOG_MAX_BYTES; GI PARENT_JOB_ID; the instance's
 status; channel keys ACTION_JOB_ID, FINISH_LAUNCHED, FINISH_DONE, PAUSE_LAUNCHED; whether the
 action job is finished; the container's state and logs, from the engine ENGINE names: docker
-(default) or singularity (its command found on PATH or named by SINGULARITY_BINARY; see
+(default) or singularity (its command found on PATH or named by SINGULARITY_BINARY of the node's
+environment; see
 Check_Instance_Status_Singularity).
 Decides and writes:
 - instance FINISHED → IS_FINISHED=true, then every cleanup step is tried, each on its own
@@ -38,7 +39,6 @@ CONTRACT = Contract(
         Var(names.PA_NODE_URL),
         Var(names.CREDENTIALS_KEY, required=False),
         Var(names.ENGINE, required=False, doc="docker (default) or singularity"),
-        Var(names.SINGULARITY_BINARY, required=False, doc="with ENGINE singularity, when singularity is not on PATH"),
         Var(names.LOG_CURSOR, required=False),
         Var(names.LAST_TIME_MARKER, required=False),
         Var(names.LOG_MAX_LINES, required=False),

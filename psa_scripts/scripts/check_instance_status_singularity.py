@@ -2,9 +2,10 @@
 
 Check_Instance_Status on the Singularity engine, whatever ENGINE says: the instance is
 running when ``singularity instance list --json <INSTANCE_NAME>`` lists exactly that name
-(the command found on PATH or named by SINGULARITY_BINARY; never a shell, always a timeout).
+(the command found on PATH or named by SINGULARITY_BINARY of the node's environment, never by a
+workflow variable; never a shell, always a timeout).
 Reads: PCA_INSTANCE_ID, INSTANCE_NAME, PA_JOB_ID, PA_NODE_URL, CREDENTIALS_KEY,
-SINGULARITY_BINARY, LOG_CURSOR / LAST_TIME_MARKER, LOG_MAX_LINES / LOG_MAX_BYTES; GI
+LOG_CURSOR / LAST_TIME_MARKER, LOG_MAX_LINES / LOG_MAX_BYTES; GI
 PARENT_JOB_ID; the instance's status; channel keys FINISH_LAUNCHED, PAUSE_LAUNCHED.
 Decides and writes, as Check_Instance_Status:
 - instance FINISHED → IS_FINISHED=true, then every cleanup step tried on its own;

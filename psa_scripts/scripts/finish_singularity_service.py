@@ -1,7 +1,8 @@
 """Finish_Singularity_Service — the finish action's executable for a Singularity instance: stop it.
 
 Reads: INSTANCE_NAME (checked against the engine's name rule before anything runs),
-SINGULARITY_BINARY (the command, when ``singularity`` is not on PATH).
+SINGULARITY_BINARY of the node's environment (the command, when ``singularity`` is not on PATH;
+a workflow variable of that name is refused).
 Runs ``singularity instance stop <INSTANCE_NAME>`` when the instance is listed (an argument
 list, never a shell; with a timeout).
 Writes: file <INSTANCE_NAME>_status for Post_Trigger_Action: the name when stopped,
@@ -16,7 +17,7 @@ from ..contract import Contract, Var
 
 
 CONTRACT = Contract(
-    reads=(Var(names.INSTANCE_NAME), Var(names.SINGULARITY_BINARY, required=False)),
+    reads=(Var(names.INSTANCE_NAME),),
     files_written=("<INSTANCE_NAME>_status",),
     on_node=True,
 )

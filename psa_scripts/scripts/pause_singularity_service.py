@@ -4,20 +4,21 @@ Singularity cannot pause or stop-and-keep an instance: a stopped instance is gon
 the Groovy Pause_Action_Singularity did, the instance keeps running and PSA shows it PAUSED;
 this says so in a warning instead of pretending.
 Reads: INSTANCE_NAME (checked against the engine's name rule before anything runs),
-SINGULARITY_BINARY (the command, when ``singularity`` is not on PATH).
+SINGULARITY_BINARY of the node's environment (the command, when ``singularity`` is not on PATH;
+a workflow variable of that name is refused).
 Writes: file <INSTANCE_NAME>_status for Post_Trigger_Action: the name when the instance runs,
 ``Error: No such container: <name>`` when none runs, the command's error otherwise.
 """
 
 from .. import names
 from ..containers import record_action
-from ..containers.spec import ActionOutcome
+from ..containers.outcome import ActionOutcome
 from ..context import ScriptContext
 from ..contract import Contract, Var
 
 
 CONTRACT = Contract(
-    reads=(Var(names.INSTANCE_NAME), Var(names.SINGULARITY_BINARY, required=False)),
+    reads=(Var(names.INSTANCE_NAME),),
     files_written=("<INSTANCE_NAME>_status",),
     on_node=True,
 )

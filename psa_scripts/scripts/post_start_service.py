@@ -4,7 +4,7 @@ Reads: PCA_INSTANCE_ID, INSTANCE_NAME, PA_JOB_ID, PA_NODE_URL, PA_NODE_NAME, PA_
 PA_NODE_SOURCE, PROXYFIED, ENDPOINT_ID, PROXYFIED_URL, HTTPS_ENABLED / HTTP_ENABLED / args[0]
 (endpoint protocol), ENGINE (docker, the default: the container id file must be set;
 singularity: the instance must be listed running, the command found on PATH or named by
-SINGULARITY_BINARY), CREDENTIALS_KEY; files <INSTANCE_NAME>_port and <INSTANCE_NAME>_containerID.
+SINGULARITY_BINARY of the node's environment), CREDENTIALS_KEY; files <INSTANCE_NAME>_port and <INSTANCE_NAME>_containerID.
 Writes: variables HOSTNAME, PORT; the instance (status RUNNING, one deployment with its
 endpoint, admin groups when proxied); the service registered on the job; the channel
 (RUNNING_STATE=1, INSTANCE_NAME, CREDENTIALS_KEY); the node token PSA_<INSTANCE_NAME>.
@@ -40,7 +40,6 @@ CONTRACT = Contract(
         Var(names.HTTPS_ENABLED, required=False),
         Var(names.HTTP_ENABLED, required=False),
         Var(names.ENGINE, required=False, doc="docker (default) or singularity"),
-        Var(names.SINGULARITY_BINARY, required=False, doc="with ENGINE singularity, when singularity is not on PATH"),
         Var(names.CREDENTIALS_KEY, required=False),
     ),
     writes=(names.HOSTNAME, names.PORT),

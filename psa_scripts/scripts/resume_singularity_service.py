@@ -4,21 +4,22 @@ A paused Singularity service never stopped (Pause_Singularity_Service), so resum
 that its instance still runs. Singularity cannot restart an instance that ended: then the
 action fails (the Groovy Resume_Action_Singularity reported RUNNING regardless).
 Reads: INSTANCE_NAME (checked against the engine's name rule before anything runs),
-SINGULARITY_BINARY (the command, when ``singularity`` is not on PATH).
+SINGULARITY_BINARY of the node's environment (the command, when ``singularity`` is not on PATH;
+a workflow variable of that name is refused).
 Writes: file <INSTANCE_NAME>_status for Post_Trigger_Action: the name when the instance runs,
 else an error saying it ended (Post_Trigger_Action then sets ERROR).
 """
 
 from .. import names
 from ..containers import record_action
-from ..containers.spec import ActionOutcome
+from ..containers.outcome import ActionOutcome
 from ..context import ScriptContext
 from ..contract import Contract, Var
 from ..errors import EngineError
 
 
 CONTRACT = Contract(
-    reads=(Var(names.INSTANCE_NAME), Var(names.SINGULARITY_BINARY, required=False)),
+    reads=(Var(names.INSTANCE_NAME),),
     files_written=("<INSTANCE_NAME>_status",),
     on_node=True,
 )
