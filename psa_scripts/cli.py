@@ -30,6 +30,7 @@ from typing import Optional, Sequence
 from . import __version__
 from .clients.catalog import BUCKET_NAME
 from .errors import PsaScriptError
+from .numbers import whole_number
 
 SESSION_ID_WARNING = ("warning: --session-id shows the session id to every user of this machine (ps) "
                       "and keeps it in the shell history; export PSA_SESSION_ID instead")
@@ -228,9 +229,10 @@ def _assignment(value: str) -> "tuple[str, str]":
 
 
 def _count(value: str) -> int:
-    if not value.isdigit():
+    count = whole_number(value)
+    if count is None:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of ticks (0 or more)")
-    return int(value)
+    return count
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # typing costs milliseconds at start-up: annotations here are
 
 from . import names
 from .errors import InputError
+from .numbers import whole_number
 
 # Settings read from the environment that a workflow variable of the same name overrides.
 # Not SINGULARITY_BINARY: it names a program to run, so only the node's environment sets it.
@@ -92,12 +93,11 @@ class Values:
             value = str(value)
         if isinstance(value, int):
             return value
-        try:
-            if isinstance(value, float) and value.is_integer():
-                return int(value)
-            return int(str(value).strip())
-        except ValueError:
-            pass
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        number = whole_number(str(value), signed=True)
+        if number is not None:
+            return number
         raise InputError(
             f"{self._describe(name)} must be a whole number, got {value!r}{self._source(name)}"
         )

@@ -7,6 +7,7 @@ if TYPE_CHECKING:  # typing costs milliseconds at start-up: annotations here are
     from typing import Optional, Sequence
 
 from . import names
+from .numbers import whole_number
 
 
 def endpoint_protocol(variables, args: Sequence[str]) -> Optional[str]:
@@ -79,9 +80,9 @@ def published_port(engine, name: str, container_port: str, wait_seconds: float =
         attrs = engine.inspect(name) or {}
         bindings = ((attrs.get("NetworkSettings") or {}).get("Ports") or {}).get(container_port) or []
         for binding in bindings:
-            host_port = str(binding.get("HostPort") or "")
-            if host_port.isascii() and host_port.isdigit() and 0 < int(host_port) < 65536:
-                return int(host_port)
+            host_port = whole_number(str(binding.get("HostPort") or ""))
+            if host_port is not None and 0 < host_port < 65536:
+                return host_port
         if time.monotonic() >= deadline or not (attrs.get("State") or {}).get("Running"):
             return None
         time.sleep(0.05)

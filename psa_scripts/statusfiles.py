@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from . import names
+from .numbers import whole_number
 from .errors import InputError
 
 
@@ -56,12 +57,12 @@ def read_port(workdir: str, instance_name: str, *, required: bool = True) -> "in
     text = read(workdir, instance_name, names.PORT_FILE_SUFFIX, required=required)
     if text is None:
         return None
-    # ASCII digits only: str.isdigit() also accepts '²' or '٣' (which int() reads, or not).
-    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 65536:
+    port = whole_number(text)
+    if port is None or not 0 < port < 65536:
         raise InputError(
             f"file {instance_name + names.PORT_FILE_SUFFIX} must hold a port number (1-65535), got {text!r}"
         )
-    return int(text)
+    return port
 
 
 def read_container_id(workdir: str, instance_name: str) -> str:

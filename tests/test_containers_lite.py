@@ -312,6 +312,7 @@ def test_plain_tcp_hosts_work_too(fake):
     ({"DOCKER_HOST": "https://engine:2376"}, None),
     ({"DOCKER_HOST": "ssh://user@engine"}, None),
     ({"DOCKER_HOST": "npipe:////./pipe/docker_engine"}, None),
+    ({"DOCKER_HOST": "tcp://10.0.0.5:2\u00b2"}, None),  # '2²'.isdigit() is true: int() raised ValueError
 ])
 def test_hosts_the_stdlib_reader_speaks_and_the_sdks(environ, expected):
     assert endpoint(environ) == expected

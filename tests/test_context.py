@@ -26,9 +26,17 @@ def test_malformed_number_names_the_variable_and_the_value(mapping):
         ctx.variables.require_int(names.PCA_INSTANCE_ID)
 
 
-@pytest.mark.parametrize("raw, expected", [("7", 7), (7, 7), (" 12 ", 12), (7.0, 7), ("-1", -1)])
+@pytest.mark.parametrize("raw, expected", [("7", 7), (7, 7), (" 12 ", 12), (7.0, 7), ("-1", -1), ("+3", 3)])
 def test_numbers_read_from_strings_or_numbers(raw, expected):
     assert ScriptContext({"variables": {"N": raw}}).variables.require_int("N") == expected
+
+
+@pytest.mark.parametrize("raw", ["\u0663", "8\u00b2", "\u00b2", "1_000", "- 1", "0x10"])  # '٣' (Arabic-Indic three), '8²'
+def test_a_number_in_other_than_ascii_digits_names_the_variable(raw):
+    """int() read '\u0663' as 3 and '1_000' as 1000: a port or a timeout is written with 0-9."""
+    with pytest.raises(InputError) as error:
+        ScriptContext({"variables": {"SERVICE_PORT": raw}}).variables.integer("SERVICE_PORT")
+    assert str(error.value).startswith(f"SERVICE_PORT must be a whole number, got {raw!r}: ")
 
 
 @pytest.mark.parametrize("raw, expected", [

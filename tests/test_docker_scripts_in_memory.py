@@ -105,6 +105,16 @@ def test_a_bad_instance_name_is_refused_before_any_engine_call(harness, script):
     assert outcome.calls_to("engine") == [] and outcome.state.files == {}
 
 
+@pytest.mark.parametrize("port", ["8\u00b2", "\u0663", "8 0", "1_000", "+80"])  # '8²', an Arabic-Indic three
+@pytest.mark.parametrize("script", ["Start_Docker_Service", "Resume_Docker_Service"])
+def test_a_container_port_in_other_than_ascii_digits_is_refused_before_any_engine_call(harness, script, port):
+    """``'8²'.isdigit()`` is true and int() then raised a raw ValueError; int('\u0663') read 3."""
+    outcome = harness.run(script, deployment_state(CONTAINER_PORT=port))
+    assert isinstance(outcome.error, InputError)
+    assert str(outcome.error) == f"CONTAINER_PORT must be a port like 80, 80/tcp or 53/udp, got {port!r}"
+    assert outcome.calls_to("engine") == [] and outcome.state.files == {}
+
+
 # --- a container of the same name that another service instance made ----------------------------
 OURS = {names.LABEL_INSTANCE_ID: "11"}
 

@@ -92,6 +92,11 @@ def test_add_zero_deployments_marks_the_service_failed(harness):
     (dict(args=("spark_deployment_json_", "two")),
      "argument 2 (the number of deployments) must be a whole number >= 0, got 'two'"),
     (dict(args=("spark_deployment_json_", "-1")), "argument 2 (the number of deployments) must be a whole number"),
+    # '²'.isdigit() is true and int() then raised a raw ValueError; int() read '\u0663' (Arabic-Indic) as 3
+    (dict(args=("spark_deployment_json_", "\u00b2")),
+     "argument 2 (the number of deployments) must be a whole number >= 0, got '\u00b2'"),
+    (dict(args=("spark_deployment_json_", "\u0663")),
+     "argument 2 (the number of deployments) must be a whole number >= 0, got '\u0663'"),
     (dict(args=(" ", "1")), "argument 1 (the base name of the deployment variables) is missing"),
     (dict(args=("spark_deployment_json_", "3")),
      "variable spark_deployment_json_2 is not set: the task of that deployment must put its JSON there"),

@@ -15,6 +15,7 @@ import time
 from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
 
 from ..errors import EngineError
+from ..numbers import whole_number
 from ..redact import redact
 from .outcome import ActionOutcome
 from .spec import DEFAULT_STOP_TIMEOUT, PICK_FREE_PORT, Deployed, DeploySpec, check_instance_name, check_owner
@@ -247,8 +248,9 @@ class DockerEngine(StatusReader):
                 return None
             bindings = (attrs.get("NetworkSettings", {}).get("Ports") or {}).get(spec.container_port) or []
             for binding in bindings:
-                if str(binding.get("HostPort") or "").isdigit() and int(binding["HostPort"]) > 0:
-                    return int(binding["HostPort"])
+                host_port = whole_number(str(binding.get("HostPort") or ""))
+                if host_port is not None and 0 < host_port < 65536:
+                    return host_port
             if self.clock() > deadline:
                 raise EngineError(
                     f"container {spec.name} runs but does not publish port {spec.container_port}: "

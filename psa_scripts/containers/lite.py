@@ -21,6 +21,7 @@ import json
 import socket
 
 from ..errors import EngineError
+from ..numbers import whole_number
 from .status import API_VERSION, DEFAULT_TIMEOUT, LOG_READ_SECONDS, LogResponse, StatusReader, StreamBroken
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a fresh status check skips it)
@@ -147,9 +148,10 @@ def endpoint(environ: Mapping[str, str]) -> Optional[Tuple[str, str, int]]:
             port = port.lstrip(":")
         else:
             address, _, port = rest.rpartition(":") if ":" in rest else (rest, "", "")
-        if port and not port.isdigit():
+        number = whole_number(port) if port else DEFAULT_TCP_PORT
+        if number is None:
             return None
-        return ("tcp", address or "127.0.0.1", int(port) if port else DEFAULT_TCP_PORT)
+        return ("tcp", address or "127.0.0.1", number)
     return None  # https, ssh, npipe, fd...
 
 

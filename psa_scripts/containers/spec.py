@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .. import names
 from ..names import check_instance_name
+from ..numbers import whole_number
 from ..errors import EngineError, InputError
 from .outcome import ActionOutcome, action_status, record_action  # noqa: F401 - at home in outcome.py
 
@@ -107,11 +108,12 @@ class DeploySpec:
 
 def container_port_key(port: str) -> str:
     """``80``, ``80/tcp``, ``53/udp`` as the engine keys ports (``80/tcp``); InputError otherwise."""
-    number, _, protocol = port.strip().partition("/")
+    text, _, protocol = port.strip().partition("/")
+    number = whole_number(text) if text == text.strip() else None
     protocol = protocol or "tcp"
-    if not number.isdigit() or not 0 < int(number) < 65536 or protocol not in ("tcp", "udp", "sctp"):
+    if number is None or not 0 < number < 65536 or protocol not in ("tcp", "udp", "sctp"):
         raise InputError(f"{CONTAINER_PORT} must be a port like 80, 80/tcp or 53/udp, got {port!r}")
-    return f"{int(number)}/{protocol}"
+    return f"{number}/{protocol}"
 
 
 def _service_port(port: int) -> int:

@@ -21,6 +21,7 @@ from ..context import ScriptContext
 from ..contract import Arg, Contract, Var
 from ..deployments import read_deployments
 from ..errors import InputError
+from ..numbers import whole_number
 from ..undo import undo_steps
 
 
@@ -88,6 +89,7 @@ def main(ctx: ScriptContext) -> None:
 
 
 def _count(text: str) -> int:
-    if not text.isdigit():
+    count = whole_number(text)
+    if count is None:
         raise InputError(f"argument 2 (the number of deployments) must be a whole number >= 0, got {text!r}")
-    return int(text)
+    return count

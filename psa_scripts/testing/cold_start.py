@@ -21,6 +21,7 @@ timing table of ``make bench`` (benchmarks/cold_start.py).
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -90,11 +91,13 @@ FORMS = ("bundled", "installed")
 
 @dataclass(frozen=True)
 class Start:
-    """One fresh interpreter's run: the modules loaded at its end, and the ms the file took."""
+    """One fresh interpreter's run: the modules loaded at its end; the ms from its prologue to its
+    end, of the whole interpreter (wall), and the CPU ms it used (with the commands it ran)."""
 
     modules: FrozenSet[str]
     inside_ms: float
     wall_ms: float
+    cpu_ms: float
 
 
 def fresh_modules(program: str = "import site", python: str = sys.executable) -> FrozenSet[str]:
@@ -134,12 +137,15 @@ class ColdStarts:
     def start(self, label: str, environment: Optional[Mapping[str, str]] = None) -> Start:
         """Run job ``label`` (``"Fetch_Logs bundled"``, ``EMPTY``...) in a fresh interpreter;
         an AssertionError with its output when it fails."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         done = subprocess.run([self.python, "-I", "-S", "-u", str(self.jobs[label])], cwd=self.localspace,
                               env=dict(environment or self.environment), capture_output=True, text=True, timeout=120)
         wall = (time.perf_counter() - started) * 1000
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000
         last = done.stdout.rstrip("\n").rsplit("\n", 1)[-1]
         if done.returncode != 0 or not last.startswith(MARKER):
             raise AssertionError(f"{label}: exit {done.returncode}\n{done.stdout}\n{done.stderr}")
         _, inside, *modules = last.split()
-        return Start(frozenset(modules), float(inside), wall)
+        return Start(frozenset(modules), float(inside), wall, cpu)
