@@ -108,6 +108,36 @@ def test_service_start_reuses_a_running_instance_of_that_name(driver):
     assert [c.args for c in outcome.calls_to("schedulerapi", "registerService")] == [("42", 5, True)]
 
 
+def test_service_start_reuses_its_services_instance_when_another_services_comes_first(driver):
+    driver.emulator.add_instance(running_instance(instance_id=4, service="Other"))  # same name, listed first
+    driver.emulator.add_instance(running_instance(instance_id=5))
+    outcome = driver.run("Service_Start", start_state()).raise_error()
+    assert driver.emulator.launches == [] and outcome.variables_written["INSTANCE_ID_mongo-1"] == "5"
+
+
+def test_service_start_launches_when_only_another_service_runs_an_instance_of_that_name(driver):
+    """Two services sharing an instance name: the other's RUNNING instance is never reused."""
+    driver.emulator.add_instance(running_instance(instance_id=4, service="Other"))
+    driver.emulator.add_instance(running_instance(instance_id=6, service="Other"))
+    deployed_after(driver.emulator, reads=1, instance_id=7)
+    outcome = driver.run("Service_Start", start_state()).raise_error()
+    assert [launch["workflow_name"] for launch in driver.emulator.launches] == [SERVICE]
+    assert outcome.variables_written["INSTANCE_ID_mongo-1"] == "7"
+    assert "launched from service-automation/MongoDB" in outcome.output
+
+
+def test_service_start_refuses_two_running_instances_of_that_name(driver):
+    driver.emulator.add_instance(running_instance(instance_id=5))
+    driver.emulator.add_instance(running_instance(instance_id=6))
+    outcome = driver.run("Service_Start", start_state("true"))
+    assert isinstance(outcome.error, ServiceError)
+    assert str(outcome.error) == (
+        "several RUNNING service instances of MongoDB named mongo-1 (ids 5, 6): Service_Start cannot tell which "
+        "to reuse; finish the ones not wanted, or set another INSTANCE_NAME")
+    assert driver.emulator.launches == [] and outcome.variables_written == {}
+    assert outcome.calls_to("schedulerapi", "registerService") == []
+
+
 def test_service_start_gives_up_at_its_deadline_and_keeps_the_instance_id(driver, clock):
     outcome = driver.run("Service_Start", start_state(SERVICE_START_TIMEOUT="20"))
     assert isinstance(outcome.error, StatusTimeout)

@@ -6,8 +6,10 @@ service's pca.service.id; with both, the workflow must belong to that service); 
 SERVICE_START_TIMEOUT (seconds to wait for RUNNING, default 600); args[0] publish the service
 on this job (true/false, default false), args[1] with its actions enabled (default true),
 args[2:] names of this task's variables passed on to the service.
-Decides: a RUNNING instance of that service with that INSTANCE_NAME is reused; else the service
-is launched with the deployment workflow's default variables, overridden by the variables
+Decides: the RUNNING instance of that service (its pca.service.id) with that INSTANCE_NAME is
+reused (an instance of another service with the same name never is); two or more of them are
+an ambiguity, refused before anything is launched or written (as Service_Action and
+Find_and_set_Instance_Id refuse it); with none, the service is launched with the deployment workflow's default variables, overridden by the variables
 passed and INSTANCE_NAME, and this job as its parent; then its status is read every few
 seconds until RUNNING (an end status, or the timeout, fails the task).
 Writes: variables INSTANCE_ID_<INSTANCE_NAME> (as soon as the instance exists, so a later task
@@ -63,6 +65,12 @@ def main(ctx: ScriptContext) -> None:
     workflow = _deployment_workflow(ctx, service_id, workflow_ref)
     running = [i for i in ctx.psa.list_instances(active_only=True) if i.instance_status == names.RUNNING]
     reused = named_instances(running, instance_name, workflow.service_id)
+    if len(reused) > 1:
+        ids = ", ".join(str(instance.instance_id) for instance in reused)
+        raise ServiceError(
+            f"several RUNNING service instances of {workflow.service_id} named {instance_name} (ids {ids}): "
+            "Service_Start cannot tell which to reuse; finish the ones not wanted, or set another INSTANCE_NAME"
+        )
     if reused:
         instance = reused[0]
         ctx.print(f"Service instance {instance.instance_id} ({instance_name}) of {workflow.service_id} "
