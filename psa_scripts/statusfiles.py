@@ -18,25 +18,33 @@ def path(workdir: str, instance_name: str, suffix: str) -> str:
     return os.path.join(workdir, instance_name + suffix)
 
 
+def read_text(workdir: str, file_name: str) -> "str | None":
+    """The text of localspace file ``file_name``, None when there is none; an InputError naming
+    the file when it is not UTF-8 (the task before the script wrote it, in any encoding)."""
+    try:
+        with open(os.path.join(workdir, file_name), encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"file {file_name} in {workdir} is not UTF-8 text (byte "
+            f"0x{error.object[error.start]:02x} at offset {error.start}): the task before this "
+            "script must write it as UTF-8"
+        ) from None
+
+
 def read(workdir: str, instance_name: str, suffix: str, *, required: bool = True) -> "str | None":
     """The stripped content of ``<name><suffix>``; a clear error when missing or empty."""
-    file_path = path(workdir, instance_name, suffix)
-    try:
-        with open(file_path, encoding="utf-8") as handle:
-            content = handle.read().strip()
-    except FileNotFoundError:
+    content = read_text(workdir, instance_name + suffix)
+    if content is None:
         if not required:
             return None
         raise InputError(
             f"file {instance_name + suffix} is missing in {workdir}: "
             "the task before this script must write it"
-        ) from None
-    except UnicodeDecodeError as error:
-        raise InputError(
-            f"file {instance_name + suffix} in {workdir} is not UTF-8 text (byte "
-            f"0x{error.object[error.start]:02x} at offset {error.start}): the task before this "
-            "script must write it as UTF-8"
-        ) from None
+        )
+    content = content.strip()
     if not content:
         if not required:
             return None

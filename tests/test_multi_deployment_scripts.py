@@ -352,6 +352,16 @@ def test_loop_bad_argument_changes_nothing(harness, args, files, message):
     _nothing_done(outcome)
 
 
+def test_loop_a_non_utf8_arguments_txt_is_named(harness):
+    """It raised a raw UnicodeDecodeError (a pre script wrote the file in Latin-1: 'é' is 0xe9)."""
+    files = {"arguments.txt": "true,true,PSA_caf\u00e9,m".encode("latin-1")}
+    outcome = harness.run("Loop_over_service_instance_status", loop_state(args=(), files=files))
+    assert isinstance(outcome.error, InputError)
+    assert str(outcome.error) == (f"file arguments.txt in {harness.workdir} is not UTF-8 text (byte 0xe9 at offset 17): "
+                                  "the task before this script must write it as UTF-8")
+    _nothing_done(outcome)
+
+
 def test_loop_rest_failure_changes_nothing(harness):
     harness.emulator.fail("GET", r"/serviceInstances/7$", 500)
     outcome = harness.run("Loop_over_service_instance_status", loop_state("FINISHED"))

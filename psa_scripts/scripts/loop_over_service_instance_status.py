@@ -20,7 +20,7 @@ Decides and writes:
 
 import os
 
-from .. import names
+from .. import names, statusfiles
 from ..channel import ServiceChannel
 from ..context import ScriptContext, parse_flag
 from ..contract import Arg, Contract, Var
@@ -81,11 +81,10 @@ def main(ctx: ScriptContext) -> None:
 
 def _arguments(ctx: ScriptContext):
     """(status ok, docker-based, token, container name), from arguments.txt or the arguments."""
-    path = os.path.join(ctx.workdir, names.ARGUMENTS_FILE)
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as handle:
-            arguments = [part.strip() for part in handle.read().strip().split(names.ARGUMENTS_FILE_SEPARATOR)]
-        source = f"file {path}"
+    text = statusfiles.read_text(ctx.workdir, names.ARGUMENTS_FILE)
+    if text is not None:
+        arguments = [part.strip() for part in text.strip().split(names.ARGUMENTS_FILE_SEPARATOR)]
+        source = f"file {os.path.join(ctx.workdir, names.ARGUMENTS_FILE)}"
     else:
         arguments = list(ctx.args)
         source = "the script's arguments"
