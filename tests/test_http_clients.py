@@ -545,6 +545,35 @@ def test_each_gateway_status_is_retried_up_to_the_attempts(emu, psa, status):
     assert _count(emu, "GET") == FAST.attempts == 4
 
 
+# A launch or an action run by a retry after the server acted would start a second service or run
+# the action twice. 503 says the server did not take the request; 502/504 come from a proxy that
+# may have passed it on, and PSA may have acted.
+NOT_IDEMPOTENT = {
+    "launch": ("POST", r"/serviceInstances$", lambda psa: psa.launch_service("service-automation", "MongoDB", {})),
+    "action": ("PUT", r"/serviceInstances/1/action$",
+               lambda psa: psa.run_action(1, "service-automation", "Finish_MongoDB", {})),
+}
+
+
+@pytest.mark.parametrize("status", [502, 504])
+@pytest.mark.parametrize("call", sorted(NOT_IDEMPOTENT))
+def test_a_launch_or_an_action_is_not_replayed_after_a_proxy_error(emu, psa, call, status):
+    method, path, act = NOT_IDEMPOTENT[call]
+    emu.fail(method, path, status, times=1)  # then the server would answer: a replay would succeed
+    with pytest.raises(RestError) as caught:
+        act(psa)
+    assert caught.value.status == status
+    assert _count(emu, method, path) == 1 and emu.launches == []
+
+
+@pytest.mark.parametrize("call", sorted(NOT_IDEMPOTENT))
+def test_a_launch_or_an_action_is_replayed_after_a_503(emu, psa, call):
+    method, path, act = NOT_IDEMPOTENT[call]
+    emu.fail(method, path, 503, times=2)
+    act(psa)
+    assert _count(emu, method, path) == 3
+
+
 # --- one call, one deadline -------------------------------------------------------------------------
 def test_a_read_timeout_longer_than_the_deadline_ends_at_the_deadline(emu, session):
     settings = HttpSettings(read_timeout=30.0, deadline=1.0, attempts=3, log_retries=False)
