@@ -398,6 +398,40 @@ def test_package_definitions_the_loader_cannot_take_are_refused_at_build(tmp_pat
         build_package(tmp_path)
 
 
+# ProActive's package loader puts kind and contentType into a URL unencoded: a space breaks it, '+'
+# reads back as a space, '&' starts another parameter, '%' starts an escape.
+UNSAFE = ["+", "&", "%", " "]
+
+
+@pytest.mark.parametrize("character", UNSAFE)
+def test_a_workflow_kind_with_a_character_a_url_changes_is_refused_at_build(tmp_path, character):
+    kind = f"Workflow/psa{character}v2"
+    (tmp_path / "package.json").write_text(json.dumps({"slug": "s", "name": "S", "bucket": "s-bucket",
+                                                       "workflowKind": kind}))
+    (tmp_path / "Flow.xml").write_text("<job/>")
+    with pytest.raises(BundleError, match=re.escape(f"kind {kind!r} must match")):
+        build_package(tmp_path)
+
+
+def test_a_url_safe_workflow_kind_is_kept(tmp_path):
+    (tmp_path / "package.json").write_text(json.dumps({"slug": "s", "name": "S", "bucket": "s-bucket",
+                                                       "workflowKind": "Workflow/psa-v2.1_x"}))
+    (tmp_path / "Flow.xml").write_text("<job/>")
+    assert build_package(tmp_path).objects[0].kind == "Workflow/psa-v2.1_x"
+
+
+@pytest.mark.parametrize("character", UNSAFE)
+@pytest.mark.parametrize("field", ["kind", "contentType"])
+def test_metadata_kinds_and_content_types_with_a_character_a_url_changes_are_refused(tmp_path, field, character):
+    entries = coco_entries(tmp_path)
+    metadata = json.loads(entries["coco-annotator/METADATA.json"])
+    value = metadata["catalog"]["objects"][0]["metadata"][field] + character + "x"
+    metadata["catalog"]["objects"][0]["metadata"][field] = value
+    entries["coco-annotator/METADATA.json"] = json.dumps(metadata).encode()
+    with pytest.raises(BundleError, match=re.escape(f"{field} {value!r} must match")):
+        read_zip(make_zip(tmp_path / "coco-annotator.zip", entries.items()))
+
+
 def test_bundle_checks_every_package_before_writing_any(tmp_path):
     bundles = tmp_path / "bundles"
     for slug, kind in (("a-first", "Workflow/psa"), ("b-second", "Workflow psa")):
