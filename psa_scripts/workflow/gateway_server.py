@@ -16,7 +16,7 @@ import secrets
 import socketserver
 import threading
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, Optional
 
 from ..local.apis import JavaMap
 
@@ -98,18 +98,22 @@ class GatewayServer:
     """Serves the Java side to the scripts: a Unix socket in a private directory, one token a
     script run (a script can reach only its own variables)."""
 
-    def __init__(self, directory: str) -> None:
+    def __init__(self, directory: str, on_note: Callable[[str], None] = lambda text: None) -> None:
         self.address = os.path.join(directory, "gateway.sock")
+        self.on_note = on_note
         self.sessions: Dict[str, Session] = {}
         self.lock = threading.Lock()
         server = self
 
         class Handler(socketserver.StreamRequestHandler):
             def handle(self) -> None:
-                for line in self.rfile:
-                    answer = server.answer(line)
-                    self.wfile.write((json.dumps(answer, default=_jsonable) + "\n").encode("utf-8"))
-                    self.wfile.flush()
+                try:
+                    for line in self.rfile:
+                        answer = server.answer(line)
+                        self.wfile.write((json.dumps(answer, default=_jsonable) + "\n").encode("utf-8"))
+                        self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):  # the script ended mid-request (killed...)
+                    server.on_note("psa run: note: a script hung up on the gateway before its answer")
 
         class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
             daemon_threads = True
