@@ -117,6 +117,7 @@ class Runner:
             raise RunError(f"engine {engine!r}: expected docker or memory")
         self.engine = engine if not isinstance(engine, str) else None
         self._jobs = 0
+        self._submitted: List[Dict[str, str]] = []  # each job's variables, as submitted
         self._flows: Dict[int, ControlFlow] = {}
         for workflow_ in [self.deployment] + self.actions:
             self.source.check(workflow_)
@@ -320,6 +321,7 @@ class Runner:
         declared.update({k: v for k, v in self.overrides.items() if k in declared or not inherited})
         declared[names.PCA_INSTANCE_ID] = str(self.instance_id)
         self._job_variables = resolve_variables(declared, context)
+        self._submitted.append(self._job_variables)
         self.report.secrets.update(value for name, value in self._job_variables.items()
                                    if name in hidden_variables(job) and value)
         with self.emulator.lock:
@@ -390,8 +392,13 @@ class Runner:
             return []
 
     def _remove_leftovers(self) -> None:
-        """The ending's last resort: remove what the run created and nothing took away."""
+        """The ending's last resort: remove what the run created and nothing took away. Only a
+        container named as one of the run's ``INSTANCE_NAME`` values: another run of the same service
+        on the same engine has the same instance labels (every run's instance is number 1)."""
+        own_names = {str(variables.get(names.INSTANCE_NAME)) for variables in self._submitted}
         for container in self._created_containers():
+            if container["name"] not in own_names:
+                continue
             try:
                 self.containers.remove(container["name"], owner=self.labels)
                 self.timeline.say(f"   removed container {container['name']}, which the run created")
