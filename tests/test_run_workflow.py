@@ -322,7 +322,7 @@ def test_a_replicate_runs_the_task_after_it_runs_times_then_the_merge(tmp_path):
     assert report.workflows[0].ok
 
 
-@pytest.mark.parametrize("runs", ["0", "two"])
+@pytest.mark.parametrize("runs", ["0", "two", "²"])  # "²" is a digit to str.isdigit, not to int()
 def test_a_replicate_that_asks_no_whole_number_of_runs_fails(tmp_path, runs):
     workflow = _job(
         tmp_path,

@@ -32,8 +32,22 @@ _ALLOWED = {
 }
 
 
+class ClassCastException(TypeError):
+    """What the JVM raises when a script puts a key that is not a String into ``variables``."""
+
+
 class LiveMap(JavaMap):
-    """``variables`` as the JVM holds it: the Java methods over a dict (a missing key gives None)."""
+    """``variables`` as the JVM holds it: the Java methods over a dict (a missing key gives None).
+    Keys are strings (a ``Map<String, Serializable>``): another key is refused to the script that
+    gives it, never stored where the scheduler's code would trip on it."""
+
+    def put(self, key: Any, value: Any) -> Any:
+        _check_key(key)
+        return JavaMap.put(self, key, value)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        _check_key(key)
+        dict.__setitem__(self, key, value)
 
     def size(self) -> int:
         return len(self)
@@ -45,7 +59,14 @@ class LiveMap(JavaMap):
         return not self
 
     def putAll(self, values: Mapping[str, Any]) -> None:
+        for key in values:
+            _check_key(key)
         self.update(values)
+
+
+def _check_key(key: Any) -> None:
+    if not isinstance(key, str):
+        raise ClassCastException(f"variables keys are strings: {type(key).__name__} {key!r} cannot be a key")
 
 
 class EngineService:
