@@ -83,3 +83,28 @@ def test_a_var_no_workflow_declares_gets_a_warning(tmp_path, capsys):
     assert ("psa run: warning: --var KNWON: no workflow of this run declares it (a script may still read it; "
             "check its spelling)") in printed
     assert "--var KNOWN:" not in printed
+
+
+PROBE = '''
+import urllib.error, urllib.parse, urllib.request
+def status(request):
+    try:
+        return urllib.request.urlopen(request, timeout=10).status
+    except urllib.error.HTTPError as error:
+        return error.code
+scheduler, psa = variables.get("PA_SCHEDULER_REST_URL"), variables.get("PA_CLOUD_AUTOMATION_REST_URL")
+form = urllib.parse.urlencode({"username": "admin", "password": "admin"}).encode()
+print("login", status(urllib.request.Request(scheduler + "/scheduler/login", data=form)))
+print("anonymous", status(urllib.request.Request(psa + "/serviceInstances/1")))
+print("guessed", status(urllib.request.Request(psa + "/serviceInstances/1", headers={"sessionid": "admin"})))
+schedulerapi.connect()
+own = urllib.request.Request(psa + "/serviceInstances/1", headers={"sessionid": schedulerapi.getSession()})
+print("runner's session", status(own))
+print(urllib.parse.urlsplit(scheduler).hostname, urllib.parse.urlsplit(psa).hostname)
+'''
+
+
+def test_the_runs_emulator_takes_only_the_runners_sessions_on_loopback(tmp_path):
+    report = Runner(_workflow(tmp_path, _task("Probe", PROBE))).run()
+    assert report.scripts[0].output.splitlines() == [
+        "login 401", "anonymous 401", "guessed 401", "runner's session 200", "127.0.0.1 127.0.0.1"]

@@ -172,7 +172,7 @@ class Runner:
         self.workdir = tempfile.mkdtemp(prefix="psa-run-")
         os.chmod(self.workdir, 0o700)
         try:
-            self.emulator = ProActiveEmulator().start()
+            self.emulator = ProActiveEmulator(users={}).start()  # no password login: only the runner's session
             try:
                 self.emulator.public_address = NODE_HOST
                 self.calls = CallLog()
