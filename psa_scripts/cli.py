@@ -227,9 +227,16 @@ def _new_service(args: argparse.Namespace) -> int:
 
 
 def _assignment(value: str) -> "tuple[str, str]":
+    """``NAME=VALUE``, or ``NAME`` alone: the value of that environment variable (a secret stays out of ``ps``)."""
     name, equals, text = value.partition("=")
-    if not equals or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name):
-        raise argparse.ArgumentTypeError(f"{value!r} is not NAME=VALUE (a variable name, '=', its value)")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name):
+        raise argparse.ArgumentTypeError(f"{value!r} is not NAME=VALUE or NAME (a variable name, '=', its value; "
+                                         "a name alone takes its value from the environment)")
+    if not equals:
+        if name not in os.environ:
+            raise argparse.ArgumentTypeError(f"{name} is not set in the environment (--var NAME takes its value "
+                                             "from there; or give NAME=VALUE)")
+        return name, os.environ[name]
     return name, text
 
 
@@ -241,36 +248,11 @@ def _count(value: str) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import json
-    import signal
+    from .workflow.run_command import run_command
 
-    from .workflow.runner import Runner
-
-    runner = Runner(args.workflow, variables=dict(args.var or ()), engine=args.engine, ticks=args.ticks,
-                    then=args.then or (), out=sys.stdout, tick_seconds=args.tick_seconds,
-                    search_path=args.path or None)
-
-    def interrupt(signum: int, frame: object) -> None:
-        if runner.interrupted.is_set():
-            raise KeyboardInterrupt  # a second Ctrl-C: stop at once
-        print("psa run: interrupted: running the --then actions (Ctrl-C again to stop at once)", flush=True)
-        runner.interrupt()
-
-    previous = signal.signal(signal.SIGINT, interrupt)
-    try:
-        report = runner.run()
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    left = {kind: items for kind, items in report.left_behind.items() if items}
-    failures = [w.reason or f"{w.workflow} failed" for w in report.workflows if not w.ok]
-    if report.status == "ERROR":
-        failures.append("the instance is in ERROR")
-    print(f"psa run: instance {report.instance.get('instance_id')} ended {report.status}; "
-          + (f"left behind: {left}" if left else "nothing left behind")
-          + ("" if report.ok else "; FAILED: " + "; ".join(failures)))
-    if args.report:
-        args.report.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
-    return 0 if report.ok else 1
+    return run_command(args.workflow, variables=dict(args.var or ()), engine=args.engine, ticks=args.ticks,
+                       then=args.then or (), tick_seconds=args.tick_seconds, report_path=args.report,
+                       search_path=args.path or None, keep=args.keep)
 
 
 def _graph(args: argparse.Namespace) -> int:
@@ -372,11 +354,14 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="run a service's workflows on this machine: deploy, watch, then the actions",
         description="Run a PSA service on this machine: a local PSA and scheduler run the deployment workflow "
                     "(its scripts in fresh interpreters, as the cpython engine does), its status loop once a tick, "
-                    "then, after --ticks N ticks or on Ctrl-C, the --then actions in order. Exit code 0 only when "
-                    "every workflow succeeded and the instance is not in ERROR.")
+                    "then, after --ticks N ticks or on SIGINT/SIGTERM/SIGHUP, its ending: the --then actions in order, "
+                    "else the service's own finish workflow, else the removal of the containers it created "
+                    "(--keep: none). A second signal forces the stop. Exit code 0 only when every workflow "
+                    "succeeded and the instance is not in ERROR.")
     run.add_argument("workflow", type=Path, metavar="WORKFLOW.xml", help="the deployment workflow ((VOID,...) in pca.states)")
-    run.add_argument("--var", type=_assignment, action="append", metavar="NAME=VALUE",
-                     help="a variable of the deployment (repeatable)")
+    run.add_argument("--var", type=_assignment, action="append", metavar="NAME[=VALUE]",
+                     help="a variable of the deployment (repeatable); NAME alone takes the value of the "
+                          "environment variable NAME, out of sight of ps")
     run.add_argument("--engine", choices=("docker", "memory"), default="docker",
                      help="docker: real containers through DOCKER_HOST (default); memory: the in-memory engine")
     run.add_argument("--ticks", type=_count, metavar="N", help="status-loop iterations before the actions "
@@ -385,7 +370,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the pause standing for the loop's cron between iterations (default: 2)")
     run.add_argument("--then", type=Path, action="append", metavar="ACTION.xml",
                      help="an action workflow run after the ticks or Ctrl-C (repeatable, in order)")
-    run.add_argument("--report", type=Path, metavar="FILE", help="write the run as JSON")
+    run.add_argument("--keep", action="store_true", help="leave the service running at the end (no finish, "
+                     "no removal): the last lines say how to remove it")
+    run.add_argument("--report", type=Path, metavar="FILE", help="write the run as JSON (mode 0600; hidden "
+                     "variables and credentials masked), whatever the ending")
     run.add_argument("--path", type=Path, action="append", metavar="DIR",
                      help="where your own scripts' modules are (package.json \"scripts\"; repeatable; "
                           "default: the current directory)")

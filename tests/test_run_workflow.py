@@ -183,8 +183,20 @@ def test_psa_run_command_exit_code_and_report(tmp_path, capsys):
     assert saved["status_history"] == ["VOID -> RUNNING", "RUNNING", "FINISHED"]
     assert {s["script"] for s in saved["scripts"]} >= {"Start_Docker_Service", "Finish_Docker_Service"}
     with pytest.raises(SystemExit) as usage:
-        cli.main(["run", str(package / "Docker_Service_Template.xml"), "--var", "oops"])
-    assert usage.value.code == 2 and "'oops' is not NAME=VALUE" in capsys.readouterr().err
+        cli.main(["run", str(package / "Docker_Service_Template.xml"), "--var", "1oops=x"])
+    assert usage.value.code == 2 and "'1oops=x' is not NAME=VALUE or NAME" in capsys.readouterr().err
+
+
+def test_var_with_a_name_alone_takes_the_value_from_the_environment(monkeypatch, capsys):
+    """A secret passed as ``--var NAME`` stays out of ``ps``, as ``docker run -e NAME`` does."""
+    monkeypatch.setenv("DB_PASSWORD", "s3cret value")
+    assert cli._assignment("DB_PASSWORD") == ("DB_PASSWORD", "s3cret value")
+    monkeypatch.delenv("DB_PASSWORD")
+    with pytest.raises(SystemExit) as usage:
+        cli.main(["run", str(BUNDLES / "docker-service-template" / "Docker_Service_Template.xml"),
+                  "--var", "DB_PASSWORD"])
+    assert usage.value.code == 2
+    assert "DB_PASSWORD is not set in the environment" in capsys.readouterr().err
 
 
 def test_an_authors_own_script_resolves_from_package_json(tmp_path):
@@ -227,7 +239,10 @@ def test_a_container_of_that_name_made_by_another_is_refused_as_on_a_node(tmp_pa
     report = Runner(BUNDLES / "docker-service-template" / deployment, engine=engine, ticks=1, tick_seconds=0,
                     out=io.StringIO()).run()
     failed = [(s.script, s.error) for s in report.scripts if not s.ok]
-    assert len(failed) == 1 and failed[0][0] == "Start_Docker_Service"
+    # The service's own finish (the run's ending) is refused the same way: their container is not the run's.
+    assert [script for script, _ in failed] == ["Start_Docker_Service", "Post_Trigger_Action"]
+    assert "was not created by this service instance" in failed[1][1]
+    assert [w.workflow for w in report.workflows] == ["Docker_Service_Template", "Finish_Docker_Service_Template"]
     assert failed[0][1].startswith(f"psa_scripts.errors.EngineError: container {name} (id f0e1d2c3b4a5) was not "
                                    "created by this service instance")
     assert engine.containers[name].running and engine.containers[name].image == "their/app"
@@ -307,7 +322,7 @@ def test_a_replicate_runs_the_task_after_it_runs_times_then_the_merge(tmp_path):
     assert report.workflows[0].ok
 
 
-@pytest.mark.parametrize("runs", ["0", "two"])
+@pytest.mark.parametrize("runs", ["0", "two", "²"])  # "²" is a digit to str.isdigit, not to int()
 def test_a_replicate_that_asks_no_whole_number_of_runs_fails(tmp_path, runs):
     workflow = _job(
         tmp_path,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from ..errors import EngineError
 from ..numbers import whole_number
@@ -278,6 +278,20 @@ class DockerEngine(StatusReader):
         """Remove the container, running or not, with its anonymous volumes (``rm -fv``)."""
         return self._act(name, "remove", lambda target: self.client.api.remove_container(target, v=True, force=True),
                          owner)
+
+    def labelled(self, labels: Mapping[str, str]) -> List[Dict[str, Any]]:
+        """Every container, running or not, that carries all of ``labels``: ``name``, ``id``, ``running``."""
+        wanted = [f"{key}={value}" for key, value in labels.items()]
+        with _engine_errors("list containers by label"):
+            found = self.client.api.containers(all=True, filters={"label": wanted})
+        return sorted(({"name": str((c.get("Names") or ["?"])[0]).lstrip("/"), "id": str(c.get("Id", "")),
+                        "running": str(c.get("State", "")).lower() == "running"} for c in found),
+                      key=lambda container: container["name"])
+
+    def ping(self) -> None:
+        """Nothing when the engine answers; EngineError saying it does not."""
+        with _engine_errors("reach the container engine"):
+            self.client.api.ping()
 
     def _act(self, name: str, verb: str, call: Callable[[str], Any],
              owner: Optional[Mapping[str, str]]) -> ActionOutcome:

@@ -470,6 +470,15 @@ class FakeEngine(_Recorder, StatusReader):
             action(container)
         return ActionOutcome.DONE
 
+    def labelled(self, labels: Mapping[str, str]) -> List[Dict[str, Any]]:
+        """Every container that carries all of ``labels``: ``name``, ``id``, ``running`` (as ``DockerEngine``)."""
+        with self._lock:
+            return [{"name": name, "id": c.id, "running": c.running} for name, c in sorted(self.containers.items())
+                    if all(c.labels.get(key) == value for key, value in labels.items())]
+
+    def ping(self) -> None:
+        """The in-memory engine always answers."""
+
     # --- what happens to containers (not calls a script makes) ---------------------------------
     def kill(self, name: str, exit_code: int = KILLED_EXIT_CODE) -> None:
         """The container's process dies (``docker kill``, an out-of-memory kill, a crash)."""

@@ -23,9 +23,9 @@ from __future__ import annotations
 import copy
 import json
 import re
+import secrets
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -137,12 +137,14 @@ class ProActiveEmulator:
     # What the server reports as its version: ProActive's package loader appends it to commit messages.
     SERVER_VERSION = "14.1.2"
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, users: Optional[Dict[str, str]] = None) -> None:
         self.port = port  # 0: a free port
         self.server_version = self.SERVER_VERSION
         self.lock = threading.RLock()
         self.instances: Dict[int, Dict[str, Any]] = {}
-        self.users: Dict[str, str] = {"admin": "admin"}
+        # login -> password. None: admin/admin (tests, psa serve-catalog); {}: no password login at
+        # all, only the sessions ``new_session`` makes (psa run: the run's platform is the run's own).
+        self.users: Dict[str, str] = {"admin": "admin"} if users is None else dict(users)
         self.sessions: Dict[str, str] = {}  # session id -> user
         self.services: Set[Tuple[str, int, bool]] = set()
         self.credentials: Dict[str, str] = {}
@@ -246,7 +248,7 @@ class ProActiveEmulator:
 
     def new_session(self, user: str = "admin") -> str:
         """A valid session id for ``user`` (what login would return)."""
-        session_id = uuid.uuid4().hex
+        session_id = secrets.token_hex(16)
         with self.lock:
             self.sessions[session_id] = user
         return session_id

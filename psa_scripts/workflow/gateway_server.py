@@ -16,7 +16,7 @@ import secrets
 import socketserver
 import threading
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, Optional
 
 from ..local.apis import JavaMap
 
@@ -32,8 +32,22 @@ _ALLOWED = {
 }
 
 
+class ClassCastException(TypeError):
+    """What the JVM raises when a script puts a key that is not a String into ``variables``."""
+
+
 class LiveMap(JavaMap):
-    """``variables`` as the JVM holds it: the Java methods over a dict (a missing key gives None)."""
+    """``variables`` as the JVM holds it: the Java methods over a dict (a missing key gives None).
+    Keys are strings (a ``Map<String, Serializable>``): another key is refused to the script that
+    gives it, never stored where the scheduler's code would trip on it."""
+
+    def put(self, key: Any, value: Any) -> Any:
+        _check_key(key)
+        return JavaMap.put(self, key, value)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        _check_key(key)
+        dict.__setitem__(self, key, value)
 
     def size(self) -> int:
         return len(self)
@@ -45,7 +59,14 @@ class LiveMap(JavaMap):
         return not self
 
     def putAll(self, values: Mapping[str, Any]) -> None:
+        for key in values:
+            _check_key(key)
         self.update(values)
+
+
+def _check_key(key: Any) -> None:
+    if not isinstance(key, str):
+        raise ClassCastException(f"variables keys are strings: {type(key).__name__} {key!r} cannot be a key")
 
 
 class EngineService:
@@ -98,18 +119,22 @@ class GatewayServer:
     """Serves the Java side to the scripts: a Unix socket in a private directory, one token a
     script run (a script can reach only its own variables)."""
 
-    def __init__(self, directory: str) -> None:
+    def __init__(self, directory: str, on_note: Callable[[str], None] = lambda text: None) -> None:
         self.address = os.path.join(directory, "gateway.sock")
+        self.on_note = on_note
         self.sessions: Dict[str, Session] = {}
         self.lock = threading.Lock()
         server = self
 
         class Handler(socketserver.StreamRequestHandler):
             def handle(self) -> None:
-                for line in self.rfile:
-                    answer = server.answer(line)
-                    self.wfile.write((json.dumps(answer, default=_jsonable) + "\n").encode("utf-8"))
-                    self.wfile.flush()
+                try:
+                    for line in self.rfile:
+                        answer = server.answer(line)
+                        self.wfile.write((json.dumps(answer, default=_jsonable) + "\n").encode("utf-8"))
+                        self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):  # the script ended mid-request (killed...)
+                    server.on_note("psa run: note: a script hung up on the gateway before its answer")
 
         class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
             daemon_threads = True

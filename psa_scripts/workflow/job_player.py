@@ -6,9 +6,12 @@ script always); ``$VAR`` / ``${VAR}`` substituted in variables, generic informat
 script arguments; variables written by pre / executable / post / flow scripts propagated to
 later tasks (clean and selection scripts get copies); the generic information
 ``NODE_ACCESS_TOKEN`` honoured against the node's tokens (a task whose token no node holds
-does not run, and the timeline says why); a loop repeats at once when its script says
-``True``, and yields to the runner on a cron string (the runner decides when the next
-iteration comes).
+does not run, and the timeline says why).
+
+A job is a generator driven by the runner: it yields before each script (``BEFORE_SCRIPT``)
+and at each loop iteration (``LOOP_AGAIN`` when the loop script said ``True``, ``CRON_WAIT``
+on a cron string). The runner decides at each of those points: go on, wait a tick, or stop
+(``close()``: the job ends there, its ``finally`` records it finished).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from . import gateway
 from .control_flow import ControlFlow, task_order
 from .gateway_server import EngineService, GatewayServer, LiveMap, Session
 from .model import ScriptRef, Task, Workflow
+from .run_control import RunControl
 from .run_report import RunReport, ScriptRun, WorkflowRun
 from .script_process import last_words, run_script_file, write_script
 from .script_source import ScriptSource
@@ -35,6 +39,10 @@ NODE_NAME = "psa-run-node"
 NODE_HOST = "127.0.0.1"
 NODE_SOURCE = "LocalNodes"
 SCRIPT_TIMEOUT = 900.0  # seconds: a script that runs longer is killed and fails its task
+# What a job yields to the runner that drives it: the points where the runner may stop it.
+BEFORE_SCRIPT = "before a script"
+LOOP_AGAIN = "a loop iteration"  # loop = True: the next iteration at once
+CRON_WAIT = "a loop waiting for its cron"  # the next iteration after a tick
 
 
 @dataclass
@@ -74,7 +82,8 @@ class JobPlayer:
 
     def __init__(self, node: LocalNode, source: ScriptSource, flows: Mapping[int, ControlFlow],
                  timeline: Timeline, report: RunReport, job_status: Dict[str, str],
-                 on_script_done: Callable[[], None]) -> None:
+                 on_script_done: Callable[[], None], control: RunControl,
+                 script_timeout: float = SCRIPT_TIMEOUT) -> None:
         self.node = node
         self.source = source
         self.flows = flows
@@ -82,11 +91,13 @@ class JobPlayer:
         self.report = report
         self.job_status = job_status
         self.on_script_done = on_script_done
+        self.control = control
+        self.script_timeout = script_timeout
 
     def job(self, workflow: Workflow, job_id: str, context: Mapping[str, str],
             job_variables: Mapping[str, str]) -> Iterator[None]:
         """Run ``workflow``'s tasks (``context``: the scheduler's variables, ``job_variables``: the
-        job's, resolved at submission); yields where a loop waits for its cron."""
+        job's, resolved at submission); yields before each script and at each loop iteration."""
         job = workflow.job
         assert job is not None
         record = next(w for w in self.report.workflows if w.job_id == job_id)
@@ -114,7 +125,8 @@ class JobPlayer:
                     index += 1
                     continue
                 iteration = iterations.get(task.name, 0)
-                outcome = self._replicas(workflow, job_id, task, propagated, iteration, replications.get(task.name, 1))
+                outcome = yield from self._replicas(workflow, job_id, task, propagated, iteration,
+                                                    replications.get(task.name, 1))
                 ran[task.name] = outcome.ran
                 if outcome.ran and outcome.ok and task.flow is not None:
                     decided = self._decide(task, flow, outcome.writeback, skipped, replications)
@@ -136,8 +148,8 @@ class JobPlayer:
                         break
                     for looped in order[target:index + 1]:
                         iterations[looped.name] = iterations.get(looped.name, 0) + 1
-                    if read_flag(decision) is None:  # a cron expression: wait for the next tick
-                        yield
+                    # Every iteration is a step the runner counts against --ticks; a cron string waits a tick.
+                    yield CRON_WAIT if read_flag(decision) is None else LOOP_AGAIN
                     index = target
                     continue
                 index += 1
@@ -147,11 +159,12 @@ class JobPlayer:
         self.timeline.say(f"== {job.name}: job {job_id} " + ("finished" if record.ok else f"failed: {record.reason}"))
 
     def _replicas(self, workflow: Workflow, job_id: str, task: Task, propagated: LiveMap, iteration: int,
-                  runs: int) -> _TaskOutcome:
+                  runs: int) -> Iterator[str]:
         """``task`` once, or ``runs`` times when a replicate asked for it (PA_TASK_REPLICATION 0..runs-1,
         one after the other here; the scheduler would run them side by side)."""
-        outcomes = [self._task(workflow, job_id, task, propagated, iteration, replication)
-                    for replication in range(runs)]
+        outcomes = []
+        for replication in range(runs):
+            outcomes.append((yield from self._task(workflow, job_id, task, propagated, iteration, replication)))
         if len(outcomes) == 1:
             return outcomes[0]
         failed = next((o for o in outcomes if not o.ok), None)
@@ -174,8 +187,9 @@ class JobPlayer:
                               f"({task.flow.if_.target if branch == 'if' else task.flow.if_.else_})")
         elif task.flow.replicate is not None:
             runs = writeback.get("runs")
-            if isinstance(runs, bool) or not isinstance(runs, (int, str)) or not str(runs).strip().isdigit() \
-                    or int(runs) < 1:
+            digits = str(runs).strip()  # ASCII digits only: "²" is a digit to str.isdigit, not to int()
+            if isinstance(runs, bool) or not isinstance(runs, (int, str)) or not (digits.isascii() and digits.isdigit()) \
+                    or int(digits) < 1:
                 return f"task {task.name}: its replicate flow script must set runs to a whole number >= 1, got {runs!r}"
             for replicated in flow.replicated(task.name):
                 replications[replicated] = int(runs)
@@ -189,7 +203,7 @@ class JobPlayer:
         self.timeline.say(f"   {reason}")
 
     def _task(self, workflow: Workflow, job_id: str, task: Task, propagated: LiveMap,
-              iteration: int, replication: int = 0) -> _TaskOutcome:
+              iteration: int, replication: int = 0) -> Iterator[str]:
         job = workflow.job
         assert job is not None
         variables = LiveMap(propagated)
@@ -210,8 +224,8 @@ class JobPlayer:
                       f"{', '.join(held) or 'none'})")
             return _TaskOutcome(False, False, reason=reason)
         for ref in task.selection:
-            run = self._script(workflow, task, ref, LiveMap(variables), generic_information, where, iteration,
-                               selection=True)
+            run = yield from self._script(workflow, task, ref, LiveMap(variables), generic_information, where,
+                                          iteration, selection=True)
             if not run.ok or read_flag(run.writeback.get("selected")) is not True:
                 why = run.error if not run.ok else f"selected={run.writeback.get('selected')!r}"
                 return _TaskOutcome(False, False, reason=f"task {task.name} did not run: its selection script "
@@ -223,8 +237,8 @@ class JobPlayer:
         for ref in (task.pre, task.executable, task.post):
             if ref is None or not ok:
                 continue
-            run = self._script(workflow, task, ref, variables, generic_information, where, iteration,
-                               localspace=localspace, result=result if ref.slot == "post" else None)
+            run = yield from self._script(workflow, task, ref, variables, generic_information, where, iteration,
+                                          localspace=localspace, result=result if ref.slot == "post" else None)
             ok = run.ok
             failure = None if ok else f"task {task.name}: {ref.slot} script {ref.label} failed: {run.error}"
             result = run.writeback.get("result", result)
@@ -232,8 +246,8 @@ class JobPlayer:
             ok, failure = False, f"task {task.name}: psa run runs script executables only, not a {task.executable_kind}"
         if task.flow is not None and task.flow.script is not None:
             variables[names.PA_TASK_SUCCESS] = ok
-            run = self._script(workflow, task, task.flow.script, variables, generic_information, where, iteration,
-                               localspace=localspace, result=result)
+            run = yield from self._script(workflow, task, task.flow.script, variables, generic_information, where,
+                                          iteration, localspace=localspace, result=result)
             writeback = run.writeback
             if not run.ok:
                 ok, failure = False, failure or f"task {task.name}: flow script {task.flow.script.label} failed: {run.error}"
@@ -243,14 +257,16 @@ class JobPlayer:
             if not name.startswith("PA_TASK_"):
                 propagated[name] = variables[name]
         if task.cleaning is not None:
-            self._script(workflow, task, task.cleaning, LiveMap(variables), generic_information, where, iteration)
+            yield from self._script(workflow, task, task.cleaning, LiveMap(variables), generic_information, where,
+                                    iteration)
         return _TaskOutcome(True, ok, writeback, failure)
 
     def _script(self, workflow: Workflow, task: Task, ref: ScriptRef, variables: LiveMap,
                 generic_information: Mapping[str, str], where: str, iteration: int, *,
-                localspace: Optional[str] = None, result: Any = None, selection: bool = False) -> "_ScriptResult":
+                localspace: Optional[str] = None, result: Any = None, selection: bool = False) -> Iterator[str]:
         job = workflow.job
         assert job is not None
+        yield BEFORE_SCRIPT  # the runner may stop here: a stop is honoured between any two script runs
         text = self.source.text(ref, workflow)
         values: Dict[str, Any] = {"genericInformation": dict(generic_information)}
         if ref.arguments:
@@ -279,13 +295,16 @@ class JobPlayer:
         try:
             ended = run_script_file(self.node.python, path, cwd=localspace or self.node.workdir, environ=environ,
                                     on_line=lambda line: self.timeline.say(f"{label} {line}"),
-                                    timeout=SCRIPT_TIMEOUT)
+                                    timeout=self.script_timeout, control=self.control)
         finally:
             self.node.gateway.close_session(token)
             os.unlink(path)
         code, lines = ended.code, ended.lines
-        ok = code == 0
-        error = None if ok else (last_words(lines) or f"Python process execution has failed with exit code {code}")
+        ok = code == 0 and not ended.timed_out
+        error = None if ok else (f"killed after {self.script_timeout:g} s (the script timeout), with what it started"
+                                 if ended.timed_out else "killed: psa run was forced to stop"
+                                 if self.control.forced.is_set() else
+                                 last_words(lines) or f"Python process execution has failed with exit code {code}")
         seconds = time.monotonic() - started
         self.timeline.say(f"{label} {ref.label}: " + ("ok" if ok else f"FAILED (exit code {code}): {error}")
                           + f" ({seconds:.1f} s)")

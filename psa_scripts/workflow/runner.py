@@ -38,11 +38,15 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 from .. import names
 from .control_flow import ControlFlow
 from .gateway_server import GatewayServer
-from .job_player import NODE_HOST, NODE_NAME, NODE_SOURCE, NODE_URL, JobPlayer, LocalNode
+from ..errors import EngineError
+from .job_player import (BEFORE_SCRIPT, CRON_WAIT, NODE_HOST, NODE_NAME, NODE_SOURCE, NODE_URL, SCRIPT_TIMEOUT,
+                         JobPlayer, LocalNode)
 from .model import Workflow, parse_workflow
+from .run_control import RunControl, RunForced
 from .run_error import RunError
 from .run_report import RunReport, WorkflowRun
 from .script_source import ScriptSource
+from .service_finish import finish_sibling
 from .states import VOID, parse_states, transition_from
 from .substitution import resolve_variables, substitute
 from .timeline import Timeline
@@ -75,9 +79,14 @@ class Runner:
 
     ``engine``: ``"docker"`` (the scripts use ``DOCKER_HOST``), ``"memory"`` (a fresh
     ``FakeEngine``) or an engine object (``FakeEngine``...) served to the scripts.
-    ``ticks``: status-loop iterations before the actions (None: until ``interrupt()``).
-    ``tick_seconds``: the pause a cron loop waits for in place of its schedule.
+    ``ticks``: status-loop iterations before the ending (None: until ``stop()``); every loop
+    iteration counts, a cron loop's waits ``tick_seconds`` in place of its schedule.
+    The ending (after the ticks or a first ``stop()``): the ``then`` actions if any, else the
+    service's own finish workflow (``service_finish``), else (or after it) the removal of the
+    containers the run created; ``keep``: none of that, the service is left running.
+    A second ``stop()`` forces: the scripts' process groups are killed, no script starts again.
     ``search_path``: where the author's script modules are (default: the current directory).
+    ``script_timeout``: seconds a script may run before its process group is killed.
     """
 
     def __init__(self, workflow: Path, *, variables: Optional[Mapping[str, str]] = None,
@@ -86,7 +95,8 @@ class Runner:
                  scripts: Optional[Mapping[str, Any]] = None, search_path: Optional[Sequence[Path]] = None,
                  python: Optional[str] = None,
                  environ: Optional[Mapping[str, str]] = None,
-                 on_tick: Optional[Callable[["Runner", int], None]] = None) -> None:
+                 on_tick: Optional[Callable[["Runner", int], None]] = None,
+                 keep: bool = False, script_timeout: float = SCRIPT_TIMEOUT) -> None:
         self.deployment = load_workflow(Path(workflow))
         self.actions = [load_workflow(Path(p)) for p in then]
         self.overrides = dict(variables or {})
@@ -97,13 +107,17 @@ class Runner:
         self.python = python or sys.executable
         self.environ = dict(os.environ if environ is None else environ)
         self.on_tick = on_tick
+        self.keep = keep
+        self.script_timeout = script_timeout
         self.report = RunReport()
-        self.interrupted = threading.Event()
+        self.control = RunControl()
+        self.interrupted = self.control.stopping  # set by the first stop request
         self.engine_kind = engine if isinstance(engine, str) else "memory"
         if self.engine_kind not in ("docker", "memory"):
             raise RunError(f"engine {engine!r}: expected docker or memory")
         self.engine = engine if not isinstance(engine, str) else None
         self._jobs = 0
+        self._submitted: List[Dict[str, str]] = []  # each job's variables, as submitted
         self._flows: Dict[int, ControlFlow] = {}
         for workflow_ in [self.deployment] + self.actions:
             self.source.check(workflow_)
@@ -114,43 +128,95 @@ class Runner:
                            "it does not start a service (give the deployment workflow first)")
         for action in self.actions:
             _states(action)
+        self.finish = None if self.actions or keep else self._checked_finish()
+
+    def _checked_finish(self) -> Optional[Workflow]:
+        """The service's finish workflow, when one is beside the deployment and can run here."""
+        finish = finish_sibling(self.deployment)
+        if finish is None:
+            return None
+        try:
+            self.source.check(finish)
+            self._flows[id(finish)] = ControlFlow(finish)
+        except RunError as error:
+            self.timeline.say(f"psa run: the finish workflow {finish.source} cannot run here ({error}): "
+                              "the run's containers will be removed instead")
+            return None
+        return finish
+
+    def workflows(self) -> List[Workflow]:
+        """Every workflow the run may launch: the deployment, the actions, the service's finish."""
+        return [self.deployment] + self.actions + ([self.finish] if self.finish is not None else [])
 
     # --- outside control --------------------------------------------------------------------
+    def stop(self, reason: str = "stop") -> bool:
+        """A stop request (``reason``: the signal's name): the first ends the run in order at the
+        next step, the second forces it. True when this one forces."""
+        return self.control.stop(reason)
+
     def interrupt(self) -> None:
-        """End the ticking now (Ctrl-C): the actions run next."""
-        self.interrupted.set()
+        """End the ticking now (Ctrl-C): the ending runs next."""
+        self.stop("interrupt")
 
     # --- the run ---------------------------------------------------------------------------------
     def run(self) -> RunReport:
         from ..local.apis import CallLog, FakeEngine, FakeRmApi, FakeSchedulerApi, FakeSynchronizationApi
         from ..local.emulator import ProActiveEmulator
 
+        if self.engine_kind == "memory" and self.engine is None:
+            self.engine = FakeEngine(on_start=_announce_start)
+        self.containers = self.engine if self.engine is not None else docker_engine(self.environ)
+        self.instance_id = 0
+        self.labels = self._instance_labels(1)
+        self._found_before = {c["id"] for c in self.containers.labelled(self.labels)}
         self.workdir = tempfile.mkdtemp(prefix="psa-run-")
         os.chmod(self.workdir, 0o700)
-        self.emulator = ProActiveEmulator().start()
         try:
-            self.emulator.public_address = NODE_HOST
-            self.calls = CallLog()
-            self.scheduler = FakeSchedulerApi(self.emulator.new_session(), calls=self.calls)
-            self.rm = FakeRmApi(calls=self.calls)
-            self.sync = FakeSynchronizationApi(calls=self.calls)
-            if self.engine_kind == "memory" and self.engine is None:
-                self.engine = FakeEngine(on_start=_announce_start)
-            self.gateway = GatewayServer(self.workdir)
+            self.emulator = ProActiveEmulator(users={}).start()  # no password login: only the runner's session
             try:
-                node = LocalNode(self.workdir, self.python, self.environ, self.gateway, self.scheduler, self.rm,
-                                 self.sync, self.engine if self.engine_kind == "memory" else None)
-                self.player = JobPlayer(node, self.source, self._flows, self.timeline, self.report,
-                                        self.emulator.job_status, self._watch_status)
-                self._play()
+                self.emulator.public_address = NODE_HOST
+                self.calls = CallLog()
+                self.scheduler = FakeSchedulerApi(self.emulator.new_session(), calls=self.calls)
+                self.rm = FakeRmApi(calls=self.calls)
+                self.sync = FakeSynchronizationApi(calls=self.calls)
+                self.gateway = GatewayServer(self.workdir, on_note=self.timeline.say)
+                try:
+                    node = LocalNode(self.workdir, self.python, self.environ, self.gateway, self.scheduler, self.rm,
+                                     self.sync, self.engine)
+                    self.player = JobPlayer(node, self.source, self._flows, self.timeline, self.report,
+                                            self.emulator.job_status, self._watch_status, self.control,
+                                            self.script_timeout)
+                    self._open_jobs: List[Iterator[str]] = []
+                    try:
+                        self._play()
+                    except RunForced:
+                        self.report.forced = True
+                        self.timeline.say(f"psa run: forced to stop ({self.control.reason}, twice): the scripts' "
+                                          "processes were killed; the ending did not run")
+                    finally:
+                        self.control.kill_all()
+                        for job in self._open_jobs:
+                            job.close()
+                finally:
+                    self.gateway.close()
             finally:
-                self.gateway.close()
+                self.report.stopped_by = self.control.reason
+                self.report.secrets.update(str(value) for value in self.scheduler.credentials.values() if value)
+                self.report.secrets.add(str(self.scheduler.getSession()))
+                self.report.instance = self.emulator.instance(self.instance_id) if self.instance_id else {}
+                self.report.left_behind = self._left_behind()
+                self.emulator.stop()
         finally:
-            self.report.instance = self.emulator.instance(self.instance_id) if hasattr(self, "instance_id") else {}
-            self.report.left_behind = self._left_behind()
-            self.emulator.stop()
             shutil.rmtree(self.workdir, ignore_errors=True)
         return self.report
+
+    def _instance_labels(self, instance_id: int) -> Dict[str, str]:
+        """The labels the instance's containers carry (``containers.spec.owner_labels``)."""
+        labels = {names.LABEL_INSTANCE_ID: str(instance_id)}
+        service_id = self.deployment.job.gi.get(names.GI_SERVICE_ID) if self.deployment.job is not None else None
+        if service_id and service_id.strip():
+            labels[names.LABEL_SERVICE_ID] = service_id.strip()
+        return labels
 
     def _play(self) -> None:
         deployment = self.deployment
@@ -162,6 +228,7 @@ class Runner:
             "user_name": "admin", "instance_status": f"{source} -> {target}",
             "creation_time": int(time.time() * 1000), "variables": {}, "deployments": [], "groups": [],
             "job_submissions": []})
+        self.labels = self._instance_labels(self.instance_id)
         self._status_seen = None
         job_id = self._submit(deployment, f"{source} -> {target}", {})
         with self.emulator.lock:  # PSA keeps the variables the service was started with
@@ -171,37 +238,66 @@ class Runner:
         deployment_run = self._job(deployment, job_id)
         self._deployment_over = False
         self._tick(deployment_run)
+        if self.control.stopping.is_set():
+            self.timeline.say(f"psa run: stopping ({self.control.reason}): " + self._ending_said())
+        ended = False
         for action in self.actions:
-            self._launch(action)
+            ended = self._launch(action) or ended
+        if self.finish is not None:
+            ended = self._launch(self.finish, offered_only=True)
         extra = 0
-        while self.actions and not self._deployment_over and extra < EXTRA_TICKS_AFTER_ACTIONS:
-            extra += 1  # the status loop's next checks see what the actions did, and end it
-            self._step(deployment_run)
+        while ended and not self._deployment_over and extra < EXTRA_TICKS_AFTER_ACTIONS:
+            extra += 1  # the deployment goes on (as beside an action on a server): its status loop sees what
+            # the ending did and ends itself, releasing what the service holds
+            if self._advance(deployment_run, pause_on_stop=False) is None:
+                self._deployment_over = True
         if not self._deployment_over:
             self._close_job(deployment_run, "its status loop was still running after the actions"
                             if self.actions else None)
+        if not self.actions and not self.keep:
+            self._remove_leftovers()
 
-    # The deployment job is a generator: it yields where its status loop waits for its cron.
-    def _tick(self, run: Iterator[None]) -> None:
-        """Let the status loop iterate: ``ticks`` times, or until interrupted, or until it ends."""
+    def _ending_said(self) -> str:
+        if self.actions:
+            return "running the --then actions (again to force)"
+        if self.keep:
+            return "leaving the service running (--keep; again to force)"
+        if self.finish is not None:
+            return f"running the service's finish workflow {self.finish.job.name} (again to force)"
+        return "removing the containers the run created (again to force)"
+
+    # The jobs are generators: they yield before each script and at each loop iteration.
+    def _advance(self, run: Iterator[str], *, pause_on_stop: bool) -> Optional[str]:
+        """Run a job to its next loop iteration: the marker (``LOOP_AGAIN``, ``CRON_WAIT``), None when
+        the job ended, ``BEFORE_SCRIPT`` when a stop was asked and ``pause_on_stop``. RunForced once
+        a forced stop was asked."""
+        while True:
+            self.control.check()
+            try:
+                marker = next(run)
+            except StopIteration:
+                return None
+            self.control.check()
+            if marker != BEFORE_SCRIPT or (pause_on_stop and self.control.stopping.is_set()):
+                return marker
+
+    def _tick(self, run: Iterator[str]) -> None:
+        """Let the status loop iterate: ``ticks`` times, or until a stop, or until it ends."""
         done = 0
-        while self._step(run):
+        while True:
+            marker = self._advance(run, pause_on_stop=True)
+            if marker is None:
+                self._deployment_over = True
+                return
+            if marker == BEFORE_SCRIPT:  # a stop asked between two scripts
+                return
             done += 1
-            if (self.ticks is not None and done >= self.ticks) or self.interrupted.is_set():
+            if (self.ticks is not None and done >= self.ticks) or self.control.stopping.is_set():
                 return
             if self.on_tick is not None:
                 self.on_tick(self, done)
-            if self.interrupted.wait(self.tick_seconds):
+            if marker == CRON_WAIT and self.control.stopping.wait(self.tick_seconds):
                 return
-
-    def _step(self, run: Iterator[None]) -> bool:
-        """Run the deployment to its next loop wait; False when it ended."""
-        try:
-            next(run)
-            return True
-        except StopIteration:
-            self._deployment_over = True
-            return False
 
     def _close_job(self, run: Any, reason: Optional[str]) -> None:
         run.close()
@@ -225,6 +321,9 @@ class Runner:
         declared.update({k: v for k, v in self.overrides.items() if k in declared or not inherited})
         declared[names.PCA_INSTANCE_ID] = str(self.instance_id)
         self._job_variables = resolve_variables(declared, context)
+        self._submitted.append(self._job_variables)
+        self.report.secrets.update(value for name, value in self._job_variables.items()
+                                   if name in hidden_variables(job) and value)
         with self.emulator.lock:
             self.emulator.instances[self.instance_id].setdefault("job_submissions", []).append({
                 "transition_state": transition, "job_id": job_id, "submission_time": int(time.time() * 1000)})
@@ -233,7 +332,9 @@ class Runner:
         self.timeline.say(f"== {job.name}: job {job_id}, transition {transition}, instance {self.instance_id}")
         return job_id
 
-    def _launch(self, action: Workflow) -> None:
+    def _launch(self, action: Workflow, *, offered_only: bool = False) -> bool:
+        """Launch ``action`` on the instance as PSA would; True when it ran. An action that does not
+        start from the instance's status is refused (``offered_only``: skipped, not a failure)."""
         job = action.job
         assert job is not None
         status = str(self.emulator.instance(self.instance_id).get("instance_status"))
@@ -241,13 +342,21 @@ class Runner:
         if pair is None:
             reason = (f"{job.name} does not start from {status} ({names.GI_STATES}="
                       f"{job.gi.get(names.GI_STATES)}): PSA would not offer it")
-            self.report.workflows.append(WorkflowRun(job.name, "", f"{status} -> ?", False, reason))
-            self.timeline.say(f"== {job.name}: refused: {reason}")
-            return
+            if not offered_only:
+                self.report.workflows.append(WorkflowRun(job.name, "", f"{status} -> ?", False, reason))
+            self.timeline.say(f"== {job.name}: " + ("not run" if offered_only else "refused") + f": {reason}")
+            return False
         collected = dict(self.emulator.instance(self.instance_id).get("variables") or {})
         job_id = self._submit(action, f"{status} -> {pair[1]}", collected)
-        for _ in self._job(action, job_id):
-            pass  # an action's loop (rare) runs without waiting
+        run = self._job(action, job_id)
+        iterations = 0  # an action's loop (rare) runs without waiting, bounded by --ticks as the deployment's
+        while self._advance(run, pause_on_stop=False) is not None:
+            iterations += 1
+            if self.ticks is not None and iterations > max(self.ticks, EXTRA_TICKS_AFTER_ACTIONS):
+                run.close()
+                self.timeline.say(f"== {job.name}: stopped by psa run after {iterations} loop iterations (--ticks)")
+                break
+        return True
 
     def _watch_status(self) -> None:
         """Record a status change or a new endpoint of the instance as PSA holds it."""
@@ -267,14 +376,34 @@ class Runner:
     def _left_behind(self) -> Dict[str, Any]:
         if not hasattr(self, "rm"):
             return {}
-        found: Dict[str, Any] = {
+        return {
             "node_tokens": sorted(t for tokens in self.rm.node_tokens.values() for t in tokens),
             "channels": sorted(self.sync.channels),
             "credentials": sorted(self.scheduler.credentials),
+            "containers": [c["name"] for c in self._created_containers()],
         }
-        if self.engine is not None and hasattr(self.engine, "containers"):
-            found["containers"] = sorted(self.engine.containers)
-        return found
+
+    def _created_containers(self) -> List[Dict[str, Any]]:
+        """The containers that carry the instance's labels and were not there before the run."""
+        try:
+            return [c for c in self.containers.labelled(self.labels) if c["id"] not in self._found_before]
+        except EngineError as error:
+            self.timeline.say(f"psa run: cannot list the run's containers: {error}")
+            return []
+
+    def _remove_leftovers(self) -> None:
+        """The ending's last resort: remove what the run created and nothing took away. Only a
+        container named as one of the run's ``INSTANCE_NAME`` values: another run of the same service
+        on the same engine has the same instance labels (every run's instance is number 1)."""
+        own_names = {str(variables.get(names.INSTANCE_NAME)) for variables in self._submitted}
+        for container in self._created_containers():
+            if container["name"] not in own_names:
+                continue
+            try:
+                self.containers.remove(container["name"], owner=self.labels)
+                self.timeline.say(f"   removed container {container['name']}, which the run created")
+            except EngineError as error:
+                self.timeline.say(f"   could not remove container {container['name']}: {error}")
 
     # --- the scheduler ------------------------------------------------------------------------
     def _job(self, workflow: Workflow, job_id: str) -> Iterator[None]:
@@ -295,6 +424,26 @@ class Runner:
             names.PA_CLOUD_AUTOMATION_REST_PUBLIC_URL: emulator.psa_url,
         }
 
+
+
+def hidden_variables(job: Any) -> set:
+    """The names of ``job``'s variables whose model is ``PA:HIDDEN`` (secrets: never written)."""
+    return {v.name for v in job.variables if (v.model or "").strip().upper().startswith("PA:HIDDEN")}
+
+
+def docker_engine(environ: Mapping[str, str]) -> Any:
+    """The Docker API ``environ`` names, for the runner's own questions (which containers the run
+    left): RunError in one line, before any step, when it does not answer."""
+    from ..containers.docker_engine import DockerEngine
+
+    where = environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock (DOCKER_HOST is not set)"
+    try:
+        engine = DockerEngine.from_env(environ, timeout=10)
+        engine.ping()
+    except EngineError:
+        raise RunError(f"no container engine answers at DOCKER_HOST={where}: start one (tools/engine-up.sh "
+                       "provisions Podman's), or run with --engine memory") from None
+    return engine
 
 
 def _announce_start(name: str, container: Any) -> None:

@@ -2,18 +2,20 @@
 
 The script's text sits between the engine's prologue and epilogue, with the gateway in place
 of py4j (7 lines before the script, like the engine's: traceback line numbers are shifted the
-same way). The interpreter starts in a session of its own, so the whole process group (the
-script and any child it spawned) can be ended at once.
+same way). The interpreter starts in a session of its own: when it exits, or outlives its
+timeout, or the run is forced to stop, its whole process group is killed (the script and any
+child it left running, as a ProActive node's process tree killer does at the end of a task),
+so a background child holding the output cannot hold the run.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import threading
 from dataclasses import dataclass
 from typing import Callable, List, Mapping, Optional, Sequence
 
+from .run_control import RunControl, kill_group
 from .run_error import RunError
 
 PROLOGUE = """\
@@ -29,14 +31,17 @@ EPILOGUE = """\
 _psa_write_back(globals())
 sys.exit()
 """
+OUTPUT_GRACE = 2.0  # seconds the output reader gets, once the group is killed, to reach the end of the pipe
 
 
 @dataclass
 class ScriptExit:
-    """How a script's interpreter ended: its exit code and every line it printed."""
+    """How a script's interpreter ended: its exit code, every line it printed, and whether it
+    was killed for outliving its timeout."""
 
     code: int
     lines: List[str]
+    timed_out: bool = False
 
 
 def write_script(path: str, text: str) -> None:
@@ -46,29 +51,42 @@ def write_script(path: str, text: str) -> None:
 
 
 def run_script_file(python: str, path: str, *, cwd: str, environ: Mapping[str, str],
-                    on_line: Callable[[str], None], timeout: float) -> ScriptExit:
-    """Run ``path`` with ``python``; each output line to ``on_line`` as it comes; killed past ``timeout``."""
+                    on_line: Callable[[str], None], timeout: float, control: RunControl) -> ScriptExit:
+    """Run ``path`` with ``python``; each output line to ``on_line`` as it comes; the process
+    group killed once the interpreter exits or past ``timeout`` seconds."""
     lines: List[str] = []
     try:
         process = subprocess.Popen([python, "-u", path], cwd=cwd, env=dict(environ),
-                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    text=True, encoding="utf-8", errors="replace", start_new_session=True)
     except OSError as error:
         raise RunError(f"cannot start {python}: {error.strerror or error}") from None
-    timer = threading.Timer(timeout, process.kill)
-    timer.start()
-    try:
+    control.started(process.pid)  # its own session: the group id is its pid
+
+    def read() -> None:
         assert process.stdout is not None
         for line in process.stdout:
             line = line.rstrip("\n")
             lines.append(line)
             on_line(line)
-        code = process.wait()
+
+    reader = threading.Thread(target=read, name="psa-run-script-output", daemon=True)
+    reader.start()
+    timed_out = False
+    try:
+        try:
+            code = process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            kill_group(process.pid)
+            code = process.wait()
     finally:
-        timer.cancel()
-        if process.stdin is not None:
-            process.stdin.close()
-    return ScriptExit(code, lines)
+        kill_group(process.pid)  # what the script left running ends with it
+        control.ended(process.pid)
+        reader.join(OUTPUT_GRACE)
+        if process.stdout is not None and not reader.is_alive():
+            process.stdout.close()
+    return ScriptExit(code, list(lines), timed_out)
 
 
 def last_words(lines: Sequence[str]) -> Optional[str]:

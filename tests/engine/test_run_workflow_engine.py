@@ -21,7 +21,7 @@ PAIRS = {
 # Serves the test page and writes a numbered line every half second, until removed.
 SERVE_AND_LOG = json.dumps(["sh", "-c", "httpd -p 80 -h /www; i=0; while true; do i=$((i+1)); "
                                         "echo line $i; sleep 0.5; done"])
-NOTHING_LEFT = {"node_tokens": [], "channels": [], "credentials": []}
+NOTHING_LEFT = {"node_tokens": [], "channels": [], "credentials": [], "containers": []}
 
 
 @pytest.mark.parametrize("package", sorted(PAIRS))
