@@ -37,6 +37,7 @@ import sys
 import unicodedata
 import zipfile
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
@@ -873,29 +874,23 @@ def write_zip(package: Package, path: Path) -> Path:
     return path
 
 
-def _read_entries(path: Path, archive: zipfile.ZipFile, folder: str, max_entry_bytes: int,
-                  max_total_bytes: int) -> Dict[str, bytes]:
-    """The files of the zip by their path inside ``folder``, read within the size limits:
-    declared sizes are checked before anything is read, actual ones while reading."""
+def leaves_folder(written: str) -> bool:
+    """Whether a path written in a package -- a zip entry's name, an object's ``file`` in
+    METADATA.json -- could lead outside the folder it is relative to: absolute, a backslash
+    (a separator to some unzippers), or a ``..`` part. ``psa publish`` and the local loader
+    refuse such a path (ProActive's loader would follow it)."""
+    return written.startswith("/") or "\\" in written or ".." in PurePosixPath(written).parts
+
+
+def bounded_entries(path: Path, archive: zipfile.ZipFile, max_entry_bytes: int = MAX_ENTRY_BYTES,
+                    max_total_bytes: int = MAX_PACKAGE_BYTES) -> Iterator[Tuple[zipfile.ZipInfo, bytes]]:
+    """Each file entry of the zip with its bytes, in order, read within the limits a package
+    keeps (a zip bomb is refused): at most MAX_ENTRIES entries and their declared sizes are
+    checked before anything is read, the actual sizes while reading. BundleError naming the
+    entry and the limit. ``psa publish``'s reader and the local package loader both read so."""
     infos = archive.infolist()
     if len(infos) > MAX_ENTRIES:
         raise BundleError(f"{path}: {len(infos)} entries, more than a package may hold ({MAX_ENTRIES})")
-    names = [info.filename for info in infos]
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise BundleError(f"{path}: duplicate entries {', '.join(duplicates)} (the loader fails unpacking them)")
-    top = folder + "/"
-    if METADATA_FILE in names:
-        raise BundleError(f"{path}: METADATA.json is at the top of the zip, where ProActive's loader does not "
-                          f"look: it reads {top}{METADATA_FILE} and fails with \"METADATA.json (No such file or "
-                          "directory)\"; rebuild the package with `psa bundle`")
-    for name in names:
-        parts = PurePosixPath(name).parts
-        if not name.startswith(top) or "\\" in name or ".." in parts:
-            other = name.split("/", 1)[0] + "/" if "/" in name else name
-            raise BundleError(f"{path}: entry {name!r} is outside {top}: the loader reads only the folder named "
-                              f"like the zip ({top}{METADATA_FILE})" +
-                              (f"; rename the file to {other[:-1]}{ZIP_SUFFIX}" if other.endswith("/") else ""))
     total = sum(info.file_size for info in infos)
     for info in infos:
         if info.file_size > max_entry_bytes:
@@ -904,7 +899,6 @@ def _read_entries(path: Path, archive: zipfile.ZipFile, folder: str, max_entry_b
     if total > max_total_bytes:
         raise BundleError(f"{path}: its entries declare {total} bytes in all, more than the {max_total_bytes} "
                           "bytes a package may hold")
-    files: Dict[str, bytes] = {}
     read = 0
     for info in infos:
         if info.is_dir():
@@ -930,8 +924,30 @@ def _read_entries(path: Path, archive: zipfile.ZipFile, folder: str, max_entry_b
             raise BundleError(f"{path}: entry {info.filename} is corrupt: {error}") from None
         if size != info.file_size:
             raise BundleError(f"{path}: entry {info.filename} holds {size} bytes but declares {info.file_size}")
-        files[info.filename[len(top):]] = b"".join(chunks)
-    return files
+        yield info, b"".join(chunks)
+
+
+def _read_entries(path: Path, archive: zipfile.ZipFile, folder: str, max_entry_bytes: int,
+                  max_total_bytes: int) -> Dict[str, bytes]:
+    """The files of the zip by their path inside ``folder``, laid out as the loader reads them
+    (one folder named like the zip, no duplicates), read within the size limits."""
+    names = archive.namelist()
+    duplicates = sorted(name for name, count in Counter(names).items() if count > 1)
+    if duplicates:
+        raise BundleError(f"{path}: duplicate entries {', '.join(duplicates)} (the loader fails unpacking them)")
+    top = folder + "/"
+    if METADATA_FILE in names:
+        raise BundleError(f"{path}: METADATA.json is at the top of the zip, where ProActive's loader does not "
+                          f"look: it reads {top}{METADATA_FILE} and fails with \"METADATA.json (No such file or "
+                          "directory)\"; rebuild the package with `psa bundle`")
+    for name in names:
+        if not name.startswith(top) or leaves_folder(name):
+            other = name.split("/", 1)[0] + "/" if "/" in name else name
+            raise BundleError(f"{path}: entry {name!r} is outside {top}: the loader reads only the folder named "
+                              f"like the zip ({top}{METADATA_FILE})" +
+                              (f"; rename the file to {other[:-1]}{ZIP_SUFFIX}" if other.endswith("/") else ""))
+    return {info.filename[len(top):]: data
+            for info, data in bounded_entries(path, archive, max_entry_bytes, max_total_bytes)}
 
 
 def read_zip(path: Path, *, max_entry_bytes: int = MAX_ENTRY_BYTES,
@@ -960,6 +976,9 @@ def read_zip(path: Path, *, max_entry_bytes: int = MAX_ENTRY_BYTES,
                           f"sends a package to one bucket), got {json.dumps(bucket)}")
     objects = []
     for name, fields, file in entries:
+        if isinstance(file, str) and leaves_folder(file):
+            raise BundleError(f"{path}: object {name!r}: its file {file!r} leads outside the package folder "
+                              f"{folder}/ (absolute, a backslash or a '..' part)")
         if not isinstance(file, str) or file not in files:
             raise BundleError(f"{path}: object {name!r}: its file {folder}/{file} is not in the zip")
         objects.append(CatalogObject(name, fields.get("kind"), fields.get("contentType"), file, files[file],

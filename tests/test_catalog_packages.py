@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from psa_scripts.bundler import build_all, build_package, write_zip
+from psa_scripts.bundler import MAX_ENTRIES, MAX_ENTRY_BYTES, BundleError, build_all, build_package, write_zip
 from psa_scripts.clients.catalog import CatalogClient
 from psa_scripts.clients.http import HttpSettings
 from psa_scripts.local.emulator import PackageLoadError
@@ -152,6 +152,88 @@ def test_an_entry_escaping_the_temporary_directory_is_refused(emu, dist, tmp_pat
                  lambda e: e + [("coco-annotator/../../escaped.txt", b"x")])
     with pytest.raises(PackageLoadError, match="would be unpacked outside"):
         emu.install_package(evil)
+
+
+# --- the rules of psa publish's reader, which the local loader shares (bundler.leaves_folder,
+# bundler.bounded_entries): where ProActive's loader would go on, the local one refuses --------------
+@pytest.mark.parametrize("file", ["../../../../../../etc/hostname", "/etc/hostname", "resources/../../x.xml"])
+def test_an_object_file_leading_outside_the_package_is_refused_before_any_upload(emu, dist, tmp_path, file):
+    evil = rezip(dist / "coco-annotator.zip", tmp_path / "coco-annotator.zip", lambda e: edit_metadata(
+        e, lambda m: m["catalog"]["objects"][-1].update(file=file)))
+    with pytest.raises(PackageLoadError) as raised:
+        emu.install_package(evil)
+    assert str(raised.value).startswith("Failed to install package into catalog. object ")
+    assert str(raised.value).endswith(f": its file {file} leads outside the package folder coco-annotator/ (the real "
+                                      "loader uploads it; the local one refuses)")
+    assert catalog_writes(emu) == []
+    with pytest.raises(BundleError, match="leads outside the package folder"):  # psa publish's reader: the same rule
+        load_packages(evil)
+
+
+def test_a_link_out_of_a_directory_package_is_refused(emu, dist, tmp_path):
+    folder = tmp_path / "coco-annotator"
+    with zipfile.ZipFile(dist / "coco-annotator.zip") as archive:
+        archive.extractall(tmp_path)
+    linked = folder / json.loads((folder / "METADATA.json").read_text())["catalog"]["objects"][-1]["file"]
+    linked.unlink()
+    linked.symlink_to("/etc/hostname")
+    with pytest.raises(PackageLoadError, match="leads outside the package folder coco-annotator/"):
+        emu.install_package(folder)
+    assert catalog_writes(emu) == []
+
+
+def _deflated(path, entries):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries:
+            archive.writestr(name, data)
+    return path
+
+
+def test_a_zip_bomb_is_refused_before_anything_is_unpacked(emu, dist, tmp_path):
+    with zipfile.ZipFile(dist / "coco-annotator.zip") as archive:
+        entries = [(name, archive.read(name)) for name in archive.namelist()]
+    bomb = _deflated(tmp_path / "coco-annotator.zip", entries + [("coco-annotator/big.bin", bytes(MAX_ENTRY_BYTES + 1))])
+    assert bomb.stat().st_size < 1024 * 1024  # 16 MiB of zeros, deflated
+    with pytest.raises(PackageLoadError) as raised:
+        emu.install_package(bomb)
+    assert str(raised.value) == (f"Failed to install package into catalog. {bomb}: entry coco-annotator/big.bin "
+                                 f"declares {MAX_ENTRY_BYTES + 1} bytes, more than the {MAX_ENTRY_BYTES} bytes an "
+                                 "entry may hold (the local loader refuses a zip past the limits psa publish keeps)")
+    assert catalog_writes(emu) == []
+
+
+def test_a_zip_of_too_many_entries_is_refused(emu, tmp_path):
+    crowded = _deflated(tmp_path / "demo.zip", [(f"demo/{number}.txt", b"") for number in range(MAX_ENTRIES + 1)])
+    with pytest.raises(PackageLoadError, match=rf"{MAX_ENTRIES + 1} entries, more than a package may hold"):
+        emu.install_package(crowded)
+
+
+@pytest.mark.parametrize("dependencies, cycle", [
+    ({"coco-annotator": ["coco-annotator"]}, "coco-annotator.zip -> coco-annotator.zip"),
+    ({"coco-annotator": ["service-automation-python"], "service-automation-python": ["coco-annotator"]},
+     "coco-annotator.zip -> service-automation-python.zip -> coco-annotator.zip"),
+], ids=["itself", "A-B-A"])
+def test_a_dependency_cycle_is_reported_not_followed(emu, dist, tmp_path, dependencies, cycle):
+    for package in ("coco-annotator", "service-automation-python"):
+        rezip(dist / f"{package}.zip", tmp_path / f"{package}.zip", lambda e, package=package: edit_metadata(
+            e, lambda m: m.update(dependencies=dependencies.get(package, []))))
+    with pytest.raises(PackageLoadError) as raised:
+        emu.install_package(tmp_path / "coco-annotator.zip")
+    assert str(raised.value) == (f"Failed to install package into catalog. dependency cycle: {cycle} (ProActive's "
+                                 "loader would load them until its stack overflows; the local one refuses)")
+    assert catalog_writes(emu) == []
+
+
+def test_a_package_needed_twice_without_a_cycle_is_loaded_twice_as_by_the_loader(emu, dist, tmp_path):
+    """coco -> python and coco -> sibling -> python: python comes twice, which is no cycle."""
+    rezip(dist / "coco-annotator.zip", tmp_path / "coco-annotator.zip", lambda e: edit_metadata(
+        e, lambda m: m.update(dependencies=["service-automation-python", "sibling"])))
+    (tmp_path / "service-automation-python.zip").write_bytes((dist / "service-automation-python.zip").read_bytes())
+    _deflated(tmp_path / "sibling.zip",
+              [("sibling/METADATA.json", json.dumps({"dependencies": ["service-automation-python"]}))])
+    log = emu.install_package(tmp_path / "coco-annotator.zip")
+    assert [Path(line.split()[-1]).name for line in log if line.startswith(" Loading ")] == [
+        "coco-annotator.zip", "service-automation-python.zip", "sibling.zip", "service-automation-python.zip"]
 
 
 def test_reinstalling_revises_our_objects_and_leaves_edited_ones(emu, dist):

@@ -8,6 +8,7 @@ import requests
 
 from psa_scripts.clients import routes
 from psa_scripts.model import ServiceInstance
+from psa_scripts.local.emulator import Refused
 from psa_scripts.testing.emulator import ProActiveEmulator
 
 TIMEOUT = 5
@@ -261,3 +262,135 @@ def test_a_chunked_request_body_is_read_as_jetty_reads_it(emu, auth):
                b"Connection: close\r\n\r\n" + chunks)
     assert _exchange(emu, request).startswith(b"HTTP/1.1 200 ")
     assert emu.requests[-1].body == body and emu.instance(1)["instance_status"] == "FINISHED"
+
+
+# --- RFC 9112's framing rules and the emulator's bounds (docs/emulator.md) -------------------------
+def _write(sid, head, body=b"", method=b"PUT", path=b"/cloud-automation-service/serviceInstances/1"):
+    return (method + b" " + path + b" HTTP/1.1\r\nHost: x\r\nsessionid: " + sid.encode()
+            + b"\r\nContent-Type: application/json\r\n" + head + b"\r\n" + body)
+
+
+def test_a_request_framed_two_ways_is_refused_and_the_request_smuggled_behind_it_is_not_served(emu, auth):
+    """RFC 9112 6.1: Content-Length with chunked may be request smuggling: 400, then close."""
+    smuggled = _write(auth["sessionid"], b"Content-Length: 0\r\n", method=b"DELETE")
+    as_chunked = b"0\r\n\r\n"  # chunked, the body ends here and the DELETE would be the next request
+    request = _write(auth["sessionid"], b"Content-Length: %d\r\nTransfer-Encoding: chunked\r\n"
+                     % (len(as_chunked) + len(smuggled)), as_chunked + smuggled)
+    answer = _exchange(emu, request)  # returns once the emulator closed the connection
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n") and answer.count(b"HTTP/1.1 ") == 1
+    assert b"Connection: close\r\n" in answer and b"both Transfer-Encoding and Content-Length" in answer
+    assert emu.requests == [] and list(emu.refused) == [
+        Refused("PUT", "/cloud-automation-service/serviceInstances/1", 400)]
+
+
+@pytest.mark.parametrize("lengths", [
+    [b"-1"], [b"+5"], [b"0x5"], [b"5 5"], [b"1_0"], [b""], [b"5, 5"], [b"5", b"5"], [b"5", b"6"],
+    ["\u00b2".encode("latin-1")],  # a superscript two: a digit to str.isdigit, not to RFC 9110
+    ["\u0665".encode()],  # an Arabic-Indic five, which int() would read as 5
+], ids=repr)
+def test_an_invalid_or_repeated_content_length_is_a_400_and_the_connection_closes(emu, auth, lengths):
+    head = b"".join(b"Content-Length: " + length + b"\r\n" for length in lengths)
+    answer = _exchange(emu, _write(auth["sessionid"], head, b"hello"))
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n") and b"Connection: close\r\n" in answer
+    assert emu.requests == [] and emu.instance(1)["instance_status"] == "RUNNING"
+
+
+@pytest.mark.parametrize("coding, status", [
+    (b"gzip", b"501 Not Implemented"), (b"gzip, chunked", b"501 Not Implemented"),
+    (b"chunked, gzip", b"400 Bad Request"), (b"chunked, chunked", b"400 Bad Request"),
+])
+def test_transfer_codings_but_chunked_alone_are_refused(emu, auth, coding, status):
+    answer = _exchange(emu, _write(auth["sessionid"], b"Transfer-Encoding: " + coding + b"\r\n", b"0\r\n\r\n"))
+    assert answer.startswith(b"HTTP/1.1 " + status + b"\r\n") and emu.requests == []
+
+
+def _answer_without_sending_the_body(emu, request):
+    """Send a request's head only and read the whole answer: it comes only if the emulator
+    answered without waiting for the body (else the read times out)."""
+    return _exchange(emu, request)
+
+
+def test_a_body_past_the_limit_is_a_413_answered_before_the_body_is_read(emu, auth):
+    declared = emu.max_body_bytes + 1
+    answer = _answer_without_sending_the_body(emu, _write(auth["sessionid"], b"Content-Length: %d\r\n" % declared))
+    assert answer.startswith(b"HTTP/1.1 413 Content Too Large\r\n") and b"Connection: close\r\n" in answer
+    assert b"a body of %d bytes, more than the %d bytes allowed" % (declared, emu.max_body_bytes) in answer
+    assert emu.requests == [] and [r.status for r in emu.refused] == [413]
+
+
+def test_a_chunked_body_past_the_limit_is_a_413_before_the_chunk_is_read():
+    with ProActiveEmulator(max_body_bytes=1000) as emu:
+        sid = emu.new_session()
+        first = b"%x\r\n%s\r\n" % (600, b"x" * 600)
+        answer = _exchange(emu, _write(sid, b"Transfer-Encoding: chunked\r\n", first + b"%x\r\n" % 600))
+        assert answer.startswith(b"HTTP/1.1 413 Content Too Large\r\n") and emu.requests == []
+
+
+def test_a_request_without_a_session_is_refused_before_its_body_is_read_and_not_recorded(emu):
+    answer = _answer_without_sending_the_body(emu, _write("forged", b"Content-Length: 1000000\r\n", b"{"))
+    assert answer.startswith(b"HTTP/1.1 401 Unauthorized\r\n") and b"Connection: close\r\n" in answer
+    assert emu.requests == [] and list(emu.refused) == [
+        Refused("PUT", "/cloud-automation-service/serviceInstances/1", 401)]
+
+
+def test_unauthenticated_bodies_leave_the_emulators_memory_flat(emu):
+    """Six clients send a whole 4 MB body without a session: each reads its 401, and nothing of the
+    bodies is kept (the emulator drops what it reads after refusing)."""
+    import socket
+    import tracemalloc
+    from urllib.parse import urlsplit
+
+    size = 4 * 1024 * 1024
+    request = _write("forged", b"Content-Length: %d\r\n" % size, b"x" * size)  # before the count starts
+    answers = []
+
+    def post():
+        with socket.create_connection(("127.0.0.1", urlsplit(emu.url).port), timeout=TIMEOUT) as connection:
+            connection.sendall(request)
+            answers.append(connection.recv(65536))
+
+    tracemalloc.start()
+    try:
+        threads = [threading.Thread(target=post) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [answer[:25] for answer in answers] == [b"HTTP/1.1 401 Unauthorized"] * 6
+    assert emu.requests == [] and [r.status for r in emu.refused] == [401] * 6
+    assert peak < size, f"{peak} bytes allocated while refusing six bodies of {size}"
+
+
+def test_an_idle_connection_is_closed():
+    import socket
+    from urllib.parse import urlsplit
+
+    with ProActiveEmulator(idle_timeout=0.2) as emu:
+        with socket.create_connection(("127.0.0.1", urlsplit(emu.url).port), timeout=TIMEOUT) as connection:
+            assert connection.recv(1024) == b""  # closed by the emulator, well before the read timeout
+
+
+def test_connections_past_the_bound_are_answered_503_until_one_ends():
+    import socket
+    from urllib.parse import urlsplit
+
+    with ProActiveEmulator(max_connections=2) as emu:
+        emu.add_instance({"instance_id": 1, "instance_status": "RUNNING"})
+        address = ("127.0.0.1", urlsplit(emu.url).port)
+        holders = [socket.create_connection(address, timeout=TIMEOUT) for _ in range(2)]
+        with socket.create_connection(address, timeout=TIMEOUT) as third:
+            answer = b""
+            while chunk := third.recv(1024):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n")
+        holders.pop().close()
+        deadline = time.monotonic() + TIMEOUT
+        while True:  # the slot is free once the holder's thread has seen the close
+            answer = _exchange(emu, _request(emu, emu.new_session()))
+            if not answer.startswith(b"HTTP/1.1 503 ") or time.monotonic() > deadline:
+                break
+        assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+        holders.pop().close()

@@ -236,3 +236,99 @@ def test_a_socket_timeout_cut_to_the_time_left_is_the_deadline(kind):
                   session=AtTheDeadline()).launch_service("b", "W", {})
     assert "no complete answer within the call's deadline of 0.3 s" in caught.value.message
     assert AtTheDeadline.calls == 1
+
+
+# --- URLs that name no server, and answers past the transport's bounds (docs/emulator.md) -------------
+@pytest.mark.parametrize("netloc", ["127.0.0.1:99999", "127.0.0.1:abc", "127.0.0.1:-1", "[::1", ""])
+def test_a_url_that_names_no_server_is_one_invalid_url_line(transport, netloc):
+    with pytest.raises(RestError) as caught:
+        PsaClient(f"http://{netloc}/cloud-automation-service", "sid", FAST, session=transport).get_instance(1)
+    assert caught.value.status is None and "InvalidURL" in caught.value.message
+    assert "\n" not in str(caught.value) and "sid" not in str(caught.value)
+
+
+@pytest.mark.parametrize("url, problem", [
+    ("http://127.0.0.1:0/x", "http://127.0.0.1:0/x: port 0 is no server's port (1-65535)"),
+    ("http://127.0.0.1:99999/x?token=1", "http://127.0.0.1:99999/x: Port out of range 0-65535"),
+    ("http://user:pw@[::1/x", "http://[::1/x: Invalid IPv6 URL"),
+    ("ftp://127.0.0.1/x", "ftp://127.0.0.1/x: the scheme must be http or https, not 'ftp'"),
+    ("http:///x", "http:///x: no host"),
+])
+def test_the_loopback_transport_tells_a_url_problem_as_its_own_fault(url, problem):
+    """Port 0 is refused, not sent to port 80 (``requests`` connects to 80: not comparable)."""
+    from psa_scripts.clients.http import TransportFault
+
+    with pytest.raises(TransportFault) as caught:
+        LoopbackTransport().send("GET", url)
+    assert caught.value.kind == "InvalidURL" and str(caught.value) == f"InvalidURL: {problem}"
+
+
+class _Misbehaving:
+    """A server that answers each request with ``answer()``'s chunks, sent until they run out
+    (each generator is bounded) or the client hangs up, then closes the connection."""
+
+    def __init__(self, answer) -> None:
+        self.answer = answer
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/cloud-automation-service"
+        self.sent = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            with connection:
+                connection.recv(65536)
+                try:
+                    for chunk in self.answer():
+                        connection.sendall(chunk)
+                        self.sent += len(chunk)
+                except OSError:
+                    pass  # the client hung up: what a bounded client does
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _endless_headers():
+    yield b"HTTP/1.1 200 OK\r\n"
+    for number in range(200_000):  # about 5 MB: far more than any bound, yet it ends
+        yield b"X-Header-%d: %d\r\n" % (number, number)
+
+
+def _one_huge_header():
+    yield b"HTTP/1.1 200 OK\r\nX-Huge: "
+    for _ in range(100):
+        yield b"a" * 65536
+
+
+def _absurd_length():
+    yield b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000000000\r\n\r\n{}"
+
+
+def _absurd_chunk():
+    yield b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFF\r\n{}"
+
+
+@pytest.mark.parametrize("answer, loopback_says, requests_says", [
+    (_endless_headers, "ConnectionError: TooLarge: more than 100 header fields", "got more than 100 headers"),
+    (_one_huge_header, "ConnectionError: TooLarge: a header block of more than 65536 bytes", "got more than 65536 bytes"),
+    (_absurd_length, "ConnectionError: TooLarge: a body of 100000000000 bytes, more than the 67108864 bytes allowed",
+     "IncompleteRead"),
+    (_absurd_chunk, "ConnectionError: TooLarge: a chunked body of more than the 67108864 bytes allowed",
+     "IncompleteRead"),
+], ids=["endless-headers", "huge-header", "absurd-content-length", "absurd-chunk"])
+def test_an_answer_past_the_bounds_is_a_fault_not_a_memory_error(transport, answer, loopback_says, requests_says):
+    server = _Misbehaving(answer)
+    settings = HttpSettings(connect_timeout=1.0, read_timeout=2.0, deadline=10.0, attempts=1, log_retries=False)
+    try:
+        with pytest.raises(RestError) as caught:
+            PsaClient(server.url, "sid", settings, session=transport).get_instance(1)
+    finally:
+        server.close()
+    assert caught.value.status is None and "\n" not in str(caught.value)
+    expected = loopback_says if isinstance(transport, LoopbackTransport) else requests_says
+    assert expected in caught.value.message

@@ -109,12 +109,19 @@ def _parse_timeout(text: str) -> Dict[str, float]:
 
 
 def safe_url(url: str) -> str:
-    """The URL without query string, fragment or user:password, fit for messages and logs."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
+    """The URL without query string, fragment or user:password, fit for messages and logs; a URL
+    that does not parse (a port out of range, a broken IPv6 address) is shown as written, less
+    those parts, so that the error about it can be told."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        written = re.sub(r"//[^/?#@]*@", "//", url)
+        return re.split(r"[?#]", written, maxsplit=1)[0]
     if ":" in host:
         host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if parts.port else host
+    netloc = f"{host}:{port}" if port is not None else host
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
@@ -289,7 +296,11 @@ class RestClient:
             verify = self.settings.verify
             if verify is True and self.base_url.lower().startswith("https:"):
                 verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-            self._environment = (get_environ_proxies(self.base_url), verify)
+            try:
+                proxies = get_environ_proxies(self.base_url)
+            except ValueError:  # a URL that does not parse: the request itself says so, as InvalidURL
+                proxies = {}
+            self._environment = (proxies, verify)
         return self._environment
 
     def url(self, route: Route, **path_params: Any) -> str:

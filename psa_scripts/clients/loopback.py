@@ -20,7 +20,15 @@ what failed: ``ConnectTimeout`` (the connection never opened: safe to replay any
 ``ConnectionError`` or ``ReadTimeout`` (replayed only when the route is idempotent).
 It serves ``http://`` URLs on a loopback address only, without proxies; any other URL goes
 through ``requests`` as usual. Header names and values that would split the request, and
-request targets with spaces or control characters, are refused before anything is sent.
+request targets with spaces or control characters, are refused before anything is sent; so is
+a URL that does not parse or names no server (a port out of 1-65535, port 0, no host, a scheme
+other than http/https): ``TransportFault("InvalidURL", ...)``, one line.
+
+An answer is read within bounds (docs/emulator.md), as ``psa_scripts.clients.framing`` reads
+the emulator's requests: at most 100 header fields and 64 KiB of header block, a body of at
+most ``MAX_ANSWER_BYTES`` whether its length is declared (checked before anything is
+allocated), chunked or runs to the end of the connection. An answer past them is a
+``ConnectionError`` fault, as ``requests`` reports a server sending more than 100 headers.
 
 Used by ``psa_scripts.testing.Harness`` (its default; ``Harness(transport="requests")`` sends
 as a node does), never by a catalog script on a node.
@@ -37,10 +45,14 @@ import time
 from typing import Any, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlencode, urlsplit
 
-from .http import OutOfTime, RequestsTransport, TransportFault
+from .framing import FramingError, LINE_LIMIT, combined, content_length, read_chunked, read_fields
+from .http import OutOfTime, RequestsTransport, TransportFault, safe_url
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 USER_AGENT = "psa-scripts"
+# The largest answer body read: the clients' largest answer is a Catalog object, at most 16 MiB
+# as ``psa publish`` sends it; four times that leaves room and still bounds a broken server.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
 
 
 class Response:
@@ -139,45 +151,58 @@ class _Connection:
         self.wait_at_most(max(0.001, min(self.read_timeout, self.deadline - time.monotonic())))
         self.sock.sendall(head + body if body else head)
         reader = self.reader
-        status_line = reader.readline(_LINE_LIMIT)
+        status_line = reader.readline(LINE_LIMIT)
         version, _, rest = status_line.decode("latin-1").partition(" ")
         code, _, reason = rest.strip().partition(" ")
-        if not version.startswith("HTTP/1.") or not code.isdigit():
+        if not version.startswith("HTTP/1.") or not (code.isascii() and code.isdigit() and len(code) == 3):
             raise _Closed(f"no HTTP answer (got {status_line[:40]!r})")
-        headers: Dict[str, str] = {}
-        while True:
-            line = reader.readline(_LINE_LIMIT)
-            if line in (b"\r\n", b"\n"):
-                break
-            name, colon, value = line.decode("latin-1").partition(":")
-            if not colon:
-                raise _Closed(f"a bad header line {line[:40]!r}")
-            headers[name.strip().lower()] = value.strip()
+        headers = combined(read_fields(reader))
         status = int(code)
         if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
             content = b""
         elif headers.get("transfer-encoding", "").lower() == "chunked":
-            content = read_chunked(reader)
+            content = read_chunked(reader, MAX_ANSWER_BYTES)
         elif "content-length" in headers:
-            length = int(headers["content-length"])
+            length = content_length(headers["content-length"], MAX_ANSWER_BYTES)
             content = reader.read(length)
             if len(content) != length:
                 raise _Closed(f"the body ended after {len(content)} of {length} bytes")
         else:  # the body runs to the end of the connection
-            content = reader.read()
+            content = reader.read(MAX_ANSWER_BYTES + 1)
+            if len(content) > MAX_ANSWER_BYTES:
+                raise _Closed(f"an answer body of more than the {MAX_ANSWER_BYTES} bytes allowed")
             headers["connection"] = "close"
         if headers.get("connection", "").lower() == "close" or version == "HTTP/1.0":
             self.close()
         return status, reason, headers, content
 
 
-_LINE_LIMIT = 65537
 _UNSAFE = re.compile(r"[\x00-\x20\x7f]")  # in a request target: control characters and spaces
 
 
 def is_loopback(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme == "http" and (parts.hostname or "") in LOOPBACK_HOSTS
+    try:
+        parts = urlsplit(url)
+        return parts.scheme == "http" and (parts.hostname or "") in LOOPBACK_HOSTS
+    except ValueError:
+        return False
+
+
+def server_address(url: str) -> Tuple[str, int]:
+    """The host and port ``url`` names (80 when it names none); TransportFault ``InvalidURL``, one
+    line, when it does not parse or names no server a client can reach."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError as error:  # a port out of 0-65535 or not a number, a broken [IPv6] host
+        raise TransportFault("InvalidURL", f"{safe_url(url)}: {error}") from None
+    if parts.scheme not in ("http", "https"):
+        raise TransportFault("InvalidURL", f"{safe_url(url)}: the scheme must be http or https, not {parts.scheme!r}")
+    if not host:
+        raise TransportFault("InvalidURL", f"{safe_url(url)}: no host")
+    if port == 0:
+        raise TransportFault("InvalidURL", f"{safe_url(url)}: port 0 is no server's port (1-65535)")
+    return host, 80 if port is None else port
 
 
 class LoopbackTransport:
@@ -195,6 +220,7 @@ class LoopbackTransport:
     def send(self, method: str, url: str, *, params: Any = None, data: Any = None, json: Any = None,
              headers: Optional[Mapping[str, str]] = None, timeout: Tuple[float, float] = (3.05, 10.0),
              deadline: float = float("inf"), proxies: Any = None, verify: Any = True) -> Any:
+        host, port = server_address(url)
         if not is_loopback(url):
             if self._fallback is None:
                 from .http import new_session
@@ -210,7 +236,6 @@ class LoopbackTransport:
         if _UNSAFE.search(target):
             raise TransportFault("InvalidURL", f"a request target with spaces or control characters: {target[:80]!r}")
         body, content_type = _body(data, json)
-        host, port = parts.hostname or "127.0.0.1", parts.port or 80
         sent = {"Host": f"{parts.netloc.rpartition('@')[2]}", "User-Agent": USER_AGENT, "Accept": "*/*",
                 "Connection": "keep-alive"}
         if content_type:
@@ -240,7 +265,7 @@ class LoopbackTransport:
             if time.monotonic() >= deadline:
                 raise OutOfTime() from None
             raise TransportFault("ReadTimeout" if opened else "ConnectTimeout", str(error) or "timed out") from None
-        except (OSError, _Closed, ValueError) as error:
+        except (OSError, _Closed, FramingError) as error:
             connection.close()
             raise TransportFault("ConnectionError", f"{type(error).__name__}: {error}") from None
         shown = url if not query else f"{url.split('?', 1)[0]}?{query}"
@@ -260,27 +285,6 @@ class LoopbackTransport:
         self._connections.clear()
         if self._fallback is not None:
             self._fallback.close()
-
-
-def read_chunked(reader: Any) -> bytes:
-    """A chunked HTTP/1.1 body from ``reader`` (``readline``/``read``), its trailers skipped;
-    ValueError when it breaks the framing. The transport's answers and the emulator's requests."""
-    parts = []
-    while True:
-        size_line = reader.readline(_LINE_LIMIT)
-        try:
-            size = int(size_line.split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise ValueError(f"a bad chunk size line {size_line[:40]!r}") from None
-        if size == 0:
-            break
-        chunk = reader.read(size + 2)
-        if len(chunk) != size + 2:
-            raise ValueError("the body ended inside a chunk")
-        parts.append(chunk[:size])
-    while reader.readline(_LINE_LIMIT) not in (b"\r\n", b"\n", b""):
-        pass
-    return b"".join(parts)
 
 
 def _query(params: Any) -> str:

@@ -16,6 +16,15 @@ status, a dropped connection, a slow answer, a concurrent writer.
 Routes come from ``psa_scripts.clients.routes`` (the one table of REST routes), so
 the emulator serves what the clients call. To serve another route, add a line to
 ``ROUTES`` (a subclass may extend it) or call ``add_route`` in a test. Stdlib only.
+
+Its HTTP/1.1 is strict where RFC 9112 asks a server to be, with bounds chosen before anything
+is allocated (docs/emulator.md gives the facts and the numbers): a request framed two ways
+(Content-Length and chunked), with an invalid or repeated Content-Length, or an unknown
+transfer coding is refused and its connection closed; a body past ``max_body_bytes`` is
+refused (413) before it is read; a request neither a valid session nor an open route admits
+is refused (401) before its body is read, and is never recorded (``refused`` keeps the last
+few refusals' method, path and status); a connection idle ``idle_timeout`` seconds is closed;
+at most ``max_connections`` are served at once, the next ones get a 503.
 """
 
 from __future__ import annotations
@@ -24,16 +33,18 @@ import copy
 import json
 import re
 import secrets
+import socket
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Pattern, Set, Tuple
+from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Pattern, Set, Tuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..clients import routes
-from ..clients.loopback import read_chunked
+from ..clients.framing import FramingError, TooLarge, combined, read_chunked, read_fields, request_body_length
 from ..clients.catalog import BUCKET_NAME as CATALOG_BUCKET_NAME
 from .package_loader import PackageLoader, PackageLoadError  # noqa: F401 (PackageLoadError: re-exported)
 from ..model import CatalogWorkflow
@@ -49,6 +60,16 @@ PREFIXES = {
 OPEN_ROUTES = (routes.SCHEDULER_LOGIN, routes.RM_LOGIN)
 
 Reply = Tuple[int, Any]  # (status, payload): dict/list -> JSON, str -> text, bytes, None -> empty
+
+# The HTTP layer's bounds (docs/emulator.md). A request body: the largest Catalog upload is one
+# package entry (``psa publish`` reads at most 16 MiB an entry) in a multipart body, so twice that.
+MAX_BODY_BYTES = 32 * 1024 * 1024
+IDLE_TIMEOUT_SECONDS = 30.0  # a kept-alive connection with no request for this long is closed
+MAX_CONNECTIONS = 64  # served at once (a thread each); the next ones are answered 503
+REFUSED_KEPT = 100  # refusals remembered (method, path, status): a bounded log, never a body
+# After refusing a request whose body was not read, how long the emulator keeps reading (and
+# dropping) what the client still sends, so that it reads the answer instead of a reset.
+LINGER_SECONDS = 2.0
 
 
 @dataclass
@@ -66,6 +87,15 @@ class Recorded:
     def form(self) -> Dict[str, str]:
         """The body read as an urlencoded form."""
         return dict(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A request answered without being read in full nor recorded: framing, size or session."""
+
+    method: str
+    path: str
+    status: int
 
 
 @dataclass
@@ -137,8 +167,13 @@ class ProActiveEmulator:
     # What the server reports as its version: ProActive's package loader appends it to commit messages.
     SERVER_VERSION = "14.1.2"
 
-    def __init__(self, port: int = 0, users: Optional[Dict[str, str]] = None) -> None:
+    def __init__(self, port: int = 0, users: Optional[Dict[str, str]] = None, *,
+                 max_body_bytes: int = MAX_BODY_BYTES, idle_timeout: float = IDLE_TIMEOUT_SECONDS,
+                 max_connections: int = MAX_CONNECTIONS) -> None:
         self.port = port  # 0: a free port
+        self.max_body_bytes = max_body_bytes
+        self.idle_timeout = idle_timeout
+        self.max_connections = max_connections
         self.server_version = self.SERVER_VERSION
         self.lock = threading.RLock()
         self.instances: Dict[int, Dict[str, Any]] = {}
@@ -158,6 +193,7 @@ class ProActiveEmulator:
         self._next_job_id = 1000
         self.actions: List[Dict[str, Any]] = []
         self.requests: List[Recorded] = []
+        self.refused: Deque[Refused] = deque(maxlen=REFUSED_KEPT)
         self.connections = 0  # TCP connections accepted: clients that keep theirs alive open one
         # Catalog: bucket -> {"owner": str, "objects": {name: [revision, ...] oldest first}}.
         self.buckets: Dict[str, Dict[str, Any]] = {}
@@ -172,7 +208,7 @@ class ProActiveEmulator:
 
     # --- life cycle -----------------------------------------------------------------------
     def start(self) -> "ProActiveEmulator":
-        server = _Server(("127.0.0.1", self.port), _make_handler(self))
+        server = _Server(("127.0.0.1", self.port), _make_handler(self), self.max_connections)
         self._server = server
         self.url = f"http://127.0.0.1:{server.server_address[1]}"
         self._thread = threading.Thread(target=server.serve_forever, name="proactive-emulator",
@@ -323,22 +359,46 @@ class ProActiveEmulator:
         return answer
 
     def _dispatch(self, recorded: Recorded) -> Tuple[int, bytes, Optional[str]]:
+        entry, found = self._route(recorded.method, recorded.path)
+        if entry is None:
+            return _encoded(*_no_route(found, recorded.method, recorded.path))
+        if not entry.open and not self._has_session(recorded.headers):
+            return _encoded(*_NOT_CONNECTED)
+        with self.lock:
+            # Encoded under the lock: a later change of the state must not leak into the answer.
+            return _encoded(*entry.handler(recorded, **found.groupdict()))
+
+    def _route(self, method: str, path: str) -> Tuple[Optional[_Entry], Any]:
+        """The entry serving ``method path`` and its match; else (None, 405) when a route has
+        this path but another method, (None, 404) when none has it."""
         allowed = False
         for entry in self._table:
-            match = entry.pattern.match(recorded.path)
+            match = entry.pattern.match(path)
             if match is None:
                 continue
+            if entry.method == method:
+                return entry, match
             allowed = True
-            if entry.method != recorded.method:
-                continue
-            if not entry.open and recorded.headers.get("sessionid") not in self.sessions:
-                return _encoded(*_error(401, "you are not connected: missing or invalid session id"))
-            with self.lock:
-                # Encoded under the lock: a later change of the state must not leak into the answer.
-                return _encoded(*entry.handler(recorded, **match.groupdict()))
-        if allowed:
-            return _encoded(*_error(405, f"method {recorded.method} not allowed on {recorded.path}"))
-        return _encoded(*_error(404, f"no route for {recorded.path}"))
+        return None, 405 if allowed else 404
+
+    def _has_session(self, headers: Mapping[str, str]) -> bool:
+        with self.lock:
+            return headers.get("sessionid") in self.sessions
+
+    def _refusal(self, method: str, path: str, headers: Mapping[str, str]) -> Optional[Tuple[int, bytes, Optional[str]]]:
+        """The answer to a request that neither a valid session nor an open route admits (401,
+        or 404/405 when no route serves it), decided from its request line and headers alone:
+        such a request's body is never read and it is not recorded. None: admitted."""
+        if self._has_session(headers):
+            return None
+        entry, found = self._route(method, path)
+        if entry is not None and entry.open:
+            return None
+        return _encoded(*(_NOT_CONNECTED if entry is not None else _no_route(found, method, path)))
+
+    def _note_refused(self, method: str, path: str, status: int) -> None:
+        with self.lock:
+            self.refused.append(Refused(method, path, status))
 
     # --- Service Automation -------------------------------------------------------------------
     def _list_instances(self, req: Recorded) -> Reply:
@@ -622,11 +682,42 @@ class ProActiveEmulator:
 
 
 class _Server(ThreadingHTTPServer):
+    """A thread per connection, at most ``max_connections`` at once: a connection past the
+    bound is answered 503 (with Retry-After) and closed without being read."""
+
     daemon_threads = True
     request_queue_size = 128  # a burst of parallel clients must not wait for SYN retries
 
+    def __init__(self, address: Tuple[str, int], handler: type, max_connections: int) -> None:
+        super().__init__(address, handler)
+        self._slots = threading.BoundedSemaphore(max_connections)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            try:
+                request.sendall(_BUSY)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()  # no thread started: nobody else gives the slot back
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # clients hanging up (their read timeout) are normal here
+
+
+_BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain; charset=utf-8\r\n"
+         b"Content-Length: 34\r\nConnection: close\r\n\r\ntoo many connections: retry later\n")
 
 
 def _workflow_json(workflow: Dict[str, Any]) -> Dict[str, Any]:
@@ -697,8 +788,20 @@ def _error(status: int, message: str) -> Reply:
     return status, {"httpErrorCode": status, "errorMessage": message}
 
 
+# Reason phrases as RFC 9110 names them, where Python's (which vary with its version) differ.
+_REASONS = {413: "Content Too Large"}
+_NOT_CONNECTED = _error(401, "you are not connected: missing or invalid session id")
+
+
+def _no_route(status: int, method: str, path: str) -> Reply:
+    if status == 405:
+        return _error(405, f"method {method} not allowed on {path}")
+    return _error(404, f"no route for {path}")
+
+
 class _Headers(Dict[str, str]):
-    """A request's headers by lower-case name; ``get`` takes a name in any case."""
+    """A request's headers by lower-case name (a repeated field's values combined, RFC 9110
+    5.3); ``get`` takes a name in any case."""
 
     def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
         return super().get(name.lower(), default)
@@ -709,38 +812,32 @@ def _make_handler(emulator: ProActiveEmulator) -> type:
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True  # no 40 ms stalls between a client's writes
         wbufsize = -1  # buffered: the status line, headers and body leave in one send at the request's end
+        timeout = emulator.idle_timeout  # every read and write: a connection idle this long is closed
 
         def parse_request(self) -> bool:
-            """An HTTP/1.1 request's header block, read without the ``email`` package's parser
-            (about half the server's time per request); any other version goes the standard way."""
+            """An HTTP/1.1 request's header block, read by the bounded reader the transport also
+            uses (without the ``email`` package's parser: about half the server's time per
+            request); any other version goes the standard way, its fields then combined alike."""
             line = self.raw_requestline.decode("latin-1").rstrip("\r\n")
             words = line.split(" ")
             if len(words) != 3 or words[2] != "HTTP/1.1":
-                return super().parse_request()
+                if not super().parse_request():
+                    return False
+                self.headers = _Headers(combined([(n.lower(), v) for n, v in self.headers.items()]))  # type: ignore[assignment]
+                return True
             self.command, self.path, self.request_version = words
             self.requestline = line
-            headers = _Headers()
-            while True:
-                raw = self.rfile.readline(65537)
-                if raw in (b"\r\n", b"\n", b""):
-                    break
-                name, colon, value = raw.decode("latin-1").partition(":")
-                if len(raw) > 65536 or len(headers) >= 100:
-                    self.send_error(431, "Request header fields too large")
-                    return False
-                if not colon or not name or name != name.strip():  # also obsolete line folding
-                    self.send_error(400, f"Bad header line {raw[:80]!r}")
-                    return False
-                headers[name.lower()] = value.strip()
-            self.headers = headers  # type: ignore[assignment]
-            self.close_connection = headers.get("connection", "").lower() == "close"
-            coding = headers.get("transfer-encoding", "chunked").strip().lower()
-            if coding != "chunked":  # RFC 9112 6.1 (and Jetty, ProActive's web server): 501
-                self.send_error(501, f"transfer coding {coding!r} is not implemented (chunked is)")
+            try:
+                fields = read_fields(self.rfile)
+            except FramingError as error:
+                self._refuse(urlsplit(self.path).path, _encoded(*_error(error.status, str(error))))
                 return False
-            if headers.get("expect", "").lower() == "100-continue":
-                return self.handle_expect_100()
+            self.headers = _Headers(combined(fields))  # type: ignore[assignment]
+            self.close_connection = self.headers.get("connection", "").lower() == "close"
             return True
+
+        def handle_expect_100(self) -> bool:
+            return True  # answered in _serve, once the request is admitted (else its final status)
 
         def setup(self) -> None:
             super().setup()
@@ -748,17 +845,30 @@ def _make_handler(emulator: ProActiveEmulator) -> type:
                 emulator.connections += 1
 
         def _serve(self) -> None:
+            """Framing and size, then admission (session or open route), then the body, then the
+            record and the answer: a request refused on the way is neither read nor recorded."""
             parts = urlsplit(self.path)
-            if (self.headers.get("Transfer-Encoding") or "").strip().lower() == "chunked":
-                try:
-                    body = read_chunked(self.rfile)
-                except ValueError as error:
-                    self.send_error(400, f"bad chunked body: {error}")
-                    self.close_connection = True
-                    return
-            else:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+            try:
+                length = request_body_length(self.headers, emulator.max_body_bytes)
+            except FramingError as error:  # RFC 9112 6.3: answer, then close
+                self._refuse(parts.path, _encoded(*_error(error.status, str(error))))
+                return
+            refusal = emulator._refusal(self.command, parts.path, self.headers)
+            if refusal is not None:
+                self._refuse(parts.path, refusal, keep_alive=length == 0)
+                return
+            if (self.headers.get("expect") or "").lower() == "100-continue":
+                self.send_response_only(100)
+                self.end_headers()
+                self.wfile.flush()
+            try:
+                body = read_chunked(self.rfile, emulator.max_body_bytes) if length is None else self.rfile.read(length)
+            except FramingError as error:
+                self._refuse(parts.path, _encoded(*_error(error.status, f"bad chunked body: {error}")))
+                return
+            if length is not None and len(body) != length:
+                self.close_connection = True  # the client hung up inside its body
+                return
             parsed = None
             if body and "json" in (self.headers.get("Content-Type") or ""):
                 try:
@@ -769,7 +879,7 @@ def _make_handler(emulator: ProActiveEmulator) -> type:
                 method=self.command,
                 path=parts.path,
                 query=dict(parse_qsl(parts.query, keep_blank_values=True)),
-                headers={key.lower(): value for key, value in self.headers.items()},
+                headers=dict(self.headers),
                 body=body,
                 json=parsed,
             )
@@ -777,18 +887,53 @@ def _make_handler(emulator: ProActiveEmulator) -> type:
             if answer is None:
                 self.close_connection = True
                 return
-            status, data, content_type = answer
+            self._answer(*answer)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+        def _answer(self, status: int, data: bytes, content_type: Optional[str], close: bool = False) -> None:
             try:
-                self.send_response(status)
+                self.send_response(status, _REASONS.get(status))
                 if content_type:
                     self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
+                if close:
+                    self.send_header("Connection", "close")
                 self.end_headers()
                 self.wfile.write(data)
             except OSError:
                 self.close_connection = True  # the client gave up (its read timeout)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+        def _refuse(self, path: str, answer: Tuple[int, bytes, Optional[str]], keep_alive: bool = False) -> None:
+            """Answer a request that is not read further, noting it in ``refused``; unless nothing
+            of it is left to read, close the connection (RFC 9112 6.3) after lingering."""
+            emulator._note_refused(self.command, path, answer[0])
+            self._answer(*answer, close=not keep_alive)
+            if not keep_alive:
+                self._linger()
+
+        def _linger(self) -> None:
+            """Close our side, then read and drop what the client still sends (a body we refused),
+            at most LINGER_SECONDS and ``max_body_bytes``: a client still writing its body then
+            reads our answer rather than a connection reset. Nothing is kept."""
+            self.close_connection = True
+            try:
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_WR)
+                deadline = time.monotonic() + LINGER_SECONDS
+                scrap = bytearray(64 * 1024)
+                dropped = 0
+                while dropped <= emulator.max_body_bytes:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self.connection.settimeout(left)
+                    received = self.connection.recv_into(scrap)
+                    if not received:
+                        break
+                    dropped += received
+            except OSError:
+                pass
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             pass

@@ -18,8 +18,17 @@ docs/catalog-packages.md lists the loader's rules and where each comes from; in 
   ``commitMessage`` (else it is left alone: someone edited it); the answers to these uploads
   are not checked, as the loader does not check them.
 
-One difference, on purpose: an entry that would be unpacked outside the temporary directory
-(``../x``, ``/x``) is refused; the real loader would write it there.
+Differences, on purpose -- the rules of ``psa publish``'s reader (``psa_scripts.bundler``: one
+helper each, shared), where the real loader would go on:
+
+- an entry that would be unpacked outside the temporary directory (``../x``, ``/x``), or an
+  object whose ``file`` leads outside the package folder (``../../etc/hostname``, or a link
+  out of a directory package), is refused before anything is uploaded; the real loader would
+  write the entry there, or upload the file;
+- a zip past the package limits (entries, declared or actual sizes: a zip bomb) is refused
+  before anything is unpacked;
+- a dependency cycle (a package depending on itself, A -> B -> A) is reported; the real
+  loader would load them again and again until its stack overflows.
 """
 
 from __future__ import annotations
@@ -30,10 +39,11 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 from urllib.parse import quote_plus
 
+from ..bundler import BundleError, bounded_entries, leaves_folder
 from ..clients.catalog import multipart
 
 PUBLIC_OWNER = "GROUP:public-objects"
@@ -99,6 +109,21 @@ def _not_found(path: Path) -> _LoaderFailure:
     return _LoaderFailure(f"{path} (No such file or directory)")
 
 
+def _check_files_inside(catalog: Any, directory: Path) -> None:
+    """Refuse, before anything is uploaded, an object whose ``file`` leads outside the package
+    folder: written so (``..``, absolute) or through a link. Malformed entries are left to the
+    steps that fail on them as the loader does."""
+    objects = catalog.get("objects") if isinstance(catalog, dict) else None
+    for entry in objects if isinstance(objects, list) else []:
+        if not isinstance(entry, dict) or entry.get("file") is None:
+            continue
+        written = _groovy_text(entry["file"])
+        target = Path(f"{directory}/{written}")
+        if leaves_folder(written) or not target.resolve().is_relative_to(directory.resolve()):
+            raise _LoaderFailure(f" object {_groovy_text(entry.get('name'))}: its file {written} leads outside the "
+                                 f"package folder {directory.name}/ (the real loader uploads it; the local one refuses)")
+
+
 class PackageLoader:
     """One run of the loader (its bucket owner, like the real one's, carries over to the
     dependencies it loads)."""
@@ -115,7 +140,7 @@ class PackageLoader:
     def install(self, path: Path, load_dependencies: bool = True) -> List[str]:
         """Install the package at ``path``; the loader's log lines. PackageLoadError when it fails."""
         try:
-            self._run(Path(path), load_dependencies)
+            self._run(Path(path), load_dependencies, ())
         except _LoaderFailure as failure:
             raise PackageLoadError(f"Failed to install package into catalog.{failure}") from None
         finally:
@@ -124,7 +149,13 @@ class PackageLoader:
         return self.log
 
     # --- the loader's steps ------------------------------------------------------------------
-    def _run(self, package: Path, load_dependencies: bool) -> None:
+    def _run(self, package: Path, load_dependencies: bool, loading: "tuple[Path, ...]") -> None:
+        """Load ``package`` (its dependencies first); ``loading``: the packages whose dependencies
+        lead here, to tell a cycle instead of following it."""
+        if package.resolve() in [outer.resolve() for outer in loading]:
+            cycle = " -> ".join(path.name for path in (*loading, package))
+            raise _LoaderFailure(f" dependency cycle: {cycle} (ProActive's loader would load them until its stack "
+                                 "overflows; the local one refuses)")
         self.log.append(f" Loading {package}")
         extension = package.name.rsplit(".", 1)[1] if "." in package.name else ""
         if extension == "zip":
@@ -146,9 +177,11 @@ class PackageLoader:
             raise _LoaderFailure(f"groovy.json.JsonException: {error}") from None
         if not isinstance(metadata, dict):
             raise _LoaderFailure(f"Cannot cast object '{_groovy_text(metadata)}' to class 'java.util.Map'")
+        _check_files_inside(metadata.get("catalog"), directory)
         if load_dependencies:
             for name in metadata.get("dependencies") or []:
-                self._run(package.absolute().parent / (_groovy_text(name) + suffix), load_dependencies)
+                self._run(package.absolute().parent / (_groovy_text(name) + suffix), load_dependencies,
+                          (*loading, package))
         if metadata.get("dataspace") is not None:
             self.log.append(" dataspace files are not copied by the local loader")
         catalog = metadata.get("catalog")
@@ -166,20 +199,23 @@ class PackageLoader:
             raise _LoaderFailure(f"java.util.zip.ZipException: {error}") from None
         with archive:
             for entry in archive.infolist():
-                parts = PurePosixPath(entry.filename).parts
-                if entry.filename.startswith("/") or ".." in parts:
+                if leaves_folder(entry.filename):
                     raise _LoaderFailure(f"entry {entry.filename} would be unpacked outside {temp} (the real "
                                          "loader writes it there; the local one refuses)")
-                target = Path(f"{temp}/{entry.filename}")
                 if entry.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                try:  # Files.copy without REPLACE_EXISTING: a second entry of one name fails
-                    with archive.open(entry) as source, open(target, "xb") as sink:
-                        shutil.copyfileobj(source, sink)
-                except FileExistsError:
-                    raise _LoaderFailure(f"java.nio.file.FileAlreadyExistsException: {target}") from None
+                    Path(f"{temp}/{entry.filename}").mkdir(parents=True, exist_ok=True)
+            try:
+                for entry, content in bounded_entries(package, archive):
+                    target = Path(f"{temp}/{entry.filename}")
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    try:  # Files.copy without REPLACE_EXISTING: a second entry of one name fails
+                        with open(target, "xb") as sink:
+                            sink.write(content)
+                    except FileExistsError:
+                        raise _LoaderFailure(f"java.nio.file.FileAlreadyExistsException: {target}") from None
+            except BundleError as error:
+                raise _LoaderFailure(f" {error} (the local loader refuses a zip past the limits psa publish "
+                                     "keeps)") from None
         self.log.append(f" {package} extracted!")
         return temp / package.name[: -len(".zip")]
 
