@@ -54,7 +54,7 @@ import bisect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import AnyStr, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 from xml.parsers import expat
 
 from ..errors import InputError
@@ -136,31 +136,85 @@ class XmlElement:
             yield from child.iter(tag)
 
 
+# How deep elements may nest. ProActive workflows nest a dozen levels at most (job, taskFlow,
+# task, forkEnvironment, envScript, script, file, arguments, argument); a bound keeps a hostile
+# or broken file from exhausting the stack of every tool that walks the tree.
+MAX_DEPTH = 100
+
+
+class _Refused(Exception):
+    """Raised from an expat callback: the document holds something a workflow never holds."""
+
+    def __init__(self, byte_index: int, message: str) -> None:
+        super().__init__(message)
+        self.byte_index, self.message = byte_index, message
+
+
+class _Positions:
+    """Maps UTF-8 byte indexes of the parsed text to (line, column, character offset).
+
+    Expat reports byte indexes in increasing order, so the character offset is advanced from
+    the last index asked, decoding each byte once: the whole parse stays linear in the size
+    of the file (``decoded_bytes`` counts the bytes decoded, for the tests to check that)."""
+
+    def __init__(self, text: str, data: bytes) -> None:
+        self.data = data
+        self.ascii = len(text) == len(data)
+        self.line_bytes = [0] + [m.end() for m in re.finditer(b"\n", data)]
+        self.line_chars = [0] + [m.end() for m in re.finditer("\n", text)]
+        self.byte_index = self.char_offset = 0
+        self.decoded_bytes = 0
+
+    def offset(self, byte_index: int) -> int:
+        """The character offset of ``byte_index``."""
+        if self.ascii:
+            return byte_index
+        if byte_index < self.byte_index:  # never for expat's events; kept correct all the same
+            self.byte_index = self.char_offset = 0
+        chunk = self.data[self.byte_index:byte_index]
+        self.decoded_bytes += len(chunk)
+        self.char_offset += len(chunk.decode("utf-8", "replace"))
+        self.byte_index = byte_index
+        return self.char_offset
+
+    def __call__(self, byte_index: int) -> Tuple[int, int, int]:
+        line = bisect.bisect_right(self.line_bytes, byte_index)
+        offset = self.offset(byte_index)
+        return line, offset - self.line_chars[line - 1] + 1, offset
+
+
 class _Builder:
-    """Expat callbacks building XmlElements; positions from the byte index of each event."""
+    """Expat callbacks building XmlElements; positions from the byte index of each event.
+
+    A DOCTYPE (and so any entity declaration) is refused before expat reads its content:
+    no entity is ever expanded. Elements deeper than ``MAX_DEPTH`` are refused too."""
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.data = text.encode("utf-8")
-        # Map a UTF-8 byte index to (line, column, character offset).
-        self.line_starts = [0] + [m.end() for m in re.finditer(b"\n", self.data)]
+        self.position = _Positions(text, self.data)
         self.stack: List[dict] = [{"children": []}]
         self.parser = expat.ParserCreate(encoding="UTF-8", namespace_separator=" ")
         self.parser.ordered_attributes = True
         self.parser.StartElementHandler = self.start
         self.parser.EndElementHandler = self.end
         self.parser.CharacterDataHandler = self.characters
+        self.parser.StartDoctypeDeclHandler = self.doctype
+        self.parser.EntityDeclHandler = self.entity
 
-    def position(self, byte_index: int) -> Tuple[int, int, int]:
-        line = bisect.bisect_right(self.line_starts, byte_index)
-        start = self.line_starts[line - 1]
-        column = len(self.data[start:byte_index].decode("utf-8", "replace")) + 1
-        offset = len(self.data[:byte_index].decode("utf-8", "replace"))
-        return line, column, offset
+    def doctype(self, name: str, *_: object) -> None:
+        start = self.data.rfind(b"<!DOCTYPE", 0, self.parser.CurrentByteIndex + 1)
+        raise _Refused(max(start, 0), "a DOCTYPE declaration: ProActive workflows have none "
+                       "(entities it could declare are not expanded)")
+
+    def entity(self, name: str, *_: object) -> None:
+        raise _Refused(self.parser.CurrentByteIndex, f"an entity declaration ({name}): ProActive workflows have none")
 
     def start(self, name: str, attributes: List[str]) -> None:
         namespace, tag = _split(name)
         index = self.parser.CurrentByteIndex
+        if len(self.stack) > MAX_DEPTH:
+            raise _Refused(index, f"elements nested more than {MAX_DEPTH} deep (at <{tag}>)")
         line, column, offset = self.position(index)
         spans = _attribute_spans(self.data, index)
         parsed = []
@@ -171,7 +225,8 @@ class _Builder:
                                             else (index, index, index))
             a_line, a_column, a_offset = self.position(name_at)
             parsed.append(XmlAttribute(attr_name, attributes[position + 1], a_line, a_column, a_offset,
-                                       self.position(value_at)[2], self.position(value_end)[2], attr_namespace))
+                                       self.position.offset(value_at), self.position.offset(value_end),
+                                       attr_namespace))
         self.stack.append({"tag": tag, "namespace": namespace, "line": line, "column": column,
                            "offset": offset, "attributes": tuple(parsed), "children": [],
                            "text": [], "text_line": 0})
@@ -237,28 +292,48 @@ def _attribute_spans(data: bytes, start: int) -> List[Tuple[bytes, Tuple[int, in
 _ENCODING_DECLARATION = re.compile(rb"""^<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
-def _decode(data: bytes, source: str) -> str:
+@dataclass(frozen=True)
+class _Decoded:
+    """A document's text and how to write it back as the same bytes (its BOM, its encoding)."""
+
+    text: str
+    encoding: str
+    bom: bytes = b""
+
+    def encode(self, text: str) -> bytes:
+        return self.bom + text.encode(self.encoding)
+
+
+def _decode(data: bytes, source: str) -> _Decoded:
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    declared = _ENCODING_DECLARATION.match(data)
-    encoding = declared.group(1).decode("ascii") if declared else "utf-8"
+        encoding, bom, body = "utf-8", data[:3], data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding, bom, body = "utf-16", b"", data  # the codec reads and writes the BOM itself
+    else:
+        declared = _ENCODING_DECLARATION.match(data)
+        encoding, bom, body = (declared.group(1).decode("ascii") if declared else "utf-8"), b"", data
     try:
-        return data.decode(encoding)
+        return _Decoded(body.decode(encoding), encoding, bom)
     except (LookupError, UnicodeDecodeError) as error:
         raise WorkflowError(source, 1, 1, f"cannot decode the file as {encoding}: {error}") from None
 
 
 def parse_tree(data: bytes, source: str = "<workflow>") -> Tuple[str, XmlElement]:
-    """The decoded text and the root element of an XML document."""
-    text = _decode(data, source)
+    """The decoded text and the root element of an XML document (in its declared encoding)."""
+    text = _decode(data, source).text
+    return text, _parse_text(text, source)
+
+
+def _parse_text(text: str, source: str) -> XmlElement:
     builder = _Builder(text)
     try:
-        return text, builder.parse()
+        return builder.parse()
+    except _Refused as refused:
+        line, column, _ = _Positions(text, builder.data)(refused.byte_index)
+        raise WorkflowError(source, line, column, f"refused: {refused.message}") from None
     except expat.ExpatError as error:
         line = error.lineno
-        start = builder.line_starts[line - 1] if line - 1 < len(builder.line_starts) else 0
+        start = builder.position.line_bytes[line - 1] if line - 1 < len(builder.position.line_bytes) else 0
         column = len(builder.data[start:start + error.offset].decode("utf-8", "replace")) + 1
         raise WorkflowError(source, line, column,
                             f"not well-formed XML: {expat.ErrorString(error.code)}") from None
@@ -582,13 +657,20 @@ def replace_spans(text: str, changes: Iterable[Tuple[int, int, str]]) -> str:
     return "".join(out) + text[last:]
 
 
-def retarget(text: str, old_buckets: Iterable[str], new_bucket: str, source: str = "<workflow>") -> str:
-    """``text`` (a workflow) with the script URLs into ``old_buckets`` moved to ``new_bucket``;
-    only those attribute values change, every other character stays."""
+def retarget(document: AnyStr, old_buckets: Iterable[str], new_bucket: str, source: str = "<workflow>") -> AnyStr:
+    """``document`` (a workflow, as text or as the file's bytes) with the script URLs into
+    ``old_buckets`` moved to ``new_bucket``; only those attribute values change, every other
+    character stays. Bytes come back in the document's own encoding (its declaration, its BOM)."""
+    if isinstance(document, bytes):
+        decoded = _decode(document, source)
+        return decoded.encode(_retarget_text(decoded.text, old_buckets, new_bucket, source))
+    return _retarget_text(document, old_buckets, new_bucket, source)
+
+
+def _retarget_text(text: str, old_buckets: Iterable[str], new_bucket: str, source: str) -> str:
     old = set(old_buckets) - {new_bucket}
-    workflow = parse_workflow_bytes(text.encode("utf-8"), source)
     changes = []
-    for element in workflow.root.iter("file"):
+    for element in _parse_text(text, source).iter("file"):
         url = element.attribute("url")
         found = catalog_ref(url.value) if url is not None else None
         if found is None or found.bucket not in old:
