@@ -19,8 +19,8 @@ direct text, and for each element and each attribute its ``line`` and ``column``
 (1-based, in characters) and ``offset`` (in the decoded text). ``XmlAttribute`` also
 has ``value_offset``/``value_end`` (the span of the raw value between the quotes), so a
 tool can rewrite one value and leave every other byte alone (``replace_spans``).
-``Workflow.unknown_elements()`` / ``unknown_attributes()`` list what the jobdescriptor 3.x
-schema does not define at that place (content under ``<metadata>`` is free).
+What the jobdescriptor schema allows is not this module's: ``jobdescriptor.py`` restates it
+and ``schema.py`` checks a workflow against it.
 
 The typed view: frozen dataclasses, each holding the ``element`` it was read from (so
 ``.line``/``.column`` and ``element.attribute("x")`` positions are always at hand):
@@ -63,7 +63,6 @@ NAMESPACE_PREFIX = "urn:proactive:jobdescriptor:"
 _NAMESPACE = re.compile(r"^urn:proactive:jobdescriptor:(3\.\d+|dev)$")
 _CATALOG_URL = re.compile(r"/buckets/([^/?#]+)/resources/([^/?#]+)/raw/?(?:[?#].*)?$")
 CATALOG_URL_VARIABLE = "${PA_CATALOG_REST_URL}"
-XSI_NAMESPACE = "http://www.w3.org/2001/XMLSchema-instance"
 
 # The script slots, the element holding each, and the catalog kind of a script for it.
 # In the order the scheduler runs them (ProActive's InProcessTaskExecutor): selection on the
@@ -540,14 +539,6 @@ class Workflow:
         match = _NAMESPACE.match(self.root.namespace)
         return match.group(1) if match else None
 
-    def unknown_elements(self) -> List[XmlElement]:
-        """Elements the jobdescriptor schema does not allow where they stand."""
-        return [element for element, _ in _unknown(self.root) if element is not None]
-
-    def unknown_attributes(self) -> List[Tuple[XmlElement, XmlAttribute]]:
-        """(element, attribute) pairs the schema does not define on that element."""
-        return [(element, attribute) for element, attribute in _unknown_attributes(self.root)]
-
 
 # --- reading the typed view from the tree ---------------------------------------------------------------
 def _text(element: Optional[XmlElement]) -> Optional[str]:
@@ -680,75 +671,3 @@ def _retarget_text(text: str, old_buckets: Iterable[str], new_bucket: str, sourc
         changes.append((url.value_offset, url.value_end,
                         raw.replace(marker, f"/buckets/{new_bucket}/resources/")))
     return replace_spans(text, changes)
-
-
-# --- what the schema defines ------------------------------------------------------------------------------
-_SCRIPT = {"script": ("type",)}
-_SIMPLE_SCRIPT = {"script": ()}
-_SCRIPT_BODY = {"code": ("language",), "file": ("url", "path", "language"), "arguments": ()}
-_VARIABLE_ATTRS = ("name", "value", "model", "description", "group", "advanced", "hidden")
-# (parent tag, tag) -> allowed attributes; None as parent: the root.
-_SCHEMA: Dict[Tuple[Optional[str], str], Tuple[str, ...]] = {
-    (None, "job"): ("name", "priority", "onTaskError", "restartTaskOnError", "taskRetryDelay",
-                    "maxNumberOfExecution", "projectName", "tags"),
-    ("job", "variables"): (), ("job", "description"): (), ("job", "genericInformation"): (),
-    ("job", "inputSpace"): ("url",), ("job", "outputSpace"): ("url",), ("job", "globalSpace"): ("url",),
-    ("job", "userSpace"): ("url",), ("job", "taskFlow"): (), ("job", "metadata"): (),
-    ("job", "jobClasspath"): (),
-    ("jobClasspath", "pathElement"): ("path",),
-    ("variables", "variable"): _VARIABLE_ATTRS + ("inherited",),
-    ("genericInformation", "info"): ("name", "value"),
-    ("taskFlow", "task"): ("name", "numberOfNodes", "onTaskError", "restartTaskOnError", "taskRetryDelay",
-                           "maxNumberOfExecution", "fork", "runAsMe", "walltime", "preciousResult",
-                           "preciousLogs", "resultPreviewClass"),
-    ("task", "description"): (), ("task", "variables"): (), ("task", "genericInformation"): (),
-    ("task", "depends"): (), ("task", "inputFiles"): (), ("task", "parallel"): ("numberOfNodes",),
-    ("task", "selection"): (), ("task", "forkEnvironment"): ("workingDir", "javaHome"), ("task", "pre"): (),
-    ("task", "scriptExecutable"): (), ("task", "nativeExecutable"): (), ("task", "javaExecutable"): ("class",),
-    ("task", "controlFlow"): ("block",), ("task", "post"): (), ("task", "cleaning"): (),
-    ("task", "outputFiles"): (), ("task", "metadata"): (),
-    ("depends", "task"): ("ref",),
-    ("inputFiles", "files"): ("includes", "excludes", "accessMode"),
-    ("outputFiles", "files"): ("includes", "excludes", "accessMode"),
-    ("parallel", "topology"): (),
-    ("topology", "arbitrary"): (), ("topology", "bestProximity"): (), ("topology", "thresholdProximity"): ("threshold",),
-    ("topology", "singleHost"): (), ("topology", "singleHostExclusive"): (),
-    ("topology", "multipleHostsExclusive"): (), ("topology", "differentHostsExclusive"): (),
-    ("selection", "script"): ("type",),
-    ("pre", "script"): (), ("post", "script"): (), ("cleaning", "script"): (), ("scriptExecutable", "script"): (),
-    ("envScript", "script"): (), ("loop", "script"): (), ("if", "script"): (), ("replicate", "script"): (),
-    ("script", "code"): ("language",), ("script", "file"): ("url", "path", "language"), ("script", "arguments"): (),
-    ("file", "arguments"): (), ("arguments", "argument"): ("value",),
-    ("nativeExecutable", "staticCommand"): ("value", "workingDir"), ("staticCommand", "arguments"): (),
-    ("javaExecutable", "parameters"): (), ("parameters", "parameter"): ("name", "value"),
-    ("forkEnvironment", "SystemEnvironment"): (), ("SystemEnvironment", "variable"): ("name", "value"),
-    ("forkEnvironment", "jvmArgs"): (), ("jvmArgs", "jvmArg"): ("value",),
-    ("forkEnvironment", "additionalClasspath"): (), ("additionalClasspath", "pathElement"): ("path",),
-    ("forkEnvironment", "envScript"): (),
-    ("controlFlow", "if"): ("target", "else", "continuation"), ("controlFlow", "replicate"): (),
-    ("controlFlow", "loop"): ("target",),
-}
-
-
-def _unknown(element: XmlElement, parent: Optional[str] = None) -> Iterator[Tuple[XmlElement, None]]:
-    if (parent, element.tag) not in _SCHEMA:
-        yield element, None
-        return
-    if element.tag == "metadata":
-        return
-    for child in element.children:
-        yield from _unknown(child, element.tag)
-
-
-def _unknown_attributes(element: XmlElement, parent: Optional[str] = None
-                        ) -> Iterator[Tuple[XmlElement, XmlAttribute]]:
-    allowed = _SCHEMA.get((parent, element.tag))
-    if allowed is None or element.tag == "metadata":
-        return
-    for attribute in element.attributes:
-        if attribute.namespace == XSI_NAMESPACE:
-            continue  # xsi:schemaLocation and friends
-        if attribute.namespace or attribute.name not in allowed:
-            yield element, attribute
-    for child in element.children:
-        yield from _unknown_attributes(child, element.tag)
