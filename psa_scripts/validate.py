@@ -115,6 +115,11 @@ RULES: Dict[str, Tuple[str, str]] = {
     "PA114": ("text where the schema allows none", "Text may stand only in <description>, <code> and the entries "
               "of <metadata>; anywhere else the schema allows white space only, and the job factory refuses "
               "stray characters (a word pasted between two elements, a script written outside <code>)."),
+    "PA115": ("control flow the scheduler refuses", "At submission the scheduler checks the control flow (ProActive's "
+              "FlowChecker): a loop closes a task block (or loops on one task without block attribute) and its target "
+              "has at most one dependency; an if branches to two different tasks, each the target of one if only, "
+              "and without a continuation they depend on no task; a task a replicate runs depends on that task "
+              "only, does not end a block, and has a task depending on it (the merge point)."),
     "PSA201": ("no pca.service.id", "PSA groups a service's workflows by the generic information pca.service.id; "
               "without it the workflow is not part of any service."),
     "PSA202": ("pca.states missing or malformed", "pca.states lists the transitions a workflow performs as (FROM,TO) "

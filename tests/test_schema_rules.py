@@ -189,3 +189,52 @@ def test_the_walk_is_linear():
                     f"</scriptExecutable></task>" for n in range(3000))
     text = f'<job xmlns="urn:proactive:jobdescriptor:3.14" name="Big"><taskFlow>{tasks}</taskFlow></job>'
     assert problems(text) == []
+
+
+# --- control flow (PA115: what the scheduler's flow check refuses at submission) ------------------------
+def flow_job(tasks):
+    body = "".join(tasks)
+    return f'<job xmlns="urn:proactive:jobdescriptor:3.14" name="Flow"><taskFlow>{body}</taskFlow></job>'
+
+
+def task(name, depends=(), flow="", block=None):
+    refs = "".join(f'<task ref="{d}"/>' for d in depends)
+    block_attribute = f' block="{block}"' if block else ""
+    control = f"<controlFlow{block_attribute}>{flow}</controlFlow>" if flow or block else ""
+    return (f'<task name="{name}">' + (f"<depends>{refs}</depends>" if refs else "")
+            + '<scriptExecutable><script><code language="cpython">pass</code></script></scriptExecutable>'
+            + control + "</task>")
+
+
+SCRIPT = '<script><code language="cpython">x = 1</code></script>'
+
+
+@pytest.mark.parametrize("tasks, message", [
+    ([task("A"), task("B", ["A"], f'<loop target="B">{SCRIPT}</loop>')], None),  # B loops on itself: fine
+    ([task("A"), task("B", ["A", "A"], f'<loop target="B">{SCRIPT}</loop>')],  # a dependency written twice
+     "task 'B', the target of the <loop> of task B, has 2 dependencies"),
+    ([task("A"), task("C"), task("B", ["A", "C"], f'<loop target="B">{SCRIPT}</loop>')],
+     "task 'B', the target of the <loop> of task B, has 2 dependencies"),
+    ([task("A"), task("B", ["A"], f'<loop target="A">{SCRIPT}</loop>')], "the <loop> of task B does not close a task block"),
+    ([task("A", block="start"), task("B", ["A"], f'<loop target="A">{SCRIPT}</loop>', block="end")], None),
+    ([task("A", flow=f'<if target="B" else="B">{SCRIPT}</if>'), task("B")],
+     "<if> of task A: target and else are the same task 'B'"),
+    ([task("A", flow=f'<if target="B" else="C">{SCRIPT}</if>'), task("B"), task("C", ["A"])],
+     "the else of task A's <if>, task 'C', has dependencies"),
+    ([task("A", flow=f'<if target="B" else="C">{SCRIPT}</if>'), task("B"), task("C"),
+      task("D", flow=f'<if target="B" else="E">{SCRIPT}</if>'), task("E")],
+     "task 'B' is the target of two <if> actions (tasks A and D)"),
+    ([task("A", flow=f"<replicate>{SCRIPT}</replicate>"), task("B", ["A"])],
+     "task 'B', replicated by task A, has no task depending on it"),
+    ([task("A", flow=f"<replicate>{SCRIPT}</replicate>"), task("B", ["A"]), task("C", ["B"])], None),
+    ([task("A", flow=f"<replicate>{SCRIPT}</replicate>"), task("Z"), task("B", ["A", "Z"]), task("C", ["B"])],
+     "task 'B', replicated by task A, depends on other tasks too"),
+    ([task("A", flow=f"<replicate>{SCRIPT}</replicate>"), task("B", ["A"], block="end"), task("C", ["B"])],
+     "task 'B', replicated by task A, ends a task block"),
+])
+def test_control_flow_the_scheduler_refuses(tasks, message):
+    found = [m for code, m in problems(flow_job(tasks)) if code == "PA115"]
+    if message is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and found[0].startswith(message), found

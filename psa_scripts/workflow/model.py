@@ -54,7 +54,7 @@ import bisect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AnyStr, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import AnyStr, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 from xml.parsers import expat
 
 from ..errors import InputError

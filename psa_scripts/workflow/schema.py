@@ -47,42 +47,43 @@ def _suggestion(tag: str, known: Sequence[str]) -> str:
     return f" (did you mean <{close[0]}>?)" if close else ""
 
 
-def _content_problems(element: XmlElement, definition: Definition) -> Iterator[Problem]:
-    """What ``element``, read as ``definition``, breaks of the content model; then its children's."""
+def _content_problems(element: XmlElement, name: str) -> Iterator[Problem]:
+    """What ``element``, read as the definition ``name``, breaks of the content model; then its children's."""
+    definition = DEFINITIONS[name]
     yield from _attribute_problems(element, definition)
     if not definition.text and element.text.strip():
         yield Problem("PA114", element, f"text {_excerpt(element.text)} inside <{element.tag}>, where the schema "
-                      "allows no text", f"remove the text (only <description>, <code> and <metadata> entries hold text)")
+                      "allows no text", "remove the text (only <description>, <code> and <metadata> entries hold text)")
     if definition.any_children is not None:
         for child in element.children:
-            yield from _content_problems(child, DEFINITIONS[definition.any_children])
+            yield from _content_problems(child, definition.any_children)
         return
     if not definition.content:
         for child in element.children:
             yield Problem("PA103", child, f"unknown element <{child.tag}> here: the schema allows no element "
                           f"inside <{element.tag}>", "remove it or move it where the schema defines it")
         return
-    yield from _sequence_problems(element, definition)
+    yield from _sequence_problems(element, name)
 
 
 # For each definition: child tag -> (its slot, the definition it is read as); built once.
-_SLOT_OF: Dict[int, Dict[str, Tuple[int, str]]] = {
-    id(definition): {tag: (index, target) for index, slot in enumerate(definition.content)
-                     for tag, target in slot.choices}
-    for definition in DEFINITIONS.values()}
+_SLOT_OF: Dict[str, Dict[str, Tuple[int, str]]] = {
+    name: {tag: (index, target) for index, slot in enumerate(definition.content) for tag, target in slot.choices}
+    for name, definition in DEFINITIONS.items()}
 
 
-def _sequence_problems(element: XmlElement, definition: Definition) -> Iterator[Problem]:
+def _sequence_problems(element: XmlElement, name: str) -> Iterator[Problem]:
     """The children of ``element`` against its sequence of slots, in one pass: each child is
     placed in the first slot naming its tag; a slot behind the last one filled is out of order,
     a slot filled past its maximum is repeated; required slots no child fills are missing."""
+    definition = DEFINITIONS[name]
     slots = definition.content
     placed: List[int] = []  # the slot of each child accepted so far, in document order
     filled: Dict[int, int] = {}  # slot -> children placed in it
     highest = -1  # the last slot filled
     previous: Optional[str] = None
     for child in element.children:
-        found, target = _SLOT_OF[id(definition)].get(child.tag, (None, ""))
+        found, target = _SLOT_OF[name].get(child.tag, (None, ""))
         if found is None:
             known = [tag for slot in slots for tag in slot.tags]
             yield Problem("PA103", child, f"unknown element <{child.tag}> here: the schema does not allow it in "
@@ -109,7 +110,7 @@ def _sequence_problems(element: XmlElement, definition: Definition) -> Iterator[
             filled[found] = filled.get(found, 0) + 1
             highest = max(highest, found)
         previous = child.tag
-        yield from _content_problems(child, DEFINITIONS[target])
+        yield from _content_problems(child, target)
     present = {child.tag for child in element.children}
     for slot in slots:
         if slot.minimum and not present.intersection(slot.tags):
@@ -206,6 +207,82 @@ def _references(workflow: Workflow) -> Iterator[Problem]:
     yield from _cycles(root, depends)
 
 
+def _control_flow(workflow: Workflow) -> Iterator[Problem]:
+    """What the scheduler's control-flow check refuses at submission (ProActive's FlowChecker,
+    ow2-proactive/scheduling, scheduler-api ``job/factories/FlowChecker.java``), where the
+    answer needs no analysis of task blocks: each condition below is one that check refuses.
+    Dependencies are counted as written (a task named twice in <depends> counts twice)."""
+    tasks = {task.get("name"): task for task in workflow.root.findall("taskFlow/task")}
+    depends = {name: [ref.get("ref") for ref in task.findall("depends/task")] for name, task in tasks.items()}
+    dependants: Dict[str, List[str]] = {}
+    for name, refs in depends.items():
+        for ref in refs:
+            dependants.setdefault(ref or "", []).append(name or "")
+    targeted: Dict[str, str] = {}  # task -> the IF task whose target or else it is
+    fix = "see the control-flow rules of ProActive's documentation (task blocks, loops, branches, replication)"
+    for name, task in tasks.items():
+        block = _block(task)
+        branch, loop = task.find("controlFlow/if"), task.find("controlFlow/loop")
+        if branch is not None:
+            target, other = branch.get("target"), branch.get("else")
+            if target is not None and target == other and target in tasks:
+                yield Problem("PA115", branch, f"<if> of task {name}: target and else are the same task {target!r}",
+                              "branch to two different tasks")
+                continue
+            for attribute, chosen in (("target", target), ("else", other)):
+                if chosen not in tasks:
+                    continue  # PA107
+                if chosen in targeted:
+                    yield Problem("PA115", branch.attribute(attribute) or branch, f"task {chosen!r} is the target of "
+                                  f"two <if> actions (tasks {targeted[chosen]} and {name})", fix)
+                targeted[chosen] = name or ""
+                if branch.get("continuation") is None and depends.get(chosen):
+                    yield Problem("PA115", branch.attribute(attribute) or branch, f"the {attribute} of task {name}'s "
+                                  f"<if>, task {chosen!r}, has dependencies: a branch without continuation starts "
+                                  "with a task that depends on none", fix)
+        if loop is not None and loop.get("target") in tasks:
+            target = loop.get("target") or ""
+            target_block = _block(tasks[target])
+            looping_on_itself = target == name and block == "none"
+            if block is None or target_block is None:
+                pass  # an invalid block attribute: PA109
+            elif not looping_on_itself and not (target != name and target_block == "start" and block == "end"):
+                yield Problem("PA115", loop.attribute("target") or loop, f"the <loop> of task {name} does not close "
+                              "a task block: it loops on itself (no block attribute) or on the task that starts "
+                              f'the block it ends (block="start" there, block="end" here)', fix)
+            elif len(depends.get(target, [])) > 1:
+                yield Problem("PA115", loop.attribute("target") or loop, f"task {target!r}, the target of the "
+                              f"<loop> of task {name}, has {len(depends[target])} dependencies: a loop target "
+                              "has at most one", fix)
+        if task.find("controlFlow/replicate") is not None:
+            for child in dependants.get(name or "", []):
+                child_flow = tasks[child].find("controlFlow") if child in tasks else None
+                child_block = _block(tasks[child]) if child in tasks else None
+                if child_block is None:
+                    continue  # an invalid block attribute: PA109
+                if len(depends.get(child, [])) != 1:
+                    problem = "depends on other tasks too: a replicated task depends on its replicate task only"
+                elif child_block == "end":
+                    problem = 'ends a task block (block="end"): a replicated task cannot'
+                elif child_block == "start":
+                    continue  # the merge point is past the block's end: not judged here
+                elif not dependants.get(child):
+                    problem = "has no task depending on it: the replicated tasks have no merge point"
+                elif child_flow is not None and (child_flow.find("if") is not None
+                                                 or child_flow.find("replicate") is not None):
+                    problem = "performs an <if> or <replicate>: the last task a replicate runs cannot"
+                else:
+                    continue
+                yield Problem("PA115", tasks[child], f"task {child!r}, replicated by task {name}, {problem}", fix)
+
+
+def _block(task: XmlElement) -> Optional[str]:
+    """The task's block role (start, end or none), None when its block attribute is invalid."""
+    flow = task.find("controlFlow")
+    block = " ".join((flow.get("block") or "none").split()) if flow is not None else "none"
+    return block if block in ("start", "end", "none") else None
+
+
 def _cycles(root: XmlElement, depends: Dict[str, List[str]]) -> Iterator[Problem]:
     state: Dict[str, int] = {}  # 1 visiting, 2 done
     elements = {task.get("name"): task for task in root.findall("taskFlow/task")}
@@ -287,9 +364,10 @@ def _namespace(workflow: Workflow) -> Iterator[Problem]:
 def problems(workflow: Workflow) -> List[Problem]:
     """Everything the job factory would refuse in ``workflow`` (a ``<job>`` document)."""
     found: List[Problem] = list(_namespace(workflow))
-    found += _content_problems(workflow.root, DEFINITIONS[ROOT[1]])
+    found += _content_problems(workflow.root, ROOT[1])
     found += _duplicate_names(workflow)
     found += _references(workflow)
+    found += _control_flow(workflow)
     found += _scripts(workflow)
     found += _models(workflow)
     return found
