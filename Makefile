@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test demo bench engine venv clean mutate
+.PHONY: test demo bench engine venv clean mutate factory-diff
 
 venv: $(STAMP)
 
@@ -46,6 +46,11 @@ mutate:
 	@test -x $(MUTATE_VENV)/bin/mutmut || { $(PYTHON) -m venv $(MUTATE_VENV) && \
 	  $(MUTATE_VENV)/bin/pip install --quiet requests tenacity docker pytest pytest-mock 'mutmut==3.8.1'; }
 	MUTMUT=$(MUTATE_VENV)/bin/mutmut $(MUTATE_VENV)/bin/python tools/mutate.py $(SHARDS)
+
+# psa validate's PA1xx verdict against ProActive's job factory on seeded mutants of real workflows
+# (developers' use, not part of `make test`; needs a JDK 17 and PyPI). FACTORY_DIFF_ARGS="--seed 7 DIR".
+factory-diff: venv
+	$(PY) tools/factory_diff.py $(FACTORY_DIFF_ARGS)
 
 engine:
 	@tools/engine-up.sh

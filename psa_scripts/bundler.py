@@ -628,12 +628,13 @@ def default_commit_message(slug: str) -> str:
     return f"Published by psa-scripts ({slug})"
 
 
-def retarget(text: str, old_buckets: Iterable[str], new_bucket: str, source: str = "<workflow>") -> str:
-    """Point the script URLs of a workflow into ``old_buckets`` at ``new_bucket``: the workflow
-    model finds them (``<file url>`` values that are Catalog raw URLs) and only they change."""
+def retarget(document: bytes, old_buckets: Iterable[str], new_bucket: str, source: str = "<workflow>") -> bytes:
+    """Point the script URLs of a workflow (the file's bytes, in its declared encoding) into
+    ``old_buckets`` at ``new_bucket``: the workflow model finds them (``<file url>`` values
+    that are Catalog raw URLs) and only they change; the bytes keep the file's encoding."""
     from .workflow.model import retarget as retarget_urls
 
-    return retarget_urls(text, old_buckets, new_bucket, source)
+    return retarget_urls(document, old_buckets, new_bucket, source)
 
 
 # package.json: each key, the type of its value ("scripts" is true or a list of author scripts).
@@ -814,10 +815,10 @@ def build_package(directory: Path, *, bucket: Optional[str] = None, retarget_fro
                                       text.encode("ascii")))
     kind = str(data.get("workflowKind", DEFAULT_WORKFLOW_KIND))
     for path in sorted(directory.glob("*.xml")):
-        text = path.read_text(encoding="utf-8")
+        content = path.read_bytes()  # as written: the workflow declares its own encoding
         if bucket:
-            text = retarget(text, retarget_from, target, str(path))
-        objects.append(catalog_object(path.stem, kind, WORKFLOW_CONTENT_TYPE, path.name, text.encode("utf-8")))
+            content = retarget(content, retarget_from, target, str(path))
+        objects.append(catalog_object(path.stem, kind, WORKFLOW_CONTENT_TYPE, path.name, content))
     if not objects:
         raise BundleError(f"{directory} defines no object: set \"scripts\": true or add workflow XML files")
     names = [o.name for o in objects]
@@ -994,7 +995,7 @@ def read_zip(path: Path, *, max_entry_bytes: int = MAX_ENTRY_BYTES,
 def with_bucket(package: Package, bucket: str) -> Package:
     """``package`` sent to ``bucket``: workflow URLs into its old bucket follow."""
     objects = tuple(
-        replace(o, content=retarget(o.content.decode("utf-8"), [package.bucket], bucket).encode("utf-8"))
+        replace(o, content=retarget(o.content, [package.bucket], bucket, o.file))
         if o.content_type == WORKFLOW_CONTENT_TYPE else o
         for o in package.objects)
     return replace(package, bucket=bucket, objects=objects)

@@ -81,9 +81,11 @@ RULES: Dict[str, Tuple[str, str]] = {
     "PA101": ("unknown namespace", "A job is read against the jobdescriptor schema named by its namespace, "
               "urn:proactive:jobdescriptor:3.0 to 3.14 (3.14 needs ProActive 13.1 or later). Another namespace, "
               "or none, is refused at submission."),
-    "PA102": ("element out of order", "The schema fixes the order of a job's and a task's children (e.g. in a task: "
-              "description, variables, genericInformation, depends, ..., selection, forkEnvironment, pre, the "
-              "executable, controlFlow, post, cleaning). The job factory refuses any other order or a repeated one."),
+    "PA102": ("element out of order or repeated", "The schema fixes the order of each element's children (e.g. in a "
+              "task: description, variables, genericInformation, depends, ..., selection, forkEnvironment, pre, the "
+              "executable, controlFlow, post, cleaning) and how often each may appear (one <script> in a <pre>, "
+              "<post> or <scriptExecutable>, one <file> or <code> in a script, one <arguments>). The job factory "
+              "refuses any other order or count."),
     "PA103": ("unknown element", "An element the schema does not define where it stands (a typo, a Studio-only "
               "element, an element of another version) makes the job invalid."),
     "PA104": ("unknown attribute", "An attribute the schema does not define on that element makes the job invalid; "
@@ -107,7 +109,17 @@ RULES: Dict[str, Tuple[str, str]] = {
     "PA112": ("variable value rejected by its model", "At submission the scheduler checks each variable's value "
               "against its model (a number in range, one of a list, a match of a regular expression...)."),
     "PA113": ("required element or attribute missing", "The schema requires, e.g., a job name, a <taskFlow>, an "
-              "executable in each task, a value on each variable, a language on inline code."),
+              "executable in each task, a value on each variable and argument, a language on inline code, "
+              "includes and accessMode on <files>, a <script> in a <scriptExecutable>, an <info> in a "
+              "<genericInformation> (an empty list element is refused)."),
+    "PA114": ("text where the schema allows none", "Text may stand only in <description>, <code> and the entries "
+              "of <metadata>; anywhere else the schema allows white space only, and the job factory refuses "
+              "stray characters (a word pasted between two elements, a script written outside <code>)."),
+    "PA115": ("control flow the scheduler refuses", "At submission the scheduler checks the control flow (ProActive's "
+              "FlowChecker): a loop closes a task block (or loops on one task without block attribute) and its target "
+              "has at most one dependency; an if branches to two different tasks, each the target of one if only, "
+              "and without a continuation they depend on no task; a task a replicate runs depends on that task "
+              "only, does not end a block, and has a task depending on it (the merge point)."),
     "PSA201": ("no pca.service.id", "PSA groups a service's workflows by the generic information pca.service.id; "
               "without it the workflow is not part of any service."),
     "PSA202": ("pca.states missing or malformed", "pca.states lists the transitions a workflow performs as (FROM,TO) "

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from psa_scripts.workflow import schema
 from psa_scripts.workflow.model import (
     SLOTS, WorkflowError, catalog_ref, catalog_url, parse_workflow, parse_workflow_bytes, retarget,
 )
@@ -85,7 +86,7 @@ def test_the_coco_deployment_reads_as_the_scheduler_sees_it():
     assert loop.flow.loop.target == "Loop_Over_Instance_Status" and loop.flow.script.label == "Fetch_Logs"
     assert [(s.slot, s.label) for s in loop.scripts()] == [("executable", "Check_Instance_Status"),
                                                           ("flow", "Fetch_Logs")]
-    assert workflow.unknown_elements() == [] and workflow.unknown_attributes() == []
+    assert [p.message for p in schema.problems(workflow) if p.code not in ("PA107", "PA112")] == []
 
 
 def test_script_arguments_of_an_action():
@@ -121,7 +122,7 @@ def test_every_slot_and_control_flow():
     assert t2.executable is None and t2.executable_kind == "nativeExecutable"
     assert t2.flow.replicate.script.code == "runs = 2"
     assert t3.depends == ("T1", "T2") and t3.flow.loop.target == "T3"
-    assert workflow.unknown_elements() == [] and workflow.unknown_attributes() == []
+    assert [p.message for p in schema.problems(workflow) if p.code not in ("PA107", "PA112")] == []
 
 
 def test_every_element_and_attribute_has_its_position():
@@ -161,16 +162,15 @@ def test_namespaces_of_every_3x_and_none():
     assert parse_workflow_bytes(b'<job name="J"/>').schema_version is None
 
 
-def test_unknown_elements_and_attributes_are_listed_where_they_stand():
+def test_unknown_elements_and_attributes_are_found_where_they_stand():
     workflow = parse_workflow_bytes(b"""<job name="J" colour="red">
   <taskFlow><task name="T" fork="true" forks="2"><preScript/><scriptExecutable><script>
     <code language="cpython">pass</code></script></scriptExecutable>
-    <metadata><anything goes="here"/></metadata></task></taskFlow>
+    <metadata><anything>goes here</anything></metadata></task></taskFlow>
   <genericInformation><info name="a" value="b" extra="c"/></genericInformation>
 </job>""")
-    assert [(e.tag, e.line) for e in workflow.unknown_elements()] == [("preScript", 2)]
-    assert [(e.tag, a.name, a.line, a.column) for e, a in workflow.unknown_attributes()] == [
-        ("job", "colour", 1, 15), ("task", "forks", 2, 40), ("info", "extra", 5, 48)]
+    found = [(p.code, p.where.line, p.where.column) for p in schema.problems(workflow) if p.code in ("PA103", "PA104")]
+    assert found == [("PA104", 1, 15), ("PA104", 2, 40), ("PA103", 2, 50), ("PA104", 5, 48)]
 
 
 def test_malformed_xml_says_file_line_and_column(tmp_path):

@@ -19,8 +19,8 @@ direct text, and for each element and each attribute its ``line`` and ``column``
 (1-based, in characters) and ``offset`` (in the decoded text). ``XmlAttribute`` also
 has ``value_offset``/``value_end`` (the span of the raw value between the quotes), so a
 tool can rewrite one value and leave every other byte alone (``replace_spans``).
-``Workflow.unknown_elements()`` / ``unknown_attributes()`` list what the jobdescriptor 3.x
-schema does not define at that place (content under ``<metadata>`` is free).
+What the jobdescriptor schema allows is not this module's: ``jobdescriptor.py`` restates it
+and ``schema.py`` checks a workflow against it.
 
 The typed view: frozen dataclasses, each holding the ``element`` it was read from (so
 ``.line``/``.column`` and ``element.attribute("x")`` positions are always at hand):
@@ -54,7 +54,7 @@ import bisect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import AnyStr, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 from xml.parsers import expat
 
 from ..errors import InputError
@@ -63,7 +63,6 @@ NAMESPACE_PREFIX = "urn:proactive:jobdescriptor:"
 _NAMESPACE = re.compile(r"^urn:proactive:jobdescriptor:(3\.\d+|dev)$")
 _CATALOG_URL = re.compile(r"/buckets/([^/?#]+)/resources/([^/?#]+)/raw/?(?:[?#].*)?$")
 CATALOG_URL_VARIABLE = "${PA_CATALOG_REST_URL}"
-XSI_NAMESPACE = "http://www.w3.org/2001/XMLSchema-instance"
 
 # The script slots, the element holding each, and the catalog kind of a script for it.
 # In the order the scheduler runs them (ProActive's InProcessTaskExecutor): selection on the
@@ -136,31 +135,85 @@ class XmlElement:
             yield from child.iter(tag)
 
 
+# How deep elements may nest. ProActive workflows nest a dozen levels at most (job, taskFlow,
+# task, forkEnvironment, envScript, script, file, arguments, argument); a bound keeps a hostile
+# or broken file from exhausting the stack of every tool that walks the tree.
+MAX_DEPTH = 100
+
+
+class _Refused(Exception):
+    """Raised from an expat callback: the document holds something a workflow never holds."""
+
+    def __init__(self, byte_index: int, message: str) -> None:
+        super().__init__(message)
+        self.byte_index, self.message = byte_index, message
+
+
+class _Positions:
+    """Maps UTF-8 byte indexes of the parsed text to (line, column, character offset).
+
+    Expat reports byte indexes in increasing order, so the character offset is advanced from
+    the last index asked, decoding each byte once: the whole parse stays linear in the size
+    of the file (``decoded_bytes`` counts the bytes decoded, for the tests to check that)."""
+
+    def __init__(self, text: str, data: bytes) -> None:
+        self.data = data
+        self.ascii = len(text) == len(data)
+        self.line_bytes = [0] + [m.end() for m in re.finditer(b"\n", data)]
+        self.line_chars = [0] + [m.end() for m in re.finditer("\n", text)]
+        self.byte_index = self.char_offset = 0
+        self.decoded_bytes = 0
+
+    def offset(self, byte_index: int) -> int:
+        """The character offset of ``byte_index``."""
+        if self.ascii:
+            return byte_index
+        if byte_index < self.byte_index:  # never for expat's events; kept correct all the same
+            self.byte_index = self.char_offset = 0
+        chunk = self.data[self.byte_index:byte_index]
+        self.decoded_bytes += len(chunk)
+        self.char_offset += len(chunk.decode("utf-8", "replace"))
+        self.byte_index = byte_index
+        return self.char_offset
+
+    def __call__(self, byte_index: int) -> Tuple[int, int, int]:
+        line = bisect.bisect_right(self.line_bytes, byte_index)
+        offset = self.offset(byte_index)
+        return line, offset - self.line_chars[line - 1] + 1, offset
+
+
 class _Builder:
-    """Expat callbacks building XmlElements; positions from the byte index of each event."""
+    """Expat callbacks building XmlElements; positions from the byte index of each event.
+
+    A DOCTYPE (and so any entity declaration) is refused before expat reads its content:
+    no entity is ever expanded. Elements deeper than ``MAX_DEPTH`` are refused too."""
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.data = text.encode("utf-8")
-        # Map a UTF-8 byte index to (line, column, character offset).
-        self.line_starts = [0] + [m.end() for m in re.finditer(b"\n", self.data)]
+        self.position = _Positions(text, self.data)
         self.stack: List[dict] = [{"children": []}]
         self.parser = expat.ParserCreate(encoding="UTF-8", namespace_separator=" ")
         self.parser.ordered_attributes = True
         self.parser.StartElementHandler = self.start
         self.parser.EndElementHandler = self.end
         self.parser.CharacterDataHandler = self.characters
+        self.parser.StartDoctypeDeclHandler = self.doctype
+        self.parser.EntityDeclHandler = self.entity
 
-    def position(self, byte_index: int) -> Tuple[int, int, int]:
-        line = bisect.bisect_right(self.line_starts, byte_index)
-        start = self.line_starts[line - 1]
-        column = len(self.data[start:byte_index].decode("utf-8", "replace")) + 1
-        offset = len(self.data[:byte_index].decode("utf-8", "replace"))
-        return line, column, offset
+    def doctype(self, name: str, *_: object) -> None:
+        start = self.data.rfind(b"<!DOCTYPE", 0, self.parser.CurrentByteIndex + 1)
+        raise _Refused(max(start, 0), "a DOCTYPE declaration: ProActive workflows have none "
+                       "(entities it could declare are not expanded)")
+
+    def entity(self, name: str, *_: object) -> None:
+        raise _Refused(self.parser.CurrentByteIndex, f"an entity declaration ({name}): ProActive workflows have none")
 
     def start(self, name: str, attributes: List[str]) -> None:
         namespace, tag = _split(name)
         index = self.parser.CurrentByteIndex
+        if len(self.stack) > MAX_DEPTH:
+            raise _Refused(index, f"elements nested more than {MAX_DEPTH} deep (at <{tag}>)")
         line, column, offset = self.position(index)
         spans = _attribute_spans(self.data, index)
         parsed = []
@@ -171,7 +224,8 @@ class _Builder:
                                             else (index, index, index))
             a_line, a_column, a_offset = self.position(name_at)
             parsed.append(XmlAttribute(attr_name, attributes[position + 1], a_line, a_column, a_offset,
-                                       self.position(value_at)[2], self.position(value_end)[2], attr_namespace))
+                                       self.position.offset(value_at), self.position.offset(value_end),
+                                       attr_namespace))
         self.stack.append({"tag": tag, "namespace": namespace, "line": line, "column": column,
                            "offset": offset, "attributes": tuple(parsed), "children": [],
                            "text": [], "text_line": 0})
@@ -237,28 +291,48 @@ def _attribute_spans(data: bytes, start: int) -> List[Tuple[bytes, Tuple[int, in
 _ENCODING_DECLARATION = re.compile(rb"""^<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
-def _decode(data: bytes, source: str) -> str:
+@dataclass(frozen=True)
+class _Decoded:
+    """A document's text and how to write it back as the same bytes (its BOM, its encoding)."""
+
+    text: str
+    encoding: str
+    bom: bytes = b""
+
+    def encode(self, text: str) -> bytes:
+        return self.bom + text.encode(self.encoding)
+
+
+def _decode(data: bytes, source: str) -> _Decoded:
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    declared = _ENCODING_DECLARATION.match(data)
-    encoding = declared.group(1).decode("ascii") if declared else "utf-8"
+        encoding, bom, body = "utf-8", data[:3], data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding, bom, body = "utf-16", b"", data  # the codec reads and writes the BOM itself
+    else:
+        declared = _ENCODING_DECLARATION.match(data)
+        encoding, bom, body = (declared.group(1).decode("ascii") if declared else "utf-8"), b"", data
     try:
-        return data.decode(encoding)
+        return _Decoded(body.decode(encoding), encoding, bom)
     except (LookupError, UnicodeDecodeError) as error:
         raise WorkflowError(source, 1, 1, f"cannot decode the file as {encoding}: {error}") from None
 
 
 def parse_tree(data: bytes, source: str = "<workflow>") -> Tuple[str, XmlElement]:
-    """The decoded text and the root element of an XML document."""
-    text = _decode(data, source)
+    """The decoded text and the root element of an XML document (in its declared encoding)."""
+    text = _decode(data, source).text
+    return text, _parse_text(text, source)
+
+
+def _parse_text(text: str, source: str) -> XmlElement:
     builder = _Builder(text)
     try:
-        return text, builder.parse()
+        return builder.parse()
+    except _Refused as refused:
+        line, column, _ = _Positions(text, builder.data)(refused.byte_index)
+        raise WorkflowError(source, line, column, f"refused: {refused.message}") from None
     except expat.ExpatError as error:
         line = error.lineno
-        start = builder.line_starts[line - 1] if line - 1 < len(builder.line_starts) else 0
+        start = builder.position.line_bytes[line - 1] if line - 1 < len(builder.position.line_bytes) else 0
         column = len(builder.data[start:start + error.offset].decode("utf-8", "replace")) + 1
         raise WorkflowError(source, line, column,
                             f"not well-formed XML: {expat.ErrorString(error.code)}") from None
@@ -465,14 +539,6 @@ class Workflow:
         match = _NAMESPACE.match(self.root.namespace)
         return match.group(1) if match else None
 
-    def unknown_elements(self) -> List[XmlElement]:
-        """Elements the jobdescriptor schema does not allow where they stand."""
-        return [element for element, _ in _unknown(self.root) if element is not None]
-
-    def unknown_attributes(self) -> List[Tuple[XmlElement, XmlAttribute]]:
-        """(element, attribute) pairs the schema does not define on that element."""
-        return [(element, attribute) for element, attribute in _unknown_attributes(self.root)]
-
 
 # --- reading the typed view from the tree ---------------------------------------------------------------
 def _text(element: Optional[XmlElement]) -> Optional[str]:
@@ -582,13 +648,20 @@ def replace_spans(text: str, changes: Iterable[Tuple[int, int, str]]) -> str:
     return "".join(out) + text[last:]
 
 
-def retarget(text: str, old_buckets: Iterable[str], new_bucket: str, source: str = "<workflow>") -> str:
-    """``text`` (a workflow) with the script URLs into ``old_buckets`` moved to ``new_bucket``;
-    only those attribute values change, every other character stays."""
+def retarget(document: AnyStr, old_buckets: Iterable[str], new_bucket: str, source: str = "<workflow>") -> AnyStr:
+    """``document`` (a workflow, as text or as the file's bytes) with the script URLs into
+    ``old_buckets`` moved to ``new_bucket``; only those attribute values change, every other
+    character stays. Bytes come back in the document's own encoding (its declaration, its BOM)."""
+    if isinstance(document, bytes):
+        decoded = _decode(document, source)
+        return decoded.encode(_retarget_text(decoded.text, old_buckets, new_bucket, source))
+    return _retarget_text(document, old_buckets, new_bucket, source)
+
+
+def _retarget_text(text: str, old_buckets: Iterable[str], new_bucket: str, source: str) -> str:
     old = set(old_buckets) - {new_bucket}
-    workflow = parse_workflow_bytes(text.encode("utf-8"), source)
     changes = []
-    for element in workflow.root.iter("file"):
+    for element in _parse_text(text, source).iter("file"):
         url = element.attribute("url")
         found = catalog_ref(url.value) if url is not None else None
         if found is None or found.bucket not in old:
@@ -598,75 +671,3 @@ def retarget(text: str, old_buckets: Iterable[str], new_bucket: str, source: str
         changes.append((url.value_offset, url.value_end,
                         raw.replace(marker, f"/buckets/{new_bucket}/resources/")))
     return replace_spans(text, changes)
-
-
-# --- what the schema defines ------------------------------------------------------------------------------
-_SCRIPT = {"script": ("type",)}
-_SIMPLE_SCRIPT = {"script": ()}
-_SCRIPT_BODY = {"code": ("language",), "file": ("url", "path", "language"), "arguments": ()}
-_VARIABLE_ATTRS = ("name", "value", "model", "description", "group", "advanced", "hidden")
-# (parent tag, tag) -> allowed attributes; None as parent: the root.
-_SCHEMA: Dict[Tuple[Optional[str], str], Tuple[str, ...]] = {
-    (None, "job"): ("name", "priority", "onTaskError", "restartTaskOnError", "taskRetryDelay",
-                    "maxNumberOfExecution", "projectName", "tags"),
-    ("job", "variables"): (), ("job", "description"): (), ("job", "genericInformation"): (),
-    ("job", "inputSpace"): ("url",), ("job", "outputSpace"): ("url",), ("job", "globalSpace"): ("url",),
-    ("job", "userSpace"): ("url",), ("job", "taskFlow"): (), ("job", "metadata"): (),
-    ("job", "jobClasspath"): (),
-    ("jobClasspath", "pathElement"): ("path",),
-    ("variables", "variable"): _VARIABLE_ATTRS + ("inherited",),
-    ("genericInformation", "info"): ("name", "value"),
-    ("taskFlow", "task"): ("name", "numberOfNodes", "onTaskError", "restartTaskOnError", "taskRetryDelay",
-                           "maxNumberOfExecution", "fork", "runAsMe", "walltime", "preciousResult",
-                           "preciousLogs", "resultPreviewClass"),
-    ("task", "description"): (), ("task", "variables"): (), ("task", "genericInformation"): (),
-    ("task", "depends"): (), ("task", "inputFiles"): (), ("task", "parallel"): ("numberOfNodes",),
-    ("task", "selection"): (), ("task", "forkEnvironment"): ("workingDir", "javaHome"), ("task", "pre"): (),
-    ("task", "scriptExecutable"): (), ("task", "nativeExecutable"): (), ("task", "javaExecutable"): ("class",),
-    ("task", "controlFlow"): ("block",), ("task", "post"): (), ("task", "cleaning"): (),
-    ("task", "outputFiles"): (), ("task", "metadata"): (),
-    ("depends", "task"): ("ref",),
-    ("inputFiles", "files"): ("includes", "excludes", "accessMode"),
-    ("outputFiles", "files"): ("includes", "excludes", "accessMode"),
-    ("parallel", "topology"): (),
-    ("topology", "arbitrary"): (), ("topology", "bestProximity"): (), ("topology", "thresholdProximity"): ("threshold",),
-    ("topology", "singleHost"): (), ("topology", "singleHostExclusive"): (),
-    ("topology", "multipleHostsExclusive"): (), ("topology", "differentHostsExclusive"): (),
-    ("selection", "script"): ("type",),
-    ("pre", "script"): (), ("post", "script"): (), ("cleaning", "script"): (), ("scriptExecutable", "script"): (),
-    ("envScript", "script"): (), ("loop", "script"): (), ("if", "script"): (), ("replicate", "script"): (),
-    ("script", "code"): ("language",), ("script", "file"): ("url", "path", "language"), ("script", "arguments"): (),
-    ("file", "arguments"): (), ("arguments", "argument"): ("value",),
-    ("nativeExecutable", "staticCommand"): ("value", "workingDir"), ("staticCommand", "arguments"): (),
-    ("javaExecutable", "parameters"): (), ("parameters", "parameter"): ("name", "value"),
-    ("forkEnvironment", "SystemEnvironment"): (), ("SystemEnvironment", "variable"): ("name", "value"),
-    ("forkEnvironment", "jvmArgs"): (), ("jvmArgs", "jvmArg"): ("value",),
-    ("forkEnvironment", "additionalClasspath"): (), ("additionalClasspath", "pathElement"): ("path",),
-    ("forkEnvironment", "envScript"): (),
-    ("controlFlow", "if"): ("target", "else", "continuation"), ("controlFlow", "replicate"): (),
-    ("controlFlow", "loop"): ("target",),
-}
-
-
-def _unknown(element: XmlElement, parent: Optional[str] = None) -> Iterator[Tuple[XmlElement, None]]:
-    if (parent, element.tag) not in _SCHEMA:
-        yield element, None
-        return
-    if element.tag == "metadata":
-        return
-    for child in element.children:
-        yield from _unknown(child, element.tag)
-
-
-def _unknown_attributes(element: XmlElement, parent: Optional[str] = None
-                        ) -> Iterator[Tuple[XmlElement, XmlAttribute]]:
-    allowed = _SCHEMA.get((parent, element.tag))
-    if allowed is None or element.tag == "metadata":
-        return
-    for attribute in element.attributes:
-        if attribute.namespace == XSI_NAMESPACE:
-            continue  # xsi:schemaLocation and friends
-        if attribute.namespace or attribute.name not in allowed:
-            yield element, attribute
-    for child in element.children:
-        yield from _unknown_attributes(child, element.tag)

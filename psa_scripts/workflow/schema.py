@@ -1,10 +1,9 @@
 """What ProActive's job factory refuses at parse or submission, checked on the workflow model.
 
-Written from the rules of the jobdescriptor 3.x schema (ProActive's ``schedulerjob.rnc`` in
-ow2-proactive/scheduling, ``scheduler-api/.../schemas/jobdescriptor/<version>``) and from what
-the job factory checks beyond it (task dependencies, control-flow targets, script URLs,
-variable models — ``StaxJobFactory`` and the model validators). ProActive's schema files are
-not shipped: the rules are restated here, one place to correct if ProActive changes them.
+The schema's content model (``jobdescriptor.py``: order, cardinality, attributes, value types,
+where text may stand) is checked in one walk of the tree; then what the job factory checks
+beyond it (task dependencies, control-flow targets, script URLs, variable models — ``StaxJobFactory`` and the model validators). ProActive's schema files are
+not shipped: the rules are restated, one place to correct if ProActive changes them.
 
 Each check yields ``Problem(code, element_or_attribute, message, fix)``; ``psa validate``
 turns them into findings. Values holding a variable reference (``${X}``) are accepted where
@@ -13,68 +12,18 @@ the schema accepts ``variableRefType``: the scheduler substitutes them before it
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 from . import variable_models
+from .jobdescriptor import DEFINITIONS, JOB_NAME, ROOT, XSI_SCHEMA_LOCATION, Definition, ValueType
 from .model import CATALOG_URL_VARIABLE, NAMESPACE_PREFIX, Workflow, XmlAttribute, XmlElement
 
 # Known jobdescriptor versions (ProActive ships a schema for each).
 VERSIONS = tuple(f"3.{minor}" for minor in range(15)) + ("dev",)
-
-# The order the schema imposes on the children of <job> and <task> (each at most once, except
-# where noted); <taskFlow> and an executable are required.
-JOB_ORDER = ("variables", "description", "genericInformation", "inputSpace", "outputSpace", "globalSpace",
-             "userSpace", "taskFlow", "metadata")
-TASK_ORDER = ("description", "variables", "genericInformation", "depends", "inputFiles", "parallel", "selection",
-              "forkEnvironment", "pre", ("scriptExecutable", "nativeExecutable", "javaExecutable"), "controlFlow",
-              "post", "cleaning", "outputFiles", "metadata")
-_VARIABLE_REF = re.compile(r"^\$\{[A-Za-z0-9._]+\}$")
-_NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9._\-]*$")
-_DURATION = re.compile(r"^[0-9]*[1-9][0-9]*(:[0-5][0-9]){0,2}$")
-_CLASS = re.compile(r"^([A-Za-z_$][A-Za-z_0-9$]*\.)*[A-Za-z_$][A-Za-z_0-9$]*$")
-_TAGS = re.compile(r"^([A-Za-z_0-9\-\s]+(,[A-Za-z_0-9\-\s]+)*)?$")
-_BOOLEANS = ("true", "false", "1", "0")
-
-# attribute -> (allowed values or a pattern, what it must be, whether ${VAR} is accepted)
-Rule = Tuple[Union[Tuple[str, ...], "re.Pattern[str]", str], str, bool]
-_JOB_ATTRIBUTES: Dict[str, Rule] = {
-    "priority": (("highest", "high", "normal", "low", "lowest"), "a priority", True),
-    "onTaskError": (("cancelJob", "suspendTask", "pauseJob", "continueJobExecution", "none"), "an error policy", True),
-    "restartTaskOnError": (("anywhere", "elsewhere"), "a restart policy", True),
-    "taskRetryDelay": (_DURATION, "a duration (ss, mm:ss or hh:mm:ss)", True),
-    "maxNumberOfExecution": ("nonNegativeInteger", "a whole number >= 0", True),
-    "tags": (_TAGS, "comma-separated tags of letters, digits, '_', '-' and spaces", False),
-}
-_TASK_ATTRIBUTES: Dict[str, Rule] = {
-    "numberOfNodes": ("positiveInteger", "a whole number >= 1", True),
-    "onTaskError": _JOB_ATTRIBUTES["onTaskError"],
-    "restartTaskOnError": (("anywhere", "elsewhere"), "a restart policy", False),
-    "taskRetryDelay": _JOB_ATTRIBUTES["taskRetryDelay"],
-    "maxNumberOfExecution": _JOB_ATTRIBUTES["maxNumberOfExecution"],
-    "fork": (_BOOLEANS, "true or false", True),
-    "runAsMe": (_BOOLEANS, "true or false", True),
-    "walltime": (_DURATION, "a duration (ss, mm:ss or hh:mm:ss)", True),
-    "preciousResult": (_BOOLEANS, "true or false", True),
-    "preciousLogs": (_BOOLEANS, "true or false", True),
-    "resultPreviewClass": (_CLASS, "a Java class name", True),
-}
-_OTHER_ATTRIBUTES: Dict[Tuple[str, str], Rule] = {
-    ("variable", "advanced"): (_BOOLEANS, "true or false", False),
-    ("variable", "hidden"): (_BOOLEANS, "true or false", False),
-    ("variable", "inherited"): (_BOOLEANS, "true or false", False),
-    ("controlFlow", "block"): (("start", "end", "none"), "start, end or none", False),
-    ("script", "type"): (("dynamic", "static"), "dynamic or static", True),
-    ("parallel", "numberOfNodes"): ("positiveInteger", "a whole number >= 1", True),
-    ("thresholdProximity", "threshold"): ("nonNegativeInteger", "a whole number >= 0", False),
-}
-_ACCESS_MODES = {
-    "inputFiles": ("transferFromInputSpace", "transferFromOutputSpace", "transferFromGlobalSpace",
-                   "transferFromUserSpace", "cacheFromInputSpace", "cacheFromOutputSpace", "cacheFromGlobalSpace",
-                   "cacheFromUserSpace", "none"),
-    "outputFiles": ("transferToOutputSpace", "transferToGlobalSpace", "transferToUserSpace", "none"),
-}
+_NAMED_LABEL_TAGS = ("job", "task", "variable", "info")
 
 
 @dataclass(frozen=True)
@@ -85,90 +34,151 @@ class Problem:
     fix: str
 
 
-def _valid(value: str, rule: Rule) -> bool:
-    allowed, _, variable_ok = rule
-    if variable_ok and _VARIABLE_REF.match(value):
-        return True
-    if allowed == "nonNegativeInteger":
-        return bool(re.fullmatch(r"\+?\d+", value.strip()))
-    if allowed == "positiveInteger":
-        return bool(re.fullmatch(r"\+?\d+", value.strip())) and int(value) > 0
-    if isinstance(allowed, tuple):
-        return value in allowed
-    return bool(allowed.match(value))  # type: ignore[union-attr]
+# --- the content model (jobdescriptor.py) checked on the tree ------------------------------------------------
+def _describe(element: XmlElement, definition: Definition) -> str:
+    name = element.get("name") if element.tag in _NAMED_LABEL_TAGS else None
+    if definition.label and name:
+        return f"{definition.label} {name}"
+    return f"<{element.tag}>"
 
 
-def _attribute_problems(element: XmlElement, rules: Dict[str, Rule]) -> Iterator[Problem]:
-    for name, rule in rules.items():
-        attribute = element.attribute(name)
-        if attribute is not None and not _valid(attribute.value, rule):
-            allowed = rule[0]
-            listed = f" ({', '.join(allowed)})" if isinstance(allowed, tuple) and allowed is not _BOOLEANS else ""
-            yield Problem("PA109", attribute, f"<{element.tag}> attribute {name}={attribute.value!r} is not {rule[1]}",
-                          f"use one of the values the schema allows{listed}"
-                          + (" or a ${VARIABLE} reference" if rule[2] else ""))
+def _suggestion(tag: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(tag, known, n=1, cutoff=0.6)
+    return f" (did you mean <{close[0]}>?)" if close else ""
 
 
-def _order_problems(element: XmlElement, order: Sequence[Union[str, Tuple[str, ...]]]) -> Iterator[Problem]:
-    rank = {}
-    for position, entry in enumerate(order):
-        for tag in (entry if isinstance(entry, tuple) else (entry,)):
-            rank[tag] = position
-    last, seen = -1, set()
+def _content_problems(element: XmlElement, name: str) -> Iterator[Problem]:
+    """What ``element``, read as the definition ``name``, breaks of the content model; then its children's."""
+    definition = DEFINITIONS[name]
+    yield from _attribute_problems(element, definition)
+    if not definition.text and element.text.strip():
+        yield Problem("PA114", element, f"text {_excerpt(element.text)} inside <{element.tag}>, where the schema "
+                      "allows no text", "remove the text (only <description>, <code> and <metadata> entries hold text)")
+    if definition.any_children is not None:
+        for child in element.children:
+            yield from _content_problems(child, definition.any_children)
+        return
+    if not definition.content:
+        for child in element.children:
+            yield Problem("PA103", child, f"unknown element <{child.tag}> here: the schema allows no element "
+                          f"inside <{element.tag}>", "remove it or move it where the schema defines it")
+        return
+    yield from _sequence_problems(element, name)
+
+
+# For each definition: child tag -> (its slot, the definition it is read as); built once.
+_SLOT_OF: Dict[str, Dict[str, Tuple[int, str]]] = {
+    name: {tag: (index, target) for index, slot in enumerate(definition.content) for tag, target in slot.choices}
+    for name, definition in DEFINITIONS.items()}
+
+
+def _sequence_problems(element: XmlElement, name: str) -> Iterator[Problem]:
+    """The children of ``element`` against its sequence of slots, in one pass: each child is
+    placed in the first slot naming its tag; a slot behind the last one filled is out of order,
+    a slot filled past its maximum is repeated; required slots no child fills are missing."""
+    definition = DEFINITIONS[name]
+    slots = definition.content
+    placed: List[int] = []  # the slot of each child accepted so far, in document order
+    filled: Dict[int, int] = {}  # slot -> children placed in it
+    highest = -1  # the last slot filled
+    previous: Optional[str] = None
     for child in element.children:
-        if child.tag not in rank:
-            continue  # unknown: reported by PA103
-        position = rank[child.tag]
-        if position in seen and child.tag != "selection":
-            yield Problem("PA102", child, f"<{child.tag}> appears twice in <{element.tag}>",
-                          f"keep one <{child.tag}> (merge their contents)")
-        elif position < last:
-            before = next(c.tag for c in element.children if rank.get(c.tag, -1) > position)
+        found, target = _SLOT_OF[name].get(child.tag, (None, ""))
+        if found is None:
+            known = [tag for slot in slots for tag in slot.tags]
+            yield Problem("PA103", child, f"unknown element <{child.tag}> here: the schema does not allow it in "
+                          f"<{element.tag}>{_suggestion(child.tag, known)}",
+                          f"remove it or move it where the schema defines it (<{element.tag}> holds: "
+                          + ", ".join(known) + ")")
+            previous = child.tag
+            continue
+        slot = slots[found]
+        later = next((index for index in placed if index > found), None) if found < highest else None
+        if later is None and slot.maximum is not None and filled.get(found, 0) >= slot.maximum:
+            what = f"<{child.tag}>" if len(slot.tags) == 1 else "one of <" + "|".join(slot.tags) + ">"
+            yield Problem("PA102", child, f"<{child.tag}> appears twice in <{element.tag}>: the schema allows "
+                          f"{what} {_times(slot.maximum)} there", f"keep one <{child.tag}> (merge their contents)")
+        elif slot.after is not None and previous != slot.after:
+            yield Problem("PA102", child, f"<{child.tag}> is not allowed here in <{element.tag}>: the schema "
+                          f"allows it only right after <{slot.after}>", f"move it right after <{slot.after}>")
+        elif later is not None:
             yield Problem("PA102", child, f"<{child.tag}> is out of the schema's order in <{element.tag}>: "
-                          f"it must come before <{before}>",
-                          "order the children as: " + ", ".join(
-                              "|".join(e) if isinstance(e, tuple) else e for e in order))
-        seen.add(position)
-        last = max(last, position)
+                          f"it must come before <{'|'.join(slots[later].tags)}>",
+                          "order the children as: " + ", ".join("|".join(s.tags) for s in slots))
+        else:
+            placed.append(found)
+            filled[found] = filled.get(found, 0) + 1
+            highest = max(highest, found)
+        previous = child.tag
+        yield from _content_problems(child, target)
+    present = {child.tag for child in element.children}
+    for slot in slots:
+        if slot.minimum and not present.intersection(slot.tags):
+            needed = "|".join(slot.tags)
+            yield Problem("PA113", element, f"{_describe(element, definition)} has no <{needed}>: the schema "
+                          "requires " + ("one" if slot.maximum == 1 else "at least one"),
+                          f"add <{needed}>" + ("" if element.children or slot.maximum == 1
+                                               else f", or remove the empty <{element.tag}>"))
 
 
-def _names(workflow: Workflow) -> Iterator[Problem]:
-    root = workflow.root
-    name = root.attribute("name")
-    if name is None:
-        yield Problem("PA113", root, "the job has no name attribute", 'add name="My_Workflow" to <job>')
-    elif len(name.value) < 2:
-        yield Problem("PA105", name, f"job name {name.value!r} is too short (at least 2 characters)",
-                      "give the job a longer name")
-    for holder in ("variables/variable", "taskFlow/task/variables/variable"):
-        for variable in root.findall(holder):
-            yield from _named(variable, "variable", "a letter or '_' then letters, digits, '_', '.', '-'")
-            if variable.attribute("value") is None:
-                yield Problem("PA113", variable, f"variable {variable.get('name')!r} has no value attribute",
-                              'add value="" (an empty value) or a default value')
-    for info in list(root.findall("genericInformation/info")) + list(root.findall("taskFlow/task/genericInformation/info")):
-        yield from _named(info, "generic information", "a letter or '_' then letters, digits, '_', '.', '-'")
-        if info.attribute("value") is None:
-            yield Problem("PA113", info, f"generic information {info.get('name')!r} has no value attribute",
-                          'add value="..."')
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
+
+
+def _excerpt(text: str) -> str:
+    text = " ".join(text.split())
+    return repr(text if len(text) <= 30 else text[:27] + "...")
+
+
+def _attribute_problems(element: XmlElement, definition: Definition) -> Iterator[Problem]:
+    allowed = definition.attributes
+    for attribute in element.attributes:
+        if (attribute.namespace, attribute.name) == XSI_SCHEMA_LOCATION and element.tag == ROOT[0]:
+            continue
+        rule = None if attribute.namespace else allowed.get(attribute.name)
+        if rule is None:
+            close = difflib.get_close_matches(attribute.name, list(allowed), n=1, cutoff=0.6)
+            yield Problem("PA104", attribute, f"unknown attribute {attribute.name!r} on <{element.tag}>"
+                          + (f" (did you mean {close[0]!r}?)" if close else ""),
+                          "remove it (check its spelling and case)" + (
+                              f"; <{element.tag}> takes: " + ", ".join(allowed) if allowed
+                              else f"; <{element.tag}> takes no attribute"))
+        elif rule.type is not None and not rule.type.accepts(attribute.value):
+            yield _bad_value(element, definition, attribute, rule.type)
+    for name, rule in allowed.items():
+        if rule.required and element.attribute(name) is None:
+            yield Problem("PA113", element, f"{_describe(element, definition)} has no {name} attribute",
+                          f'add {name}="..." to <{element.tag}>')
+    if definition.one_attribute_of:
+        present = [name for name in definition.one_attribute_of if element.attribute(name) is not None]
+        if len(present) != 1:
+            either = " nor ".join(definition.one_attribute_of) if not present else " and ".join(present)
+            yield Problem("PA110", element, f"a script <{element.tag}> has {'neither ' if not present else 'both '}"
+                          f"{either}: the schema takes exactly one", 'keep url="..." or path="...", not both'
+                          if present else 'add url="..." or path="..."')
+
+
+def _bad_value(element: XmlElement, definition: Definition, attribute: XmlAttribute, value_type: ValueType) -> Problem:
+    if value_type.code == "PA105":
+        complaint = ("is too short (at least 2 characters)" if value_type is JOB_NAME
+                     else f"is invalid: it must be {value_type.what}")
+        return Problem("PA105", attribute, f"{definition.label} {attribute.name} {attribute.value!r} {complaint}",
+                       "rename it (no spaces, no leading digit)" if value_type is not JOB_NAME
+                       else "give it a longer name")
+    return Problem("PA109", attribute, f"<{element.tag}> attribute {attribute.name}={attribute.value!r} is not "
+                   f"{value_type.what}", "use a value the schema allows"
+                   + (" or a ${VARIABLE} reference" if value_type.variable_ok else ""))
+
+
+def _duplicate_names(workflow: Workflow) -> Iterator[Problem]:
     seen: Dict[str, XmlElement] = {}
-    for task in root.findall("taskFlow/task"):
+    for task in workflow.root.findall("taskFlow/task"):
         task_name = task.get("name")
-        yield from _named(task, "task", "an XML ID: a letter or '_' then letters, digits, '_', '.', '-'")
         if task_name is not None and task_name in seen:
             yield Problem("PA106", task, f"task name {task_name!r} is used twice (first at line {seen[task_name].line})",
                           "give each task a unique name")
         elif task_name is not None:
             seen[task_name] = task
-
-
-def _named(element: XmlElement, what: str, rule: str) -> Iterator[Problem]:
-    attribute = element.attribute("name")
-    if attribute is None:
-        yield Problem("PA113", element, f"a {what} has no name attribute", f'add name="..." to <{element.tag}>')
-    elif not _NCNAME.match(attribute.value):
-        yield Problem("PA105", attribute, f"{what} name {attribute.value!r} is invalid: it must be {rule}",
-                      "rename it (no spaces, no leading digit)")
 
 
 def _references(workflow: Workflow) -> Iterator[Problem]:
@@ -180,6 +190,8 @@ def _references(workflow: Workflow) -> Iterator[Problem]:
         name = task.get("name") or "?"
         for ref in task.findall("depends/task"):
             target = ref.get("ref")
+            if target is None:
+                continue  # the content model reports the missing attribute
             if target not in known:
                 yield Problem("PA107", ref.attribute("ref") or ref, f"task {name} depends on {target!r}, which is no task "
                               "of this workflow", "name an existing task in <depends><task ref=.../>")
@@ -188,19 +200,87 @@ def _references(workflow: Workflow) -> Iterator[Problem]:
         for action in ("loop", "if"):
             for element in task.findall(f"controlFlow/{action}"):
                 for attribute_name in (("target",) if action == "loop" else ("target", "else", "continuation")):
-                    attribute = element.attribute(attribute_name)
-                    if attribute is None:
-                        if attribute_name != "continuation":
-                            yield Problem("PA113", element, f"<{action}> of task {name} has no {attribute_name}",
-                                          f'add {attribute_name}="TaskName"')
-                    elif attribute.value not in known:
+                    attribute = element.attribute(attribute_name)  # a missing one: the content model's
+                    if attribute is not None and attribute.value not in known:
                         yield Problem("PA107", attribute, f"<{action}> {attribute_name} of task {name} names "
                                       f"{attribute.value!r}, which is no task of this workflow", "name an existing task")
-        if task.find("scriptExecutable") is None and task.find("nativeExecutable") is None \
-                and task.find("javaExecutable") is None:
-            yield Problem("PA113", task, f"task {name} has no executable",
-                          "add a <scriptExecutable>, <nativeExecutable> or <javaExecutable>")
     yield from _cycles(root, depends)
+
+
+def _control_flow(workflow: Workflow) -> Iterator[Problem]:
+    """What the scheduler's control-flow check refuses at submission (ProActive's FlowChecker,
+    ow2-proactive/scheduling, scheduler-api ``job/factories/FlowChecker.java``), where the
+    answer needs no analysis of task blocks: each condition below is one that check refuses.
+    Dependencies are counted as written (a task named twice in <depends> counts twice)."""
+    tasks = {task.get("name"): task for task in workflow.root.findall("taskFlow/task")}
+    depends = {name: [ref.get("ref") for ref in task.findall("depends/task")] for name, task in tasks.items()}
+    dependants: Dict[str, List[str]] = {}
+    for name, refs in depends.items():
+        for ref in refs:
+            dependants.setdefault(ref or "", []).append(name or "")
+    targeted: Dict[str, str] = {}  # task -> the IF task whose target or else it is
+    fix = "see the control-flow rules of ProActive's documentation (task blocks, loops, branches, replication)"
+    for name, task in tasks.items():
+        block = _block(task)
+        branch, loop = task.find("controlFlow/if"), task.find("controlFlow/loop")
+        if branch is not None:
+            target, other = branch.get("target"), branch.get("else")
+            if target is not None and target == other and target in tasks:
+                yield Problem("PA115", branch, f"<if> of task {name}: target and else are the same task {target!r}",
+                              "branch to two different tasks")
+                continue
+            for attribute, chosen in (("target", target), ("else", other)):
+                if chosen not in tasks:
+                    continue  # PA107
+                if chosen in targeted:
+                    yield Problem("PA115", branch.attribute(attribute) or branch, f"task {chosen!r} is the target of "
+                                  f"two <if> actions (tasks {targeted[chosen]} and {name})", fix)
+                targeted[chosen] = name or ""
+                if branch.get("continuation") is None and depends.get(chosen):
+                    yield Problem("PA115", branch.attribute(attribute) or branch, f"the {attribute} of task {name}'s "
+                                  f"<if>, task {chosen!r}, has dependencies: a branch without continuation starts "
+                                  "with a task that depends on none", fix)
+        if loop is not None and loop.get("target") in tasks:
+            target = loop.get("target") or ""
+            target_block = _block(tasks[target])
+            looping_on_itself = target == name and block == "none"
+            if block is None or target_block is None:
+                pass  # an invalid block attribute: PA109
+            elif not looping_on_itself and not (target != name and target_block == "start" and block == "end"):
+                yield Problem("PA115", loop.attribute("target") or loop, f"the <loop> of task {name} does not close "
+                              "a task block: it loops on itself (no block attribute) or on the task that starts "
+                              f'the block it ends (block="start" there, block="end" here)', fix)
+            elif len(depends.get(target, [])) > 1:
+                yield Problem("PA115", loop.attribute("target") or loop, f"task {target!r}, the target of the "
+                              f"<loop> of task {name}, has {len(depends[target])} dependencies: a loop target "
+                              "has at most one", fix)
+        if task.find("controlFlow/replicate") is not None:
+            for child in dependants.get(name or "", []):
+                child_flow = tasks[child].find("controlFlow") if child in tasks else None
+                child_block = _block(tasks[child]) if child in tasks else None
+                if child_block is None:
+                    continue  # an invalid block attribute: PA109
+                if len(depends.get(child, [])) != 1:
+                    problem = "depends on other tasks too: a replicated task depends on its replicate task only"
+                elif child_block == "end":
+                    problem = 'ends a task block (block="end"): a replicated task cannot'
+                elif child_block == "start":
+                    continue  # the merge point is past the block's end: not judged here
+                elif not dependants.get(child):
+                    problem = "has no task depending on it: the replicated tasks have no merge point"
+                elif child_flow is not None and (child_flow.find("if") is not None
+                                                 or child_flow.find("replicate") is not None):
+                    problem = "performs an <if> or <replicate>: the last task a replicate runs cannot"
+                else:
+                    continue
+                yield Problem("PA115", tasks[child], f"task {child!r}, replicated by task {name}, {problem}", fix)
+
+
+def _block(task: XmlElement) -> Optional[str]:
+    """The task's block role (start, end or none), None when its block attribute is invalid."""
+    flow = task.find("controlFlow")
+    block = " ".join((flow.get("block") or "none").split()) if flow is not None else "none"
+    return block if block in ("start", "end", "none") else None
 
 
 def _cycles(root: XmlElement, depends: Dict[str, List[str]]) -> Iterator[Problem]:
@@ -229,10 +309,7 @@ def _cycles(root: XmlElement, depends: Dict[str, List[str]]) -> Iterator[Problem
 def _scripts(workflow: Workflow) -> Iterator[Problem]:
     variables = {v.get("name"): v.get("value", "") for v in workflow.root.findall("variables/variable")}
     for element in workflow.root.iter("file"):
-        url, path = element.attribute("url"), element.attribute("path")
-        if url is None and path is None:
-            yield Problem("PA110", element, "a script <file> has neither url nor path", 'add url="..." or path="..."')
-            continue
+        url = element.attribute("url")  # neither url nor path: the content model's
         if url is None:
             continue
         resolved = url.value.replace(CATALOG_URL_VARIABLE, "http://catalog.invalid/catalog")
@@ -243,28 +320,36 @@ def _scripts(workflow: Workflow) -> Iterator[Problem]:
             yield Problem("PA110", url, f"script URL {url.value!r} is not absolute once "
                           f"{CATALOG_URL_VARIABLE} is substituted: the scheduler refuses the job",
                           f"start it with {CATALOG_URL_VARIABLE}/buckets/... or a full http(s):// URL")
-    for element in workflow.root.iter("code"):
-        if element.attribute("language") is None:
-            yield Problem("PA113", element, "a script <code> has no language", 'add language="cpython" (or bash, groovy...)')
 
 
 def _models(workflow: Workflow) -> Iterator[Problem]:
+    job_values = {v.get("name"): v.get("value", "") for v in workflow.root.findall("variables/variable")}
     for holder in ("variables/variable", "taskFlow/task/variables/variable"):
         for variable in workflow.root.findall(holder):
             model = variable.attribute("model")
             if model is None or not model.value.strip():
                 continue
             name = variable.get("name")
+            value, whose = variable.get("value"), ""
+            if holder.startswith("taskFlow") and _inherits(variable) and name in job_values:
+                # The scheduler gives an inherited task variable the job's value, then checks that.
+                value, whose = job_values[name], "the job's value it inherits: "
             try:
-                reason = variable_models.check_value(model.value, variable.get("value"))
+                reason = variable_models.check_value(model.value, value)
             except variable_models.ModelError as error:
                 yield Problem("PA111", model, f"variable {name}: {error}", "write a model ProActive knows, e.g. "
                               "PA:INTEGER, PA:INTEGER[1,10], PA:BOOLEAN, PA:LIST(a,b), PA:REGEXP(...)")
                 continue
             if reason is not None:
                 yield Problem("PA112", variable.attribute("value") or variable,
-                              f"variable {name}: the scheduler refuses its value: {reason}",
+                              f"variable {name}: the scheduler refuses {whose or 'its value: '}{reason}",
                               "give a value the model accepts (or change the model)")
+
+
+def _inherits(variable: XmlElement) -> bool:
+    """inherited="true", read as the job factory reads it (Java's ``Boolean.valueOf``: "1" is
+    not true there, though the schema accepts it)."""
+    return (variable.get("inherited") or "").lower() == "true"
 
 
 def _namespace(workflow: Workflow) -> Iterator[Problem]:
@@ -279,30 +364,10 @@ def _namespace(workflow: Workflow) -> Iterator[Problem]:
 def problems(workflow: Workflow) -> List[Problem]:
     """Everything the job factory would refuse in ``workflow`` (a ``<job>`` document)."""
     found: List[Problem] = list(_namespace(workflow))
-    for element in workflow.unknown_elements():
-        found.append(Problem("PA103", element, f"unknown element <{element.tag}> here: the schema does not allow it",
-                             "remove it or move it where the schema defines it"))
-    for element, attribute in workflow.unknown_attributes():
-        found.append(Problem("PA104", attribute, f"unknown attribute {attribute.name!r} on <{element.tag}>",
-                             "remove it (check its spelling and case)"))
-    root = workflow.root
-    found += _order_problems(root, JOB_ORDER)
-    if root.find("taskFlow") is None:
-        found.append(Problem("PA113", root, "the job has no <taskFlow>", "add <taskFlow> with at least one <task>"))
-    found += _attribute_problems(root, _JOB_ATTRIBUTES)
-    for task in root.findall("taskFlow/task"):
-        found += _order_problems(task, TASK_ORDER)
-        found += _attribute_problems(task, _TASK_ATTRIBUTES)
-    for element in root.iter():
-        for (tag, attribute_name), rule in _OTHER_ATTRIBUTES.items():
-            if element.tag == tag:
-                found += _attribute_problems(element, {attribute_name: rule})
-        if element.tag == "files":
-            for holder, modes in _ACCESS_MODES.items():
-                if any(element in parent.children for parent in root.iter(holder)):
-                    found += _attribute_problems(element, {"accessMode": (modes, "an access mode", True)})
-    found += _names(workflow)
+    found += _content_problems(workflow.root, ROOT[1])
+    found += _duplicate_names(workflow)
     found += _references(workflow)
+    found += _control_flow(workflow)
     found += _scripts(workflow)
     found += _models(workflow)
     return found

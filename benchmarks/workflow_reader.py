@@ -1,0 +1,59 @@
+"""Reading and validating a 1 MB workflow: the reader is linear, the target well under a second.
+
+The workflow model places every element and attribute (line, column, character offset); the
+reader once decoded the whole prefix of the file at each tag, so a 0.9 MB workflow took minutes.
+Here: a generated workflow of about 1 MB (tasks with non-ASCII descriptions and inline code, so
+byte and character offsets differ), parsed alone and then checked by ``psa validate``'s PA1xx
+rules (``schema.problems``); the best of three runs, wall clock. Needs no container engine
+(``python -m benchmarks.workflow_reader`` runs it alone).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from psa_scripts.workflow import schema
+from psa_scripts.workflow.model import parse_workflow_bytes
+
+from .common import table
+
+TARGET_SECONDS = 1.0
+TASK = ('<task name="T{0}"><description>tâche n°{0}: préparer les données</description>'
+        '<variables><variable name="V{0}" value="{0}" model="PA:INTEGER"/></variables>'
+        '<scriptExecutable><script><code language="cpython"><![CDATA[print("é", {0})]]></code>'
+        '</script></scriptExecutable></task>\n')
+
+
+def workflow_of(size: int) -> bytes:
+    """A valid workflow of about ``size`` bytes."""
+    head = '<?xml version="1.0" encoding="UTF-8"?>\n<job xmlns="urn:proactive:jobdescriptor:3.14" name="Big"><taskFlow>\n'
+    tasks, count = [], 0
+    while sum(len(t) for t in tasks) < size:
+        tasks.append(TASK.format(count))
+        count += 1
+    return (head + "".join(tasks) + "</taskFlow></job>\n").encode("utf-8")
+
+
+def _best(step: Callable[[], object]) -> float:
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def run() -> str:
+    data = workflow_of(1_000_000)
+    parse = _best(lambda: parse_workflow_bytes(data))
+    check = _best(lambda: schema.problems(parse_workflow_bytes(data)))
+    rows = [("parse (workflow model)", f"{len(data) / 1e6:.2f} MB", f"{parse:.3f} s"),
+            ("parse + PA1xx rules", f"{len(data) / 1e6:.2f} MB", f"{check:.3f} s")]
+    verdict = "met" if check < TARGET_SECONDS else "MISSED"
+    return (f"== Workflow reader: a 1 MB workflow (target < {TARGET_SECONDS:.0f} s: {verdict})\n"
+            + table(("step", "size", "best of 3"), rows))
+
+
+if __name__ == "__main__":
+    print(run())
