@@ -318,13 +318,34 @@ def test_an_action_of_another_service(tmp_path, known):
 
 @pytest.mark.parametrize("token, message, needle", [
     (None, "task Loop acts on the service's node but has no NODE_ACCESS_TOKEN", '<task name="Loop">'),
-    ("PSA_other", "task Loop: NODE_ACCESS_TOKEN='PSA_other' is not the service's token", "NODE_ACCESS_TOKEN"),
 ])
 def test_a_task_after_deployment_needs_the_node_token(tmp_path, known, token, message, needle):
     text = deployment(token=token)
     finding = only(check(tmp_path, known, text))
     assert finding.code == "PSA224" and finding.message.startswith(message)
     assert finding.line == line_of(text, needle)
+
+
+@pytest.mark.parametrize("token, why", [
+    ("PSA_other", "it is not the token the lifecycle scripts add"),
+    ("PSA_$INSTANCE_NAM", "$INSTANCE_NAM is not a variable of this workflow (did you mean INSTANCE_NAME?)"),
+    ("$INSTANCE_NAME", "it is not the token the lifecycle scripts add"),
+    ("PSA-${INSTANCE_NAME}", "it is not the token the lifecycle scripts add"),
+    ("$MY_TOKEN", "$MY_TOKEN is not a variable of this workflow"),
+])
+def test_a_node_token_of_another_value(tmp_path, known, token, why):
+    text = deployment(token=token)
+    finding = only(check(tmp_path, known, text))
+    assert (finding.code, finding.line) == ("PSA225", line_of(text, "NODE_ACCESS_TOKEN"))
+    assert finding.message == (f"task Loop: NODE_ACCESS_TOKEN={token!r}: {why} (Post_Start_Service adds "
+                               "PSA_<INSTANCE_NAME>): the task waits for a node nobody holds")
+    assert finding.fix == 'set value="PSA_$INSTANCE_NAME"'
+
+
+@pytest.mark.parametrize("token", ["PSA_$INSTANCE_NAME", "PSA_${INSTANCE_NAME}", "${INSTANCE_NAME_TOKEN}"])
+def test_the_service_token_or_another_variable_of_the_workflow_passes(tmp_path, known, token):
+    variables = VARIABLES + '\n    <variable name="INSTANCE_NAME_TOKEN" value="PSA_$INSTANCE_NAME"/>'
+    assert check(tmp_path, known, deployment(token=token, variables=variables)) == []
 
 
 def test_an_action_task_needs_the_node_token(tmp_path, known):
