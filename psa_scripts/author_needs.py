@@ -106,16 +106,19 @@ def declared_contract(source: str) -> Optional[contract_module.Contract]:
     except SyntaxError:
         return None
     reader = _ContractReader(tree)
+    declared = None  # the last assignment wins, as when the module runs
     for node in tree.body:
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if any(isinstance(target, ast.Name) and target.id == "CONTRACT" for target in targets) and node.value:
-                try:
-                    found = reader.value(node.value)
-                except (_Unknown, TypeError, ValueError):
-                    return None
-                return found if isinstance(found, contract_module.Contract) else None
-    return None
+                declared = node.value
+    if declared is None:
+        return None
+    try:
+        found = reader.value(declared)
+    except (_Unknown, TypeError, ValueError):
+        return None
+    return found if isinstance(found, contract_module.Contract) else None
 
 
 def called_scripts(source: str, script_modules: Dict[str, str]) -> Tuple[str, ...]:

@@ -75,6 +75,9 @@ def _validate(args: argparse.Namespace) -> int:
     """0: no error found; 1: errors found; 2: a usage error (a missing path, an unknown rule)."""
     from . import validate
 
+    if args.explain == "":  # --explain alone: every rule, in code order
+        print(validate.rule_list(), end="")
+        return 0
     if args.explain:
         try:
             print(validate.explain(args.explain), end="")
@@ -82,9 +85,12 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"psa validate: no rule {args.explain!r}; rules: {', '.join(validate.RULES)}", file=sys.stderr)
             return 2
         return 0
-    if not args.paths:
-        print("psa validate: give FILE_OR_DIR... (or --explain CODE)", file=sys.stderr)
-        return 2
+    if not args.paths:  # as ruff checks ".", psa validate checks the project's bundles
+        if not args.bundles.is_dir():
+            print(f"psa validate: no {args.bundles} directory here: give FILE_OR_DIR... (or run it where your "
+                  "bundles/ directory is)", file=sys.stderr)
+            return 2
+        args.paths = [args.bundles]
     unknown = [code for code in (args.select or []) + (args.ignore or [])
                if not any(rule.startswith(code.upper()) for rule in validate.RULES)]
     if unknown:
@@ -301,12 +307,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "file:line:col: CODE severity: message. Exit status: 0 no error, 1 errors found, 2 usage error. "
                     "Silence one finding with <!-- psa: ignore[CODE] --> inside the element (or its task), or the "
                     "generic information psa.validate.ignore=CODE,... of the task or job.")
-    validate.add_argument("paths", nargs="*", type=Path, metavar="FILE_OR_DIR")
+    validate.add_argument("paths", nargs="*", type=Path, metavar="FILE_OR_DIR",
+                          help="workflow files and directories to check (default: the --bundles directory)")
     validate.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     validate.add_argument("--select", action="append", metavar="CODE",
                           help="report only rules whose code starts with CODE (repeatable), e.g. PA1 or PSA224")
     validate.add_argument("--ignore", action="append", metavar="CODE", help="skip rules starting with CODE (repeatable)")
-    validate.add_argument("--explain", metavar="CODE", help="print what rule CODE checks and why, then exit")
+    validate.add_argument("--explain", metavar="CODE", nargs="?", const="",
+                          help="print what rule CODE checks and why, then exit; alone: list every rule")
     validate.add_argument("--bucket", type=_bucket, action="append",
                           help="another bucket holding our scripts (repeatable; default: the bundles' buckets)")
     validate.add_argument("--bundles", type=Path, default=DEFAULT_BUNDLES,

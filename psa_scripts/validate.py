@@ -366,12 +366,12 @@ class _Checker:
                         "(VOID,RUNNING) or (RUNNING,FINISHED)(ERROR,FINISHED); TO cannot be ALL")
             return
         for state in dict.fromkeys(state for pair in pairs for state in pair):
-            suggestion = did_you_mean(state, KNOWN_STATES)
-            if state not in KNOWN_STATES and suggestion:
-                self.report("PSA205", states, f"{names.GI_STATES}={states.value!r}: unknown state {state!r}"
-                            f"{suggestion}; an instance never is in it, so PSA never offers this action from it "
+            meant = _misspelt(state)
+            if meant is not None:
+                self.report("PSA205", states, f"{names.GI_STATES}={states.value!r}: unknown state {state!r} (did you "
+                            f"mean {meant}?); an instance never is in it, so PSA never offers this action from it "
                             "or never shows the instance reach it",
-                            f"write {re.sub(rf'(?<=[(,]){state}(?=[,)])', closest(state, KNOWN_STATES) or state, states.value)!r}")
+                            f"write {re.sub(rf'(?<=[(,]){state}(?=[,)])', meant, states.value)!r}")
         if deployment and self.scripts_named("Post_Start_Service") and not any(s == "VOID" for s, _ in pairs):
             self.report("PSA203", states, f"this workflow deploys the service but {names.GI_STATES}={states.value!r} "
                         "has no transition from VOID: PSA never offers it to start an instance",
@@ -523,7 +523,7 @@ class _Checker:
                                                     for p in post]:
             if found is None or found not in (names.FINISHED, names.PAUSED, names.RUNNING):
                 continue
-            if len(targets) == 1 and found not in targets:
+            if len(targets) == 1 and found not in targets and _misspelt(next(iter(targets))) is None:
                 self.report("PSA221", script.source or script.element,
                             f"{self.name_of(script)} argument {script.arguments[0]!r} leads to {found}, but "
                             f"{names.GI_STATES} says this action ends in {next(iter(targets))}",
@@ -688,6 +688,11 @@ class _Checker:
                     f'set value="{TOKEN_VALUES[0]}"')
 
 
+def _misspelt(state: str) -> Optional[str]:
+    """The known state a ``pca.states`` state misspells (PSA205), or None: known, or the service's own."""
+    return None if state in KNOWN_STATES else closest(state, KNOWN_STATES)
+
+
 def _ancestors(name: str, depends: Dict[str, Set[str]]) -> Set[str]:
     seen: Set[str] = set()
     pending = list(depends.get(name, ()))
@@ -822,6 +827,11 @@ def explain(code: str) -> str:
     """The paragraph of rule ``code``; KeyError when there is no such rule."""
     title, text = RULES[code.upper()]
     return f"{code.upper()}: {title}\n\n{text}\n"
+
+
+def rule_list() -> str:
+    """Every rule, one line each, in code order: ``CODE  title``."""
+    return "".join(f"{code}  {title}\n" for code, (title, _) in sorted(RULES.items()))
 
 
 def to_json(findings: Sequence[Finding], checked: int) -> str:
