@@ -1,9 +1,9 @@
 """The ``psa`` command: build catalog packages, validate workflows, publish to a Catalog.
 
-    psa bundle [--out dist] [--bucket NAME] [--bundles DIR] [--path DIR]
-    psa validate FILE_OR_DIR... [--bucket NAME] [--bundles DIR]
+    psa bundle [--out dist] [--bucket NAME] [--bundles DIR] [--path DIR] [--no-validate]
+    psa validate [FILE_OR_DIR...] [--bucket NAME] [--bundles DIR] [--explain [CODE]]
     psa publish DIST_OR_ZIP --url CATALOG_URL [--login USER]
-                [--bucket NAME] [--dry-run] [--force]
+                [--bucket NAME] [--dry-run] [--force] [--no-validate]
     psa new service NAME --image IMAGE --port PORT [--dir DIR]
     psa run WORKFLOW.xml [--var NAME=VALUE]... [--engine docker|memory] [--ticks N]
             [--then ACTION.xml]... [--report FILE]
@@ -57,11 +57,27 @@ def _url(value: str) -> str:
     return value.rstrip("/")
 
 
+def _refused(command: str, errors: list) -> int:
+    """Print the errors ``psa validate`` found and refuse, as ``cargo publish`` refuses a crate that
+    does not build: 1, nothing written or sent."""
+    for finding in errors:
+        print(finding.format(), file=sys.stderr)
+    print(f"psa {command}: {len(errors)} error(s) found by psa validate: nothing {'written' if command == 'bundle' else 'sent'} "
+          f"(fix them, or give --no-validate to {command} anyway)", file=sys.stderr)
+    return 1
+
+
 def _bundle(args: argparse.Namespace) -> int:
     from .bundler import build_all
 
     if not args.bundles.is_dir():
         raise UsageError(f"{args.bundles} is not a directory: pass the bundles/ directory of the repository")
+    if not args.no_validate:
+        from .validate import errors_in_bundles
+
+        errors = errors_in_bundles(args.bundles, [args.bucket] if args.bucket else [])
+        if errors:
+            return _refused("bundle", errors)
     for path, package in build_all(args.bundles, args.out, bucket=args.bucket, search_path=args.path):
         kinds = sorted({o.kind for o in package.objects})
         print(f"{path}: {package.slug} {package.version}, bucket {package.bucket}, "
@@ -172,6 +188,12 @@ def _publish(args: argparse.Namespace) -> int:
     if not args.source.exists():
         raise UsageError(f"no such file or directory: {args.source} (give a dist directory or a package zip)")
     packages = load_packages(args.source)
+    if not args.no_validate:
+        from .validate import errors_in_packages
+
+        errors = errors_in_packages(packages)
+        if errors:
+            return _refused("publish", errors)
     if args.bucket:
         packages = [with_bucket(p, args.bucket) for p in packages]
     client = CatalogClient(args.url, _session_id(args), HttpSettings.from_env())
@@ -299,6 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--path", type=Path, action="append", metavar="DIR",
                         help="where the modules of your scripts (package.json \"scripts\") are found; repeatable "
                              "(default: the current directory)")
+    bundle.add_argument("--no-validate", action="store_true",
+                        help="bundle even when psa validate finds errors in the workflows")
     bundle.set_defaults(handler=_bundle)
 
     validate = commands.add_parser(
@@ -338,6 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--bucket", type=_bucket, help="publish every package to this bucket")
     publish.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     publish.add_argument("--force", action="store_true", help="also replace objects a user edited")
+    publish.add_argument("--no-validate", action="store_true",
+                         help="publish even when psa validate finds errors in the packages' workflows")
     publish.set_defaults(handler=_publish)
 
     serve = commands.add_parser(

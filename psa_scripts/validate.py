@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+import tempfile
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
@@ -299,7 +300,7 @@ class _Checker:
         service = self.is_service()
         if service:
             self.check_generic_information(deployment)
-            self.check_variables()
+        self.check_variables(service)
         for task, script in self.job.scripts():
             self.check_script(task, script)
             self.check_url_variables(task, script)
@@ -377,12 +378,12 @@ class _Checker:
                         "has no transition from VOID: PSA never offers it to start an instance",
                         "start the value with (VOID,RUNNING)")
 
-    def check_variables(self) -> None:
+    def check_variables(self, service: bool) -> None:
         for variable in list(self.job.variables) + [v for task in self.job.tasks for v in task.variables]:
             if variable.name == names.PROXYFIED_MISSPELT:
                 self.report("PSA204", variable, f"variable {names.PROXYFIED_MISSPELT} is ignored: the scripts read "
                             f"{names.PROXYFIED}, so the proxy is silently off", f"rename it to {names.PROXYFIED} (with a Y)")
-        instance_name = self.job.variable(names.INSTANCE_NAME)
+        instance_name = self.job.variable(names.INSTANCE_NAME) if service else None
         if instance_name is not None and instance_name.value:
             sample = re.sub(r"\$\{?PA_JOB_ID\}?", "42", instance_name.value)
             sample = re.sub(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?", "x", sample)
@@ -815,6 +816,47 @@ def validate_paths(paths: Iterable[Path], known: Known) -> Tuple[List[Finding], 
         else:
             entries.append((path, True))
     return _validate(entries, known)
+
+
+def errors_in_bundles(bundles_dir: Path, buckets: Sequence[str] = ()) -> List[Finding]:
+    """The errors ``psa validate`` finds in the workflows of ``bundles_dir``: what ``psa bundle``
+    refuses to package."""
+    findings, _ = validate_paths([bundles_dir], default_known(bundles_dir, buckets))
+    return [finding for finding in findings if finding.severity == "error"]
+
+
+def errors_in_packages(packages: Sequence[object]) -> List[Finding]:
+    """The errors ``psa validate`` finds in the workflows of built packages (``bundler.Package``):
+    what ``psa publish`` refuses to send. The workflows are checked as the package lays them out,
+    its METADATA.json beside them (each object's kind decides which are services); a finding names
+    the entry as ``<slug>.zip!<folder>/<file>``."""
+    from .bundler import METADATA_FILE, package_bytes
+
+    known = default_known(None)
+    for package in packages:
+        known.buckets.add(package.bucket)  # type: ignore[attr-defined]
+        for obj in package.objects:  # type: ignore[attr-defined]
+            known.objects.add(obj.name)
+            if obj.kind.startswith("Script/") and obj.name not in known.kinds:
+                known.kinds[obj.name] = obj.kind
+    with tempfile.TemporaryDirectory(prefix="psa-publish-") as temporary:
+        root = Path(temporary)
+        paths: List[Path] = []
+        for package in packages:
+            for entry, content in package_bytes(package).items():  # type: ignore[arg-type]
+                if entry.endswith((".xml", "/" + METADATA_FILE)):
+                    path = root / package.slug / entry  # type: ignore[attr-defined]
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(content)
+            paths.append(root / package.slug)  # type: ignore[attr-defined]
+        findings, _ = validate_paths(paths, known)
+        shown = []
+        for finding in findings:
+            if finding.severity != "error":
+                continue
+            slug, _, entry = Path(finding.file).relative_to(root).as_posix().partition("/")
+            shown.append(replace(finding, file=f"{slug}.zip!{entry}"))
+    return shown
 
 
 def select(findings: Iterable[Finding], chosen: Sequence[str] = (), ignored: Sequence[str] = ()) -> List[Finding]:
