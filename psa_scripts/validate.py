@@ -35,7 +35,7 @@ from .errors import InputError
 from .package_kinds import PackageKinds, is_service_kind
 from .suggest import closest, did_you_mean
 from .workflow import schema
-from .workflow.model import Info, Job, ScriptRef, Task, Workflow, WorkflowError, XmlElement, parse_workflow
+from .workflow.model import CatalogRef, Info, Job, ScriptRef, Task, Workflow, WorkflowError, XmlElement, parse_workflow
 from .workflow.states import KNOWN_STATES, VOID, parse_states
 
 DEFAULT_BUCKET = "service-automation-python"
@@ -267,16 +267,27 @@ class _Checker:
         self.findings.append(Finding(str(self.path), where.line, severity, message, fix, code, where.column))
 
     # -- helpers
+    def bucket_of(self, ref: CatalogRef) -> str:
+        """The bucket a reference means: its own, or the known bucket it misspells when that bucket
+        holds the object (reported once, PSA230; the other rules judge the script it means)."""
+        if ref.bucket in self.known.buckets or ref.bucket in (GROOVY_BUCKET, DEFAULT_BUCKET):
+            return ref.bucket  # (the two public buckets are close names, not misspellings of each other)
+        meant = closest(ref.bucket, self.known.buckets | {GROOVY_BUCKET})
+        if meant is not None and ref.name in (GROOVY_OBJECTS if meant == GROOVY_BUCKET else self.known.objects):
+            return meant
+        return ref.bucket
+
     def name_of(self, script: ScriptRef) -> Optional[str]:
         """The lifecycle name of a catalog script in a known bucket (ours, the author's, Groovy)."""
         ref = script.catalog
-        if ref is None or (ref.bucket not in self.known.buckets and ref.bucket != GROOVY_BUCKET):
+        if ref is None:
             return None
-        return ref.name
+        bucket = self.bucket_of(ref)
+        return ref.name if bucket in self.known.buckets or bucket == GROOVY_BUCKET else None
 
     def ours(self, script: ScriptRef) -> bool:
         ref = script.catalog
-        return ref is not None and ref.bucket in self.known.buckets
+        return ref is not None and self.bucket_of(ref) in self.known.buckets
 
     def scripts_named(self, name: str) -> List[Tuple[Task, ScriptRef]]:
         return [(task, script) for task, script in self.job.scripts() if self.name_of(script) == name]
@@ -403,7 +414,8 @@ class _Checker:
         if ref.bucket == GROOVY_BUCKET:
             language = GROOVY_OBJECTS.get(ref.name)
             if language is None:
-                self.report("PSA230", target, f"{where}: {ref.name} is not an object of the Groovy bucket {GROOVY_BUCKET}",
+                self.report("PSA230", target, f"{where}: {ref.name} is not an object of the Groovy bucket "
+                            f"{GROOVY_BUCKET}{did_you_mean(ref.name, GROOVY_OBJECTS)}",
                             "check the name's spelling and case; the bucket holds: " + ", ".join(sorted(GROOVY_OBJECTS)))
             elif script.language is not None and script.language.lower() != language:
                 self.report("PSA231", target, f"{where}: {ref.name} of bucket {GROOVY_BUCKET} is a "
@@ -412,15 +424,24 @@ class _Checker:
                             f"language=\"{language}\"")
             self.check_slot(task, script, ref.name)
             return
+        meant = self.bucket_of(ref)
+        if meant != ref.bucket:
+            self.report("PSA230", target, f"{where}: bucket {ref.bucket} is not one of ours (did you mean "
+                        f"{meant}?): {ref.name} is fetched from a bucket that does not hold it",
+                        f"write /buckets/{meant}/resources/{ref.name}/raw")
+            return
         if ref.bucket not in self.known.buckets:
             return
         if ref.name not in self.known.objects:
-            self.report("PSA230", target, f"{where}: {ref.name} is not an object of the bundle (bucket {ref.bucket})",
+            self.report("PSA230", target, f"{where}: {ref.name} is not an object of the bundle (bucket {ref.bucket})"
+                        f"{did_you_mean(ref.name, self.known.objects)}",
                         "check the name's spelling and case; the scripts are: " + ", ".join(sorted(self.known.kinds)))
             return
         if ref.name in self.known.kinds and (script.language or "").lower() != "cpython":
             said = "has no language" if script.language is None else f"has language={script.language!r}"
-            self.report("PSA231", target, f"{where}: {ref.name} {said}; our scripts run on the cpython engine",
+            whose = (f"your script {ref.name} is Python: it runs" if ref.name in self.known.authors
+                     else f"{ref.name} is one of our Python scripts: they run")
+            self.report("PSA231", target, f"{where}: {ref.name} {said}; {whose} on the cpython engine",
                         'set language="cpython" on the <file> element')
         self.check_slot(task, script, ref.name)
         allowed = self.known.arguments.get(ref.name)

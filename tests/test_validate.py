@@ -401,7 +401,7 @@ def test_a_script_not_in_the_bundle(tmp_path, known):
     text = deployment(post="Post_Start_Servce")
     finding = only([f for f in check(tmp_path, known, text) if f.code == "PSA230"])
     assert finding.message == ("post script of task Start: Post_Start_Servce is not an object of the bundle "
-                               "(bucket service-automation-python)")
+                               "(bucket service-automation-python) (did you mean Post_Start_Service?)")
     assert "Post_Start_Service" in finding.fix
     assert finding.line == line_of(text, "Post_Start_Servce")
 
@@ -409,15 +409,31 @@ def test_a_script_not_in_the_bundle(tmp_path, known):
 def test_a_name_the_groovy_bucket_does_not_hold(tmp_path, known):
     text = deployment().replace(URL % "Fetch_Logs", GROOVY % "Fetch_Log")
     finding = only([f for f in check(tmp_path, known, text) if f.code == "PSA230"])
-    assert finding.message == "controlFlow script of task Loop: Fetch_Log is not an object of the Groovy bucket service-automation" \
-        or finding.message.startswith("flow script of task Loop: Fetch_Log is not an object of the Groovy bucket")
+    assert finding.message == ("flow script of task Loop: Fetch_Log is not an object of the Groovy bucket "
+                               "service-automation (did you mean Fetch_Logs?)")
+
+
+def test_a_misspelt_bucket_holding_the_script(tmp_path, known):
+    text = deployment().replace(URL % "Fetch_Logs", URL.replace("python", "pyhton") % "Fetch_Logs")
+    finding = only(check(tmp_path, known, text))
+    assert (finding.code, finding.line) == ("PSA230", line_of(text, "pyhton"))
+    assert finding.message == ("flow script of task Loop: bucket service-automation-pyhton is not one of ours (did you "
+                               "mean service-automation-python?): Fetch_Logs is fetched from a bucket that does not "
+                               "hold it")
+    assert finding.fix == "write /buckets/service-automation-python/resources/Fetch_Logs/raw"
+
+
+def test_another_bucket_is_not_judged_even_when_its_name_is_close(tmp_path, known):
+    text = deployment().replace(URL % "Fetch_Logs", URL.replace("python", "pyhton") % "My_Own_Loop")
+    assert [f.code for f in check(tmp_path, known, text)] == ["PSA212"]
 
 
 @pytest.mark.parametrize("language, said", [("", "has no language"), ('language="python"', "has language='python'")])
 def test_a_script_with_a_missing_or_wrong_language(tmp_path, known, language, said):
     finding = only(check(tmp_path, known, deployment(language=language)))
     assert finding.code == "PSA231"
-    assert finding.message == f"post script of task Start: Post_Start_Service {said}; our scripts run on the cpython engine"
+    assert finding.message == (f"post script of task Start: Post_Start_Service {said}; Post_Start_Service is one of "
+                               "our Python scripts: they run on the cpython engine")
     assert finding.fix == 'set language="cpython" on the <file> element'
 
 

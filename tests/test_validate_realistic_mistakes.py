@@ -94,3 +94,10 @@ def test_a_variable_the_author_script_declares_in_its_contract(service, capsys):
     assert ("PSA215 error: your script Start_Tiny_Httpd in task Start_Tiny_Httpd requires variable GREETING "
             "(through its CONTRACT), which this workflow never sets") in out
     assert out.count(" PSA215 ") == 1  # DOCKER_IMAGE is set; READY_LOG is optional
+
+
+def test_the_language_message_speaks_of_the_author_script_as_theirs(service, capsys):
+    edit(service, DEPLOYMENT, 'resources/Start_Tiny_Httpd/raw" language="cpython"', 'resources/Start_Tiny_Httpd/raw"')
+    status, out, _ = validate(capsys)
+    assert status == 1 and ("PSA231 error: executable script of task Start_Tiny_Httpd: Start_Tiny_Httpd has no "
+                            "language; your script Start_Tiny_Httpd is Python: it runs on the cpython engine") in out
