@@ -795,15 +795,18 @@ def _validate(entries: Sequence[Tuple[Path, bool]], known: Known) -> Tuple[List[
     for path, workflow in parsed:
         checked = _Checker(path, workflow, known, context, kinds.kind(path)).run()
         findings += [finding for finding in checked if not _silenced(workflow, finding)]
-    findings += _state_machine_findings(parsed)
+    # A file that does not parse may be any workflow of its directory's service: judging that
+    # service as a whole would report what the unread file holds (no knock-on after a PA100).
+    unread = {Path(finding.file).parent for finding in findings if finding.code == "PA100"}
+    findings += _state_machine_findings([(path, workflow) for path, workflow in parsed if path.parent not in unread])
     return findings, len(entries)
 
 
 def _state_machine_findings(parsed: Sequence[Tuple[Path, Workflow]]) -> List[Finding]:
     """PSA240: the service's state machine as a whole (``workflow.graph.state_findings``): a state
     no action leaves, an action no state reaches, a service nothing starts from VOID. Judged only
-    where two or more workflows of one service are validated together, and as warnings: the
-    files given may not be the whole service."""
+    where two or more workflows of one service are validated together (none beside a file that does
+    not parse), and as warnings: the files given may not be the whole service."""
     from .workflow.graph import Service, state_findings
 
     services: Dict[str, Service] = {}

@@ -101,3 +101,11 @@ def test_the_language_message_speaks_of_the_author_script_as_theirs(service, cap
     status, out, _ = validate(capsys)
     assert status == 1 and ("PSA231 error: executable script of task Start_Tiny_Httpd: Start_Tiny_Httpd has no "
                             "language; your script Start_Tiny_Httpd is Python: it runs on the cpython engine") in out
+
+
+def test_a_workflow_that_does_not_parse_gives_its_pa100_and_nothing_else(service, capsys):
+    # Unread, the deployment would leave its service with no (VOID,...) transition: no PSA240 for that.
+    line = edit(service, DEPLOYMENT, "</taskFlow>", "</taskflow>")
+    status, out, _ = validate(capsys)
+    findings = [found for found in out.splitlines() if re.match(r"\S+:\d+:\d+: ", found)]
+    assert status == 1 and len(findings) == 1 and findings[0].startswith(f"{DEPLOYMENT}:{line}:5: PA100 error: ")
