@@ -75,7 +75,7 @@ def _bundle(args: argparse.Namespace) -> int:
     if not args.no_validate:
         from .validate import errors_in_bundles
 
-        errors = errors_in_bundles(args.bundles, [args.bucket] if args.bucket else [])
+        errors = errors_in_bundles(args.bundles, [args.bucket] if args.bucket else [], args.path or [])
         if errors:
             return _refused("bundle", errors)
     for path, package in build_all(args.bundles, args.out, bucket=args.bucket, search_path=args.path):

@@ -216,8 +216,11 @@ class Known:
     authors: Dict[str, AuthorNeeds] = field(default_factory=dict)  # the author's script name -> its needs
 
 
-def default_known(bundles_dir: Optional[Path] = None, buckets: Sequence[str] = ()) -> Known:
-    """The scripts of SCRIPTS, the workflows and author scripts of ``bundles_dir``, their buckets."""
+def default_known(bundles_dir: Optional[Path] = None, buckets: Sequence[str] = (),
+                  search_path: Sequence[Path] = ()) -> Known:
+    """The scripts of SCRIPTS, the workflows and author scripts of ``bundles_dir``, their buckets.
+    The author's modules are read from ``search_path`` (``psa bundle --path``), the current
+    directory and the one holding ``bundles_dir``."""
     from .scripts import SCRIPTS
 
     known = Known(kinds={name: info.kind for name, info in SCRIPTS.items()})
@@ -231,7 +234,7 @@ def default_known(bundles_dir: Optional[Path] = None, buckets: Sequence[str] = (
         from .bundler import author_scripts, default_buckets, package_dirs
 
         known.objects |= {p.stem for d in package_dirs(bundles_dir) for p in d.glob("*.xml")}
-        search_path = [Path.cwd(), bundles_dir.resolve().parent]
+        search_path = [*search_path, Path.cwd(), bundles_dir.resolve().parent]
         script_modules = {info.module: name for name, info in SCRIPTS.items()}
         for script in author_scripts(bundles_dir):
             known.kinds[script.name] = script.kind
@@ -842,10 +845,11 @@ def validate_paths(paths: Iterable[Path], known: Known) -> Tuple[List[Finding], 
     return _validate(entries, known)
 
 
-def errors_in_bundles(bundles_dir: Path, buckets: Sequence[str] = ()) -> List[Finding]:
+def errors_in_bundles(bundles_dir: Path, buckets: Sequence[str] = (), search_path: Sequence[Path] = ()
+                      ) -> List[Finding]:
     """The errors ``psa validate`` finds in the workflows of ``bundles_dir``: what ``psa bundle``
     refuses to package."""
-    findings, _ = validate_paths([bundles_dir], default_known(bundles_dir, buckets))
+    findings, _ = validate_paths([bundles_dir], default_known(bundles_dir, buckets, search_path))
     return [finding for finding in findings if finding.severity == "error"]
 
 
