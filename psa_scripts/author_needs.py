@@ -50,12 +50,16 @@ class _ContractReader:
     CALLABLES = {"Contract": contract_module.Contract, "Var": contract_module.Var, "Arg": contract_module.Arg,
                  "flag_set": contract_module.flag_set}
 
-    def __init__(self, tree: ast.Module) -> None:
+    def __init__(self, tree: ast.Module, contracts: Dict[str, Any]) -> None:
         self.constants: Dict[str, Any] = {}
         self.names_alias = set()
+        self.scripts: Dict[str, Any] = {}  # local name of an imported library script module -> its CONTRACT
         for node in tree.body:
             if isinstance(node, ast.ImportFrom) and node.module in (ROOT_PACKAGE, None):
                 self.names_alias |= {alias.asname or alias.name for alias in node.names if alias.name == "names"}
+            if isinstance(node, ast.ImportFrom) and node.module == SCRIPTS_PACKAGE:
+                self.scripts.update({alias.asname or alias.name: contracts[f"{SCRIPTS_PACKAGE}.{alias.name}"]
+                                     for alias in node.names if f"{SCRIPTS_PACKAGE}.{alias.name}" in contracts})
             elif isinstance(node, ast.Import):
                 self.names_alias |= {alias.asname for alias in node.names
                                      if alias.name == f"{ROOT_PACKAGE}.names" and alias.asname}
@@ -74,6 +78,16 @@ class _ContractReader:
             found = getattr(names_module, node.attr, None)
             if isinstance(found, str):
                 return found
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) \
+                and node.value.attr == "CONTRACT" and isinstance(node.value.value, ast.Name) \
+                and node.value.value.id in self.scripts:
+            found = getattr(self.scripts[node.value.value.id], node.attr, None)  # start_docker_service.CONTRACT.reads
+            if isinstance(found, (tuple, bool)):
+                return found
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left, right = self.value(node.left), self.value(node.right)
+            if isinstance(left, tuple) and isinstance(right, tuple):
+                return left + right
         if isinstance(node, ast.Call):
             return self.call(node)
         raise _Unknown(ast.dump(node)[:60])
@@ -99,13 +113,15 @@ class _ContractReader:
         return self.CALLABLES[function](*args, **keywords)
 
 
-def declared_contract(source: str) -> Optional[contract_module.Contract]:
-    """The ``CONTRACT`` a module's source declares at module level, or None (none, or not readable)."""
+def declared_contract(source: str, contracts: Optional[Dict[str, Any]] = None) -> Optional[contract_module.Contract]:
+    """The ``CONTRACT`` a module's source declares at module level, or None (none, or not readable).
+    ``contracts`` (library script module -> its CONTRACT) lets it build on a library script's,
+    as in ``reads=start_docker_service.CONTRACT.reads + (Var(READY_LOG), ...)``."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return None
-    reader = _ContractReader(tree)
+    reader = _ContractReader(tree, contracts or {})
     declared = None  # the last assignment wins, as when the module runs
     for node in tree.body:
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
@@ -140,9 +156,11 @@ def called_scripts(source: str, script_modules: Dict[str, str]) -> Tuple[str, ..
     return tuple(dict.fromkeys(found))
 
 
-def author_needs(module: str, search_path: Sequence[Path], script_modules: Dict[str, str]) -> AuthorNeeds:
+def author_needs(module: str, search_path: Sequence[Path], script_modules: Dict[str, str],
+                 contracts: Optional[Dict[str, Any]] = None) -> AuthorNeeds:
     """What the author's script ``module`` (found in ``search_path``) declares and calls; an
-    empty answer when its source is not found (``psa bundle`` reports that)."""
+    empty answer when its source is not found (``psa bundle`` reports that). ``script_modules``:
+    each library script's module -> its catalog name; ``contracts``: catalog name -> CONTRACT."""
     try:
         closure = module_closure([module], search_path=search_path)
     except (OSError, SyntaxError, ValueError):
@@ -151,4 +169,5 @@ def author_needs(module: str, search_path: Sequence[Path], script_modules: Dict[
         return AuthorNeeds(None)
     own = [source for name, (_, source) in closure.modules.items() if name.split(".")[0] != ROOT_PACKAGE]
     calls = tuple(dict.fromkeys(name for source in own for name in called_scripts(source, script_modules)))
-    return AuthorNeeds(declared_contract(closure.modules[module][1]), calls)
+    by_module = {path: (contracts or {})[name] for path, name in script_modules.items() if name in (contracts or {})}
+    return AuthorNeeds(declared_contract(closure.modules[module][1], by_module), calls)

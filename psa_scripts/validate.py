@@ -238,7 +238,7 @@ def default_known(bundles_dir: Optional[Path] = None, buckets: Sequence[str] = (
         script_modules = {info.module: name for name, info in SCRIPTS.items()}
         for script in author_scripts(bundles_dir):
             known.kinds[script.name] = script.kind
-            known.authors[script.name] = author_needs(script.module, search_path, script_modules)
+            known.authors[script.name] = author_needs(script.module, search_path, script_modules, known.contracts)
         known.objects |= set(known.kinds)
         known.buckets |= set(default_buckets(bundles_dir))
     known.buckets |= set(buckets)

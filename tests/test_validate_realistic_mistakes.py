@@ -77,9 +77,10 @@ def test_the_image_deleted_while_the_author_script_calls_start_docker_service(se
     line = next(n for n, text in enumerate((service / DEPLOYMENT).read_text().splitlines(), 1)
                 if "Start_Tiny_Httpd/raw" in text)
     assert status == 1
-    assert f"{DEPLOYMENT}:{line}:" in out and (
-        "PSA215 error: your script Start_Tiny_Httpd in task Start_Tiny_Httpd requires variable DOCKER_IMAGE "
-        "(through Start_Docker_Service, which it calls), which this workflow never sets") in out
+    # Through the call, or through the script's CONTRACT when it declares Start_Docker_Service's reads as its own.
+    assert re.search(re.escape(f"{DEPLOYMENT}:{line}:") + r"\d+: PSA215 error: your script Start_Tiny_Httpd in task "
+                     r"Start_Tiny_Httpd requires variable DOCKER_IMAGE \(through (Start_Docker_Service, which it calls"
+                     r"|its CONTRACT)\), which this workflow never sets", out), out
 
 
 def test_a_variable_the_author_script_declares_in_its_contract(service, capsys):
@@ -109,3 +110,17 @@ def test_a_workflow_that_does_not_parse_gives_its_pa100_and_nothing_else(service
     status, out, _ = validate(capsys)
     findings = [found for found in out.splitlines() if re.match(r"\S+:\d+:\d+: ", found)]
     assert status == 1 and len(findings) == 1 and findings[0].startswith(f"{DEPLOYMENT}:{line}:5: PA100 error: ")
+
+
+def test_a_contract_built_on_a_library_script_contract(service, capsys):
+    # As the scaffold may declare it: Start_Docker_Service's reads, plus the script's own.
+    with (service / START_SCRIPT).open("a") as source:
+        source.write('from psa_scripts.contract import Contract, Var\n'
+                     'CONTRACT = Contract(reads=start_docker_service.CONTRACT.reads + (Var("GREETING"),),\n'
+                     '                    files_written=start_docker_service.CONTRACT.files_written)\n')
+    status, out, _ = validate(capsys)
+    assert status == 1 and out.count(" PSA215 ") == 1 and ("requires variable GREETING (through its CONTRACT)") in out
+    text = (service / DEPLOYMENT).read_text()
+    (service / DEPLOYMENT).write_text(re.sub(r'\n\s*<variable name="DOCKER_IMAGE"[^\n]*', "", text))
+    status, out, _ = validate(capsys)
+    assert "requires variable DOCKER_IMAGE (through its CONTRACT)" in out
