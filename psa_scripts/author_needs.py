@@ -26,6 +26,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 from . import contract as contract_module
 from . import names as names_module
 from .bundler import ROOT_PACKAGE, module_closure
+from .errors import InputError
 
 SCRIPTS_PACKAGE = ROOT_PACKAGE + ".scripts"
 
@@ -163,7 +164,7 @@ def author_needs(module: str, search_path: Sequence[Path], script_modules: Dict[
     each library script's module -> its catalog name; ``contracts``: catalog name -> CONTRACT."""
     try:
         closure = module_closure([module], search_path=search_path)
-    except (OSError, SyntaxError, ValueError):
+    except (InputError, OSError, SyntaxError, ValueError):  # not found, or not Python: psa bundle says which
         return AuthorNeeds(None)
     if module not in closure.modules:
         return AuthorNeeds(None)
