@@ -56,9 +56,9 @@ class _ContractReader:
         self.names_alias = set()
         self.scripts: Dict[str, Any] = {}  # local name of an imported library script module -> its CONTRACT
         for node in tree.body:
-            if isinstance(node, ast.ImportFrom) and node.module in (ROOT_PACKAGE, None):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module == ROOT_PACKAGE:
                 self.names_alias |= {alias.asname or alias.name for alias in node.names if alias.name == "names"}
-            if isinstance(node, ast.ImportFrom) and node.module == SCRIPTS_PACKAGE:
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module == SCRIPTS_PACKAGE:
                 self.scripts.update({alias.asname or alias.name: contracts[f"{SCRIPTS_PACKAGE}.{alias.name}"]
                                      for alias in node.names if f"{SCRIPTS_PACKAGE}.{alias.name}" in contracts})
             elif isinstance(node, ast.Import):
