@@ -1,9 +1,9 @@
 """The ``psa`` command: build catalog packages, validate workflows, publish to a Catalog.
 
-    psa bundle [--out dist] [--bucket NAME] [--bundles DIR] [--path DIR]
-    psa validate FILE_OR_DIR... [--bucket NAME] [--bundles DIR]
+    psa bundle [--out dist] [--bucket NAME] [--bundles DIR] [--path DIR] [--no-validate]
+    psa validate [FILE_OR_DIR...] [--bucket NAME] [--bundles DIR] [--explain [CODE]]
     psa publish DIST_OR_ZIP --url CATALOG_URL [--login USER]
-                [--bucket NAME] [--dry-run] [--force]
+                [--bucket NAME] [--dry-run] [--force] [--no-validate]
     psa new service NAME --image IMAGE --port PORT [--dir DIR]
     psa run WORKFLOW.xml [--var NAME=VALUE]... [--engine docker|memory] [--ticks N]
             [--then ACTION.xml]... [--report FILE]
@@ -58,15 +58,31 @@ def _url(value: str) -> str:
     return value.rstrip("/")
 
 
+def _refused(command: str, errors: list) -> int:
+    """Print the errors ``psa validate`` found and refuse, as ``cargo publish`` refuses a crate that
+    does not build: 1, nothing written or sent."""
+    for finding in errors:
+        print(finding.format(), file=sys.stderr)
+    print(f"psa {command}: {len(errors)} error(s) found by psa validate: nothing {'written' if command == 'bundle' else 'sent'} "
+          f"(fix them, or give --no-validate to {command} anyway)", file=sys.stderr)
+    return 1
+
+
 def _bundle(args: argparse.Namespace) -> int:
     from .bundler import build_all, build_standard
 
     if args.standard:
-        built = [build_standard(args.out, bucket=args.bucket)]
+        built = [build_standard(args.out, bucket=args.bucket)]  # our scripts only: no workflow to validate
     elif not args.bundles.is_dir():
         raise UsageError(f"{args.bundles} is not a directory: pass the directory of your packages (--bundles DIR), "
                          "or --standard for the standard bucket")
     else:
+        if not args.no_validate:
+            from .validate import errors_in_bundles
+
+            errors = errors_in_bundles(args.bundles, [args.bucket] if args.bucket else [], args.path or [])
+            if errors:
+                return _refused("bundle", errors)
         built = build_all(args.bundles, args.out, bucket=args.bucket, search_path=args.path)
     for path, package in built:
         kinds = sorted({o.kind for o in package.objects})
@@ -81,6 +97,9 @@ def _validate(args: argparse.Namespace) -> int:
     """0: no error found; 1: errors found; 2: a usage error (a missing path, an unknown rule)."""
     from . import validate
 
+    if args.explain == "":  # --explain alone: every rule, in code order
+        print(validate.rule_list(), end="")
+        return 0
     if args.explain:
         try:
             print(validate.explain(args.explain), end="")
@@ -88,9 +107,12 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"psa validate: no rule {args.explain!r}; rules: {', '.join(validate.RULES)}", file=sys.stderr)
             return 2
         return 0
-    if not args.paths:
-        print("psa validate: give FILE_OR_DIR... (or --explain CODE)", file=sys.stderr)
-        return 2
+    if not args.paths:  # as ruff checks ".", psa validate checks the project's bundles
+        if not args.bundles.is_dir():
+            print(f"psa validate: no {args.bundles} directory here: give FILE_OR_DIR... (or run it where your "
+                  "bundles/ directory is)", file=sys.stderr)
+            return 2
+        args.paths = [args.bundles]
     unknown = [code for code in (args.select or []) + (args.ignore or [])
                if not any(rule.startswith(code.upper()) for rule in validate.RULES)]
     if unknown:
@@ -172,6 +194,12 @@ def _publish(args: argparse.Namespace) -> int:
     if not args.source.exists():
         raise UsageError(f"no such file or directory: {args.source} (give a dist directory or a package zip)")
     packages = load_packages(args.source)
+    if not args.no_validate:
+        from .validate import errors_in_packages
+
+        errors = errors_in_packages(packages)
+        if errors:
+            return _refused("publish", errors)
     if args.bucket:
         packages = [with_bucket(p, args.bucket) for p in packages]
     client = CatalogClient(args.url, _session_id(args), HttpSettings.from_env())
@@ -284,6 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--path", type=Path, action="append", metavar="DIR",
                         help="where the modules of your scripts (package.json \"scripts\") are found; repeatable "
                              "(default: the current directory)")
+    bundle.add_argument("--no-validate", action="store_true",
+                        help="bundle even when psa validate finds errors in the workflows")
     bundle.set_defaults(handler=_bundle)
 
     validate = commands.add_parser(
@@ -292,12 +322,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "file:line:col: CODE severity: message. Exit status: 0 no error, 1 errors found, 2 usage error. "
                     "Silence one finding with <!-- psa: ignore[CODE] --> inside the element (or its task), or the "
                     "generic information psa.validate.ignore=CODE,... of the task or job.")
-    validate.add_argument("paths", nargs="*", type=Path, metavar="FILE_OR_DIR")
+    validate.add_argument("paths", nargs="*", type=Path, metavar="FILE_OR_DIR",
+                          help="workflow files and directories to check (default: the --bundles directory)")
     validate.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     validate.add_argument("--select", action="append", metavar="CODE",
                           help="report only rules whose code starts with CODE (repeatable), e.g. PA1 or PSA224")
     validate.add_argument("--ignore", action="append", metavar="CODE", help="skip rules starting with CODE (repeatable)")
-    validate.add_argument("--explain", metavar="CODE", help="print what rule CODE checks and why, then exit")
+    validate.add_argument("--explain", metavar="CODE", nargs="?", const="",
+                          help="print what rule CODE checks and why, then exit; alone: list every rule")
     validate.add_argument("--bucket", type=_bucket, action="append",
                           help="another bucket holding our scripts (repeatable; default: the bundles' buckets)")
     validate.add_argument("--bundles", type=Path, default=DEFAULT_BUNDLES,
@@ -321,6 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--bucket", type=_bucket, help="publish every package to this bucket")
     publish.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     publish.add_argument("--force", action="store_true", help="also replace objects a user edited")
+    publish.add_argument("--no-validate", action="store_true",
+                         help="publish even when psa validate finds errors in the packages' workflows")
     publish.set_defaults(handler=_publish)
 
     serve = commands.add_parser(

@@ -9,8 +9,11 @@ Two families of rules, each with a code (``psa validate --explain CODE`` prints 
   workflows that contradict their transitions, tasks that act on the service's node without
   its token, catalog references that point nowhere.
 
-Precision first: a rule fires only on what it can tell from the workflow. It is tried on every
-``Workflow/psa`` workflow of ProActive's public examples, which must give no error.
+Precision first: a rule fires only on what it can tell from the workflow, and the rules about a
+service's shape judge only a service's workflows (its package says ``Workflow/psa``, or it carries
+``pca.*`` generic information, or, a loose file, it runs lifecycle scripts). They are tried on the
+whole export of ProActive's public examples (622 workflows, 105 of them ``Workflow/psa``): no
+service error on a standard workflow, no error on a service's (docs/validate.md has the numbers).
 
 A finding is silenced where it stands by ``<!-- psa: ignore[CODE] -->`` (codes comma-separated;
 ``ignore[all]`` for every code) anywhere inside the element it is reported on, or inside the
@@ -23,16 +26,20 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+import tempfile
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from . import names
+from .author_needs import AuthorNeeds, author_needs
 from .contract import PROVIDED
 from .errors import InputError
+from .package_kinds import PackageKinds, is_service_kind
+from .suggest import closest, did_you_mean
 from .workflow import schema
-from .workflow.model import Job, ScriptRef, Task, Workflow, WorkflowError, XmlElement, parse_workflow
-from .workflow.states import parse_states
+from .workflow.model import CatalogRef, Info, Job, ScriptRef, Task, Workflow, WorkflowError, XmlElement, parse_workflow
+from .workflow.states import KNOWN_STATES, VOID, parse_states
 
 DEFAULT_BUCKET = "service-automation-python"
 GROOVY_BUCKET = "service-automation"
@@ -70,6 +77,16 @@ LIFECYCLE_SLOTS = {
 }
 # The task a deployment places on a free node: where the token is added, so it carries none.
 ANCHOR_SCRIPTS = ("Post_Start_Service", "Start_Docker_Service", "Check_Not_Used_By_Other_Service")
+# Variables the scheduler gives a task beyond PROVIDED (ProActive's documentation, "Job and task
+# variables"): a URL or a token may name them.
+SCHEDULER_VARIABLES = frozenset({"PA_TASK_REPLICATION", "PA_TASK_PROGRESS_FILE", "PA_SCHEDULER_HOME",
+                                 "PA_NODESFILE", "PA_NODESNUMBER", "PA_JOB_PRIORITY", "PA_USER_HOME"})
+# A variable an inline script writes: variables.put("X", ...) (Groovy, Python) or variables["X"] = ...
+_WRITTEN_INLINE = re.compile(r"""variables\s*(?:\.put\(\s*|\[\s*)["']([A-Za-z_][A-Za-z0-9_.-]*)["']""")
+# ${NAME}: what the job factory substitutes in a script URL.
+_URL_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+# $NAME or ${NAME} in a generic information value (substituted when the task runs).
+_GI_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 # What each trigger argument means, as a transition's target.
 ACTION_TARGETS = {"FINISH_LAUNCHED": names.FINISHED, "PAUSE_LAUNCHED": names.PAUSED,
                   "RESUME_LAUNCHED": names.RUNNING}
@@ -128,6 +145,10 @@ RULES: Dict[str, Tuple[str, str]] = {
               "never offers it to start an instance."),
     "PSA204": ("PROXIFIED misspelling", "The scripts read PROXYFIED; a variable spelt PROXIFIED silently leaves the "
               "proxy off."),
+    "PSA205": ("unknown instance state", "A state of pca.states that is not a state PSA or the lifecycle scripts "
+               "know (VOID, RUNNING, PAUSED, STOPPED, FINISHED, ERROR, KILLED) but is one letter or two away from "
+               "one is a typo: no instance is ever in (RUNING,FINISHED)'s RUNING, so the action is never offered. "
+               "A service's own states (far from every known one) are not judged."),
     "PSA210": ("deployment script missing", "A deployment on the lifecycle scripts needs Post_Start_Service (post) and "
               "Clean_Start_Service (cleaning) on its deployment task, and Pre_Start_Service (pre) when it proxies: "
               "without them PSA never sees the service RUNNING, a failure never shows ERROR, or the proxy URL is "
@@ -142,6 +163,10 @@ RULES: Dict[str, Tuple[str, str]] = {
               "neither declares them nor has a script write them fails when the script runs."),
     "PSA214": ("invalid default INSTANCE_NAME", "INSTANCE_NAME names the container, files and the node token: it must "
               "match [a-zA-Z0-9][a-zA-Z0-9_.-]* once $PA_JOB_ID is substituted."),
+    "PSA215": ("variable required through an author's script never set", "A script of the author's own "
+               "(package.json \"scripts\") requires what its CONTRACT declares and what the library scripts it "
+               "calls require (a start script that calls Start_Docker_Service needs DOCKER_IMAGE); read from its "
+               "source, never run. A workflow that runs it and never sets such a variable fails at run time."),
     "PSA220": ("action script missing", "An action on the Python lifecycle scripts needs Pre_Trigger_Action (first "
               "task), Post_Trigger_Action (post of the action task) and Clean_Trigger_Action (its cleaning), or the "
               "instance status is never updated and node tokens are left behind."),
@@ -150,19 +175,30 @@ RULES: Dict[str, Tuple[str, str]] = {
               "with each other and with the workflow's pca.states target."),
     "PSA222": ("pca.service.id differs", "Every workflow of a service shares one pca.service.id; an action with "
               "another id belongs to another service and is never offered on this one."),
-    "PSA240": ("service state machine", "Across the workflows of one service (validated together): a state an "
-              "instance reaches but no action leaves (FINISHED and KILLED excepted, ERROR included), an action "
-              "starting from a state no workflow reaches, a service no workflow starts from VOID. Warnings: the "
-              "files given may not be the whole service."),
+    "PSA223": ("action from VOID", "Pre_Trigger_Action, Post_Trigger_Action and Clean_Trigger_Action act on "
+               "an existing instance; PSA offers a transition from VOID only to create one. An action workflow "
+               "whose pca.states starts from VOID can never act on an instance."),
     "PSA224": ("task on the service's node without its token", "A task that acts on the service's container or "
               "files must carry NODE_ACCESS_TOKEN=PSA_$INSTANCE_NAME (on the task or the job) to run on the node the "
               "deployment holds; the deployment task itself, and tasks that do not touch the node, need none."),
+    "PSA225": ("node token of another value", "A task that acts on the service's node must carry the token the "
+               "lifecycle scripts add to that node, NODE_ACCESS_TOKEN=PSA_$INSTANCE_NAME. Another value (a typo such "
+               "as PSA_$INSTANCE_NAM, a missing PSA_ prefix) names a token no node holds: the task waits forever. A "
+               "value that is one reference to another variable ($MY_TOKEN) is another convention, not judged."),
     "PSA230": ("unknown catalog object", "A script URL into a known bucket (ours, the author's, the Groovy "
               "service-automation bucket) names no object of it: the script fails to download at run time."),
     "PSA231": ("script run in the wrong language", "Our scripts are Python (language cpython); the Groovy bucket's "
               "are groovy or bash. Run in another engine they fail at once."),
     "PSA232": ("trigger argument missing or invalid", "Pre_Trigger_Action and Post_Trigger_Action take one argument "
               "from a fixed list; without it (or with another value) they fail at run time."),
+    "PSA233": ("undefined variable in a script URL", "The job factory substitutes ${NAME} in a script URL with the "
+               "job's variables and those ProActive defines (PA_CATALOG_REST_URL, PA_SCHEDULER_REST_URL, ...). A name "
+               "nothing defines (${PA_CATALOG_REST_ULR}) stays as it is: the job is refused at submission (no "
+               "protocol) or the script is never found."),
+    "PSA240": ("service state machine", "Across the workflows of one service (validated together): a state an "
+              "instance reaches but no action leaves (FINISHED and KILLED excepted, ERROR included), an action "
+              "starting from a state no workflow reaches, a service no workflow starts from VOID. Warnings: the "
+              "files given may not be the whole service."),
 }
 
 
@@ -192,10 +228,14 @@ class Known:
     kinds: Dict[str, str] = field(default_factory=dict)
     arguments: Dict[str, Tuple[str, ...]] = field(default_factory=dict)  # first argument's values
     contracts: Dict[str, object] = field(default_factory=dict)  # script name -> Contract
+    authors: Dict[str, AuthorNeeds] = field(default_factory=dict)  # the author's script name -> its needs
 
 
-def default_known(bundles_dir: Optional[Path] = None, buckets: Sequence[str] = ()) -> Known:
-    """The scripts of SCRIPTS, the workflows and author scripts of ``bundles_dir``, their buckets."""
+def default_known(bundles_dir: Optional[Path] = None, buckets: Sequence[str] = (),
+                  search_path: Sequence[Path] = ()) -> Known:
+    """The scripts of SCRIPTS, the workflows and author scripts of ``bundles_dir``, their buckets.
+    The author's modules are read from ``search_path`` (``psa bundle --path``), the current
+    directory and the one holding ``bundles_dir``."""
     from .scripts import SCRIPTS
 
     known = Known(kinds={name: info.kind for name, info in SCRIPTS.items()})
@@ -209,7 +249,11 @@ def default_known(bundles_dir: Optional[Path] = None, buckets: Sequence[str] = (
         from .bundler import author_scripts, default_buckets, package_dirs
 
         known.objects |= {p.stem for d in package_dirs(bundles_dir) for p in d.glob("*.xml")}
-        known.kinds.update({script.name: script.kind for script in author_scripts(bundles_dir)})
+        search_path = [*search_path, Path.cwd(), bundles_dir.resolve().parent]
+        script_modules = {info.module: name for name, info in SCRIPTS.items()}
+        for script in author_scripts(bundles_dir):
+            known.kinds[script.name] = script.kind
+            known.authors[script.name] = author_needs(script.module, search_path, script_modules, known.contracts)
         known.objects |= set(known.kinds)
         known.buckets |= set(default_buckets(bundles_dir))
     known.buckets |= set(buckets)
@@ -230,25 +274,38 @@ def _truthy(value: Optional[str]) -> bool:
 
 
 class _Checker:
-    def __init__(self, path: Path, workflow: Workflow, known: Known, context: _Context) -> None:
+    def __init__(self, path: Path, workflow: Workflow, known: Known, context: _Context,
+                 kind: Optional[str] = None) -> None:
         self.path, self.workflow, self.known, self.context = path, workflow, known, context
         self.job: Job = workflow.job  # type: ignore[assignment]
+        self.kind = kind  # what its package declares it (None: a loose file)
         self.findings: List[Finding] = []
 
     def report(self, code: str, where, message: str, fix: str, severity: str = "error") -> None:
         self.findings.append(Finding(str(self.path), where.line, severity, message, fix, code, where.column))
 
     # -- helpers
+    def bucket_of(self, ref: CatalogRef) -> str:
+        """The bucket a reference means: its own, or the known bucket it misspells when that bucket
+        holds the object (reported once, PSA230; the other rules judge the script it means)."""
+        if ref.bucket in self.known.buckets or ref.bucket in (GROOVY_BUCKET, DEFAULT_BUCKET):
+            return ref.bucket  # (the two public buckets are close names, not misspellings of each other)
+        meant = closest(ref.bucket, self.known.buckets | {GROOVY_BUCKET})
+        if meant is not None and ref.name in (GROOVY_OBJECTS if meant == GROOVY_BUCKET else self.known.objects):
+            return meant
+        return ref.bucket
+
     def name_of(self, script: ScriptRef) -> Optional[str]:
         """The lifecycle name of a catalog script in a known bucket (ours, the author's, Groovy)."""
         ref = script.catalog
-        if ref is None or (ref.bucket not in self.known.buckets and ref.bucket != GROOVY_BUCKET):
+        if ref is None:
             return None
-        return ref.name
+        bucket = self.bucket_of(ref)
+        return ref.name if bucket in self.known.buckets or bucket == GROOVY_BUCKET else None
 
     def ours(self, script: ScriptRef) -> bool:
         ref = script.catalog
-        return ref is not None and ref.bucket in self.known.buckets
+        return ref is not None and self.bucket_of(ref) in self.known.buckets
 
     def scripts_named(self, name: str) -> List[Tuple[Task, ScriptRef]]:
         return [(task, script) for task, script in self.job.scripts() if self.name_of(script) == name]
@@ -269,18 +326,54 @@ class _Checker:
         if any(f.code in ("PA101",) for f in self.findings) or self.job is None:
             return self.findings
         deployment = self.is_deployment()
-        self.check_generic_information(deployment)
-        self.check_variables()
+        service = self.is_service()
+        if service:
+            self.check_generic_information(deployment)
+        self.check_variables(service)
         for task, script in self.job.scripts():
             self.check_script(task, script)
-        if deployment:
-            self.check_deployment()
-        else:
-            self.check_action()
+            self.check_url_variables(task, script)
+        if service:
+            if self.runs_trigger_scripts() and self.from_void():
+                self.check_action_from_void()
+            elif deployment:
+                self.check_deployment()
+            else:
+                self.check_action()
         self.check_status_loop()
         self.check_required_variables(deployment)
         self.check_node_tokens()
         return self.findings
+
+    def is_service(self) -> bool:
+        """A PSA service's workflow: its package says ``Workflow/psa``, or it carries ``pca.*``
+        generic information, or (a loose file, no package to say) it runs lifecycle scripts. The
+        service rules (PSA201-PSA223) judge only those: a standard workflow is not a broken service."""
+        if any(name.startswith("pca.") for name in self.job.gi):
+            return True
+        if self.kind is not None:
+            return is_service_kind(self.kind)
+        return any(self.name_of(script) in LIFECYCLE_SLOTS for _, script in self.job.scripts())
+
+    def runs_trigger_scripts(self) -> bool:
+        return bool(self.scripts_named("Pre_Trigger_Action") or self.scripts_named("Post_Trigger_Action"))
+
+    def from_void(self) -> bool:
+        return any(source == VOID for source, _ in self.states() or [])
+
+    def variables_defined(self, task: Optional[Task] = None) -> Set[str]:
+        """Every variable a script or URL of ``task`` may read: the platform's, the job's, the
+        task's, those the workflow's scripts write (our contracts, inline ``variables.put``)."""
+        defined = set(PROVIDED) | SCHEDULER_VARIABLES | {v.name for v in self.job.variables}
+        if task is not None:
+            defined |= {v.name for v in task.variables}
+        for _, script in self.job.scripts():
+            contract = self.known.contracts.get(self.name_of(script) or "") if self.ours(script) else None
+            if contract is not None:
+                defined |= set(contract.writes)  # type: ignore[attr-defined]
+            if script.code:
+                defined |= set(_WRITTEN_INLINE.findall(script.code))
+        return defined
 
     def check_generic_information(self, deployment: bool) -> None:
         anchor = self.job.element.find("genericInformation") or self.job.element
@@ -301,17 +394,25 @@ class _Checker:
             self.report("PSA202", states, f"{names.GI_STATES} value {states.value!r} does not parse",
                         "write one or more (FROM,TO) pairs with nothing between them, e.g. "
                         "(VOID,RUNNING) or (RUNNING,FINISHED)(ERROR,FINISHED); TO cannot be ALL")
-        elif deployment and self.scripts_named("Post_Start_Service") and not any(s == "VOID" for s, _ in pairs):
+            return
+        for state in dict.fromkeys(state for pair in pairs for state in pair):
+            meant = _misspelt(state)
+            if meant is not None:
+                self.report("PSA205", states, f"{names.GI_STATES}={states.value!r}: unknown state {state!r} (did you "
+                            f"mean {meant}?); an instance never is in it, so PSA never offers this action from it "
+                            "or never shows the instance reach it",
+                            f"write {re.sub(rf'(?<=[(,]){state}(?=[,)])', meant, states.value)!r}")
+        if deployment and self.scripts_named("Post_Start_Service") and not any(s == "VOID" for s, _ in pairs):
             self.report("PSA203", states, f"this workflow deploys the service but {names.GI_STATES}={states.value!r} "
                         "has no transition from VOID: PSA never offers it to start an instance",
                         "start the value with (VOID,RUNNING)")
 
-    def check_variables(self) -> None:
+    def check_variables(self, service: bool) -> None:
         for variable in list(self.job.variables) + [v for task in self.job.tasks for v in task.variables]:
             if variable.name == names.PROXYFIED_MISSPELT:
                 self.report("PSA204", variable, f"variable {names.PROXYFIED_MISSPELT} is ignored: the scripts read "
                             f"{names.PROXYFIED}, so the proxy is silently off", f"rename it to {names.PROXYFIED} (with a Y)")
-        instance_name = self.job.variable(names.INSTANCE_NAME)
+        instance_name = self.job.variable(names.INSTANCE_NAME) if service else None
         if instance_name is not None and instance_name.value:
             sample = re.sub(r"\$\{?PA_JOB_ID\}?", "42", instance_name.value)
             sample = re.sub(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?", "x", sample)
@@ -331,7 +432,8 @@ class _Checker:
         if ref.bucket == GROOVY_BUCKET:
             language = GROOVY_OBJECTS.get(ref.name)
             if language is None:
-                self.report("PSA230", target, f"{where}: {ref.name} is not an object of the Groovy bucket {GROOVY_BUCKET}",
+                self.report("PSA230", target, f"{where}: {ref.name} is not an object of the Groovy bucket "
+                            f"{GROOVY_BUCKET}{did_you_mean(ref.name, GROOVY_OBJECTS)}",
                             "check the name's spelling and case; the bucket holds: " + ", ".join(sorted(GROOVY_OBJECTS)))
             elif script.language is not None and script.language.lower() != language:
                 self.report("PSA231", target, f"{where}: {ref.name} of bucket {GROOVY_BUCKET} is a "
@@ -340,15 +442,24 @@ class _Checker:
                             f"language=\"{language}\"")
             self.check_slot(task, script, ref.name)
             return
+        meant = self.bucket_of(ref)
+        if meant != ref.bucket:
+            self.report("PSA230", target, f"{where}: bucket {ref.bucket} is not one of ours (did you mean "
+                        f"{meant}?): {ref.name} is fetched from a bucket that does not hold it",
+                        f"write /buckets/{meant}/resources/{ref.name}/raw")
+            return
         if ref.bucket not in self.known.buckets:
             return
         if ref.name not in self.known.objects:
-            self.report("PSA230", target, f"{where}: {ref.name} is not an object of the bundle (bucket {ref.bucket})",
+            self.report("PSA230", target, f"{where}: {ref.name} is not an object of the bundle (bucket {ref.bucket})"
+                        f"{did_you_mean(ref.name, self.known.objects)}",
                         "check the name's spelling and case; the scripts are: " + ", ".join(sorted(self.known.kinds)))
             return
         if ref.name in self.known.kinds and (script.language or "").lower() != "cpython":
             said = "has no language" if script.language is None else f"has language={script.language!r}"
-            self.report("PSA231", target, f"{where}: {ref.name} {said}; our scripts run on the cpython engine",
+            whose = (f"your script {ref.name} is Python: it runs" if ref.name in self.known.authors
+                     else f"{ref.name} is one of our Python scripts: they run")
+            self.report("PSA231", target, f"{where}: {ref.name} {said}; {whose} on the cpython engine",
                         'set language="cpython" on the <file> element')
         self.check_slot(task, script, ref.name)
         allowed = self.known.arguments.get(ref.name)
@@ -374,6 +485,33 @@ class _Checker:
                         f"{script.slot} script of task {task.name}: {name} runs as a {script.slot} script but is a "
                         f"{' or '.join(expected)} script: it fails at run time",
                         f"move it to the task's {expected[0]} slot")
+
+    def check_url_variables(self, task: Task, script: ScriptRef) -> None:
+        """PSA233: a ``${NAME}`` in a script URL that nothing defines stays in the URL as it is: the
+        job is refused at submission (no protocol) or the script fails to download."""
+        if not script.url or "${" not in script.url:
+            return
+        defined = None
+        for match in _URL_VARIABLE.finditer(script.url):
+            name = match.group(1)
+            defined = defined if defined is not None else self.variables_defined(task)
+            if name in defined:
+                continue
+            self.report("PSA233", script.source or script.element,
+                        f"{script.slot} script of task {task.name}: its URL uses ${{{name}}}, which is not a variable "
+                        f"of this workflow nor one ProActive defines{did_you_mean(name, defined)}",
+                        f"correct the name, or add <variable name=\"{name}\" value=\"...\"/> to the job's <variables>")
+
+    def check_action_from_void(self) -> None:
+        """PSA223: the trigger scripts act on an existing instance (they read and update it); a
+        transition from VOID is offered only before the instance exists."""
+        states = self.job.info(names.GI_STATES)
+        trigger = (self.scripts_named("Pre_Trigger_Action") or self.scripts_named("Post_Trigger_Action"))[0][1]
+        self.report("PSA223", states or self.job.element,
+                    f"this action runs {self.name_of(trigger)} but {names.GI_STATES}="
+                    f"{states.value if states is not None else ''!r} starts from VOID: PSA offers a VOID "
+                    "transition only to create an instance, so this action can never act on one",
+                    "start each (FROM,TO) pair from the states the action leaves, e.g. (RUNNING,FINISHED)(ERROR,FINISHED)")
 
     def check_deployment(self) -> None:
         posts = self.scripts_named("Post_Start_Service")
@@ -425,7 +563,7 @@ class _Checker:
                                                     for p in post]:
             if found is None or found not in (names.FINISHED, names.PAUSED, names.RUNNING):
                 continue
-            if len(targets) == 1 and found not in targets:
+            if len(targets) == 1 and found not in targets and _misspelt(next(iter(targets))) is None:
                 self.report("PSA221", script.source or script.element,
                             f"{self.name_of(script)} argument {script.arguments[0]!r} leads to {found}, but "
                             f"{names.GI_STATES} says this action ends in {next(iter(targets))}",
@@ -482,10 +620,17 @@ class _Checker:
             contract = self.known.contracts.get(self.name_of(script) or "") if self.ours(script) else None
             if contract is not None:
                 written |= set(contract.writes)  # type: ignore[attr-defined]
+            author = self.known.authors.get(self.name_of(script) or "") if self.ours(script) else None
+            if author is not None and author.contract is not None:
+                written |= set(author.contract.writes)
         for task in self.job.tasks:
             task_values = {**values, **{v.name: v.value for v in task.variables}}
             for script in task.scripts():
                 if not self.ours(script):
+                    continue
+                author = self.known.authors.get(self.name_of(script) or "")
+                if author is not None:
+                    self.check_author_needs(task, script, author, task_values, written)
                     continue
                 contract = self.known.contracts.get(self.name_of(script) or "")
                 if contract is None:
@@ -497,6 +642,29 @@ class _Checker:
                                 f"{self.name_of(script)} in task {task.name} requires variable {variable}, "
                                 "which this workflow never sets", f'add <variable name="{variable}" value="..."/> '
                                 "to the job's <variables>")
+
+    def check_author_needs(self, task: Task, script: ScriptRef, author: AuthorNeeds, values: Dict[str, str],
+                           written: Set[str]) -> None:
+        """PSA215: what the author's own script requires, by its CONTRACT or through the library
+        scripts it calls (``psa_scripts.author_needs``), and the workflow never sets."""
+        name = self.name_of(script)
+        own = author.contract
+        needs: Dict[str, str] = {}  # variable -> where the need comes from
+        if own is not None:
+            needs.update({variable: "its CONTRACT" for variable in own.needed(values, script.arguments)})
+        handled = set(own.variable_names()) if own is not None else set()  # declared by the author: theirs to say
+        for called in author.calls:
+            contract = self.known.contracts.get(called)
+            for variable in contract.needed(values, script.arguments) if contract is not None else ():  # type: ignore[attr-defined]
+                if variable not in handled:
+                    needs.setdefault(variable, f"{called}, which it calls")
+        for variable, why in needs.items():
+            if variable in PROVIDED or variable in values or variable in written:
+                continue
+            self.report("PSA215", script.source or script.element,
+                        f"your script {name} in task {task.name} requires variable {variable} (through {why}), "
+                        "which this workflow never sets",
+                        f'add <variable name="{variable}" value="..."/> to the job\'s <variables>')
 
     def touches_node(self, task: Task) -> bool:
         for script in task.scripts():
@@ -521,6 +689,7 @@ class _Checker:
         depends = {task.name: set(task.depends) for task in self.job.tasks}
         deployment = self.is_deployment()
         job_token = self.job.info(names.GI_NODE_ACCESS_TOKEN)
+        reported: Set[object] = set()  # a job-level token is judged once
         for task in self.job.tasks:
             if task.name in anchors or not self.touches_node(task):
                 continue
@@ -533,11 +702,35 @@ class _Checker:
                             f"{names.GI_NODE_ACCESS_TOKEN}: it may run on another node than the service's container",
                             f'add <genericInformation><info name="{names.GI_NODE_ACCESS_TOKEN}" '
                             f'value="{TOKEN_VALUES[0]}"/></genericInformation> to the task')
-            elif token.value.strip() not in TOKEN_VALUES and "$" not in token.value.replace("$INSTANCE_NAME", "") \
-                    .replace("${INSTANCE_NAME}", ""):
-                self.report("PSA224", token, f"task {task.name}: {names.GI_NODE_ACCESS_TOKEN}={token.value!r} is not "
-                            "the service's token (Post_Start_Service adds PSA_<INSTANCE_NAME>)",
-                            f'set value="{TOKEN_VALUES[0]}"')
+            elif (token.line, token.column) not in reported:
+                reported.add((token.line, token.column))
+                self.check_token_value(task, token)
+
+    def check_token_value(self, task: Task, token: Info) -> None:
+        """PSA225: the token of a task that acts on the service's node must be the one the lifecycle
+        scripts add to it, PSA_<INSTANCE_NAME>; any other value sends the task to a node nobody
+        holds (it waits forever). A value that is one reference to another variable (``$MY_TOKEN``)
+        is another convention, not judged."""
+        value = token.value.strip()
+        if value in TOKEN_VALUES:
+            return
+        referenced = [braced or bare for braced, bare in _GI_VARIABLE.findall(value)]
+        defined = self.variables_defined(task)
+        undefined = [name for name in referenced if name not in defined]
+        if undefined:
+            why = f"${undefined[0]} is not a variable of this workflow{did_you_mean(undefined[0], defined)}"
+        elif len(referenced) == 1 and _GI_VARIABLE.fullmatch(value) and referenced[0] != names.INSTANCE_NAME:
+            return
+        else:
+            why = "it is not the token the lifecycle scripts add"
+        self.report("PSA225", token, f"task {task.name}: {names.GI_NODE_ACCESS_TOKEN}={token.value!r}: {why} "
+                    "(Post_Start_Service adds PSA_<INSTANCE_NAME>): the task waits for a node nobody holds",
+                    f'set value="{TOKEN_VALUES[0]}"')
+
+
+def _misspelt(state: str) -> Optional[str]:
+    """The known state a ``pca.states`` state misspells (PSA205), or None: known, or the service's own."""
+    return None if state in KNOWN_STATES else closest(state, KNOWN_STATES)
 
 
 def _ancestors(name: str, depends: Dict[str, Set[str]]) -> Set[str]:
@@ -616,18 +809,22 @@ def _validate(entries: Sequence[Tuple[Path, bool]], known: Known) -> Tuple[List[
         if workflow is not None:
             parsed.append((path, workflow))
     context = _context(parsed)
+    kinds = PackageKinds()
     for path, workflow in parsed:
-        checked = _Checker(path, workflow, known, context).run()
+        checked = _Checker(path, workflow, known, context, kinds.kind(path)).run()
         findings += [finding for finding in checked if not _silenced(workflow, finding)]
-    findings += _state_machine_findings(parsed)
+    # A file that does not parse may be any workflow of its directory's service: judging that
+    # service as a whole would report what the unread file holds (no knock-on after a PA100).
+    unread = {Path(finding.file).parent for finding in findings if finding.code == "PA100"}
+    findings += _state_machine_findings([(path, workflow) for path, workflow in parsed if path.parent not in unread])
     return findings, len(entries)
 
 
 def _state_machine_findings(parsed: Sequence[Tuple[Path, Workflow]]) -> List[Finding]:
     """PSA240: the service's state machine as a whole (``workflow.graph.state_findings``): a state
     no action leaves, an action no state reaches, a service nothing starts from VOID. Judged only
-    where two or more workflows of one service are validated together, and as warnings: the
-    files given may not be the whole service."""
+    where two or more workflows of one service are validated together (none beside a file that does
+    not parse), and as warnings: the files given may not be the whole service."""
     from .workflow.graph import Service, state_findings
 
     services: Dict[str, Service] = {}
@@ -663,6 +860,48 @@ def validate_paths(paths: Iterable[Path], known: Known) -> Tuple[List[Finding], 
     return _validate(entries, known)
 
 
+def errors_in_bundles(bundles_dir: Path, buckets: Sequence[str] = (), search_path: Sequence[Path] = ()
+                      ) -> List[Finding]:
+    """The errors ``psa validate`` finds in the workflows of ``bundles_dir``: what ``psa bundle``
+    refuses to package."""
+    findings, _ = validate_paths([bundles_dir], default_known(bundles_dir, buckets, search_path))
+    return [finding for finding in findings if finding.severity == "error"]
+
+
+def errors_in_packages(packages: Sequence[object]) -> List[Finding]:
+    """The errors ``psa validate`` finds in the workflows of built packages (``bundler.Package``):
+    what ``psa publish`` refuses to send. The workflows are checked as the package lays them out,
+    its METADATA.json beside them (each object's kind decides which are services); a finding names
+    the entry as ``<slug>.zip!<folder>/<file>``."""
+    from .bundler import METADATA_FILE, package_bytes
+
+    known = default_known(None)
+    for package in packages:
+        known.buckets.add(package.bucket)  # type: ignore[attr-defined]
+        for obj in package.objects:  # type: ignore[attr-defined]
+            known.objects.add(obj.name)
+            if obj.kind.startswith("Script/") and obj.name not in known.kinds:
+                known.kinds[obj.name] = obj.kind
+    with tempfile.TemporaryDirectory(prefix="psa-publish-") as temporary:
+        root = Path(temporary)
+        paths: List[Path] = []
+        for package in packages:
+            for entry, content in package_bytes(package).items():  # type: ignore[arg-type]
+                if entry.endswith((".xml", "/" + METADATA_FILE)):
+                    path = root / package.slug / entry  # type: ignore[attr-defined]
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(content)
+            paths.append(root / package.slug)  # type: ignore[attr-defined]
+        findings, _ = validate_paths(paths, known)
+        shown = []
+        for finding in findings:
+            if finding.severity != "error":
+                continue
+            slug, _, entry = Path(finding.file).relative_to(root).as_posix().partition("/")
+            shown.append(replace(finding, file=f"{slug}.zip!{entry}"))
+    return shown
+
+
 def select(findings: Iterable[Finding], chosen: Sequence[str] = (), ignored: Sequence[str] = ()) -> List[Finding]:
     """Findings whose code starts with one of ``chosen`` (all when empty) and none of ``ignored``."""
     return [f for f in findings
@@ -673,6 +912,11 @@ def explain(code: str) -> str:
     """The paragraph of rule ``code``; KeyError when there is no such rule."""
     title, text = RULES[code.upper()]
     return f"{code.upper()}: {title}\n\n{text}\n"
+
+
+def rule_list() -> str:
+    """Every rule, one line each, in code order: ``CODE  title``."""
+    return "".join(f"{code}  {title}\n" for code, (title, _) in sorted(RULES.items()))
 
 
 def to_json(findings: Sequence[Finding], checked: int) -> str:

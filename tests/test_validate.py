@@ -318,13 +318,34 @@ def test_an_action_of_another_service(tmp_path, known):
 
 @pytest.mark.parametrize("token, message, needle", [
     (None, "task Loop acts on the service's node but has no NODE_ACCESS_TOKEN", '<task name="Loop">'),
-    ("PSA_other", "task Loop: NODE_ACCESS_TOKEN='PSA_other' is not the service's token", "NODE_ACCESS_TOKEN"),
 ])
 def test_a_task_after_deployment_needs_the_node_token(tmp_path, known, token, message, needle):
     text = deployment(token=token)
     finding = only(check(tmp_path, known, text))
     assert finding.code == "PSA224" and finding.message.startswith(message)
     assert finding.line == line_of(text, needle)
+
+
+@pytest.mark.parametrize("token, why", [
+    ("PSA_other", "it is not the token the lifecycle scripts add"),
+    ("PSA_$INSTANCE_NAM", "$INSTANCE_NAM is not a variable of this workflow (did you mean INSTANCE_NAME?)"),
+    ("$INSTANCE_NAME", "it is not the token the lifecycle scripts add"),
+    ("PSA-${INSTANCE_NAME}", "it is not the token the lifecycle scripts add"),
+    ("$MY_TOKEN", "$MY_TOKEN is not a variable of this workflow"),
+])
+def test_a_node_token_of_another_value(tmp_path, known, token, why):
+    text = deployment(token=token)
+    finding = only(check(tmp_path, known, text))
+    assert (finding.code, finding.line) == ("PSA225", line_of(text, "NODE_ACCESS_TOKEN"))
+    assert finding.message == (f"task Loop: NODE_ACCESS_TOKEN={token!r}: {why} (Post_Start_Service adds "
+                               "PSA_<INSTANCE_NAME>): the task waits for a node nobody holds")
+    assert finding.fix == 'set value="PSA_$INSTANCE_NAME"'
+
+
+@pytest.mark.parametrize("token", ["PSA_$INSTANCE_NAME", "PSA_${INSTANCE_NAME}", "${INSTANCE_NAME_TOKEN}"])
+def test_the_service_token_or_another_variable_of_the_workflow_passes(tmp_path, known, token):
+    variables = VARIABLES + '\n    <variable name="INSTANCE_NAME_TOKEN" value="PSA_$INSTANCE_NAME"/>'
+    assert check(tmp_path, known, deployment(token=token, variables=variables)) == []
 
 
 def test_an_action_task_needs_the_node_token(tmp_path, known):
@@ -380,7 +401,7 @@ def test_a_script_not_in_the_bundle(tmp_path, known):
     text = deployment(post="Post_Start_Servce")
     finding = only([f for f in check(tmp_path, known, text) if f.code == "PSA230"])
     assert finding.message == ("post script of task Start: Post_Start_Servce is not an object of the bundle "
-                               "(bucket service-automation-python)")
+                               "(bucket service-automation-python) (did you mean Post_Start_Service?)")
     assert "Post_Start_Service" in finding.fix
     assert finding.line == line_of(text, "Post_Start_Servce")
 
@@ -388,15 +409,31 @@ def test_a_script_not_in_the_bundle(tmp_path, known):
 def test_a_name_the_groovy_bucket_does_not_hold(tmp_path, known):
     text = deployment().replace(URL % "Fetch_Logs", GROOVY % "Fetch_Log")
     finding = only([f for f in check(tmp_path, known, text) if f.code == "PSA230"])
-    assert finding.message == "controlFlow script of task Loop: Fetch_Log is not an object of the Groovy bucket service-automation" \
-        or finding.message.startswith("flow script of task Loop: Fetch_Log is not an object of the Groovy bucket")
+    assert finding.message == ("flow script of task Loop: Fetch_Log is not an object of the Groovy bucket "
+                               "service-automation (did you mean Fetch_Logs?)")
+
+
+def test_a_misspelt_bucket_holding_the_script(tmp_path, known):
+    text = deployment().replace(URL % "Fetch_Logs", URL.replace("python", "pyhton") % "Fetch_Logs")
+    finding = only(check(tmp_path, known, text))
+    assert (finding.code, finding.line) == ("PSA230", line_of(text, "pyhton"))
+    assert finding.message == ("flow script of task Loop: bucket service-automation-pyhton is not one of ours (did you "
+                               "mean service-automation-python?): Fetch_Logs is fetched from a bucket that does not "
+                               "hold it")
+    assert finding.fix == "write /buckets/service-automation-python/resources/Fetch_Logs/raw"
+
+
+def test_another_bucket_is_not_judged_even_when_its_name_is_close(tmp_path, known):
+    text = deployment().replace(URL % "Fetch_Logs", URL.replace("python", "pyhton") % "My_Own_Loop")
+    assert [f.code for f in check(tmp_path, known, text)] == ["PSA212"]
 
 
 @pytest.mark.parametrize("language, said", [("", "has no language"), ('language="python"', "has language='python'")])
 def test_a_script_with_a_missing_or_wrong_language(tmp_path, known, language, said):
     finding = only(check(tmp_path, known, deployment(language=language)))
     assert finding.code == "PSA231"
-    assert finding.message == f"post script of task Start: Post_Start_Service {said}; our scripts run on the cpython engine"
+    assert finding.message == (f"post script of task Start: Post_Start_Service {said}; Post_Start_Service is one of "
+                               "our Python scripts: they run on the cpython engine")
     assert finding.fix == 'set language="cpython" on the <file> element'
 
 
@@ -474,8 +511,8 @@ def test_cli_json_select_ignore_and_exit_codes(capsys, tmp_path):
 def test_cli_usage_errors_exit_2(capsys, tmp_path):
     code, _, err = run(capsys, "validate", tmp_path / "nope.xml")
     assert code == 2 and err == f"psa validate: no such file or directory: {tmp_path / 'nope.xml'}\n"
-    code, _, err = run(capsys, "validate")
-    assert code == 2 and err == "psa validate: give FILE_OR_DIR... (or --explain CODE)\n"
+    code, _, err = run(capsys, "validate", "--bundles", tmp_path / "none")
+    assert code == 2 and err.startswith(f"psa validate: no {tmp_path / 'none'} directory here: give FILE_OR_DIR...")
     code, _, err = run(capsys, "validate", tmp_path, "--select", "XYZ")
     assert code == 2 and err.startswith("psa validate: no rule matches XYZ")
     code, _, err = run(capsys, "validate", "--explain", "PSA999")
@@ -524,3 +561,112 @@ def test_the_multi_deployment_status_loop_may_loop_on_fetch_logs(tmp_path, known
     text = deployment().replace(f'<scriptExecutable>{ref("Check_Instance_Status")}</scriptExecutable>',
                                 f'<scriptExecutable>{ref("Loop_over_service_instance_status", args=("true", "true", "PSA_x", "c"))}</scriptExecutable>')
     assert [f for f in check(tmp_path, known, text) if f.code == "PSA212"] == []
+
+
+# --- service rules judge services only (issue 18) --------------------------------------------------
+STANDARD = f"""{HEAD % "Standard_Job"}
+  <genericInformation><info name="workflow.icon" value="x.png"/></genericInformation>
+  <taskFlow>
+    <task name="Work"><scriptExecutable><script><code language="bash">echo hi</code></script></scriptExecutable></task>
+  </taskFlow>
+</job>
+"""
+# Made from ProActive's public examples (ow2-proactive/proactive-examples, ELK/resources/catalog/
+# Apache_Logs_Analysis.xml): a standard workflow that runs a command in a service's container.
+STANDARD_ON_A_SERVICE = STANDARD.replace(
+    '<code language="bash">echo hi</code>',
+    '<code language="bash">docker exec "$variables_INSTANCE_NAME" ls</code>')
+
+
+def metadata_package(tmp_path, kind, text, name="Standard_Job"):
+    """A package laid out as ProActive's public examples are: METADATA.json, resources/catalog/<name>.xml."""
+    (tmp_path / "resources" / "catalog").mkdir(parents=True)
+    (tmp_path / "METADATA.json").write_text(json.dumps({"metadata": {"slug": "x"}, "catalog": {
+        "bucket": "x", "objects": [{"name": name, "metadata": {"kind": kind}, "file": f"resources/catalog/{name}.xml"}]}}))
+    path = tmp_path / "resources" / "catalog" / f"{name}.xml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("kind, codes", [("Workflow/standard", []), ("workflow/standard", []),
+                                         ("Workflow/psa", ["PSA201", "PSA202"]), ("workflow/psa", ["PSA201", "PSA202"])])
+def test_service_rules_apply_to_what_the_package_declares_a_service(tmp_path, known, kind, codes):
+    path = metadata_package(tmp_path, kind, STANDARD)
+    assert [f.code for f in validate_file(path, known)] == codes
+
+
+def test_a_standard_workflow_with_pca_information_is_a_service(tmp_path, known):
+    text = STANDARD.replace('<info name="workflow.icon" value="x.png"/>', '<info name="pca.service.id" value="S"/>')
+    path = metadata_package(tmp_path, "Workflow/standard", text)
+    assert [f.code for f in validate_file(path, known)] == ["PSA202"]
+
+
+def test_our_package_json_declares_the_kind_of_its_workflows(tmp_path, known):
+    (tmp_path / "package.json").write_text(json.dumps({"slug": "x", "name": "x", "bucket": "x",
+                                                       "workflowKind": "Workflow/standard"}))
+    assert check(tmp_path, known, STANDARD) == []
+    (tmp_path / "package.json").write_text(json.dumps({"slug": "x", "name": "x", "bucket": "x"}))  # default psa
+    assert [f.code for f in check(tmp_path, known, STANDARD)] == ["PSA201", "PSA202"]
+
+
+def test_a_loose_file_is_a_service_when_it_runs_lifecycle_scripts(tmp_path, known):
+    assert check(tmp_path, known, STANDARD) == []
+    lifecycle = deployment(gis='<info name="workflow.icon" value="x.png"/>')
+    assert [f.code for f in check(tmp_path, known, lifecycle)] == ["PSA201", "PSA202"]
+
+
+def test_the_node_token_rule_still_judges_a_standard_workflow(tmp_path, known):
+    path = metadata_package(tmp_path, "Workflow/standard", STANDARD_ON_A_SERVICE)
+    finding = only(validate_file(path, known))
+    assert finding.code == "PSA224" and finding.message.startswith("task Work acts on the service's node")
+
+
+# --- the realistic mistakes' rules, alone --------------------------------------------------------------
+@pytest.mark.parametrize("states, state, meant", [("(RUNING,FINISHED)", "RUNING", "RUNNING"),
+                                                  ("(RUNNING,FINISHED)(Error,FINISHED)", "Error", "ERROR"),
+                                                  ("(ALL,FINSHED)", "FINSHED", "FINISHED")])
+def test_a_misspelt_state(tmp_path, known, states, state, meant):
+    finding = only(check(tmp_path, known, action(states=states)))
+    assert (finding.code, finding.line) == ("PSA205", line_of(action(states=states), "pca.states"))
+    assert f"unknown state {state!r} (did you mean {meant}?)" in finding.message
+    assert finding.fix == f"write {states.replace(state, meant)!r}"
+
+
+@pytest.mark.parametrize("states", ["(STOPPED,FINISHED)", "(PARAVIEW_DEPLOYED,FINISHED)", "(RUNNING,FINISHED)(ALL,ERROR)"])
+def test_states_of_the_service_own_are_not_judged(tmp_path, known, states):
+    assert check(tmp_path, known, action(states=states)) == []
+
+
+def test_a_url_variable_nothing_defines(tmp_path, known):
+    text = deployment().replace("${PA_CATALOG_REST_URL}/buckets/service-automation-python/resources/Fetch_Logs",
+                                "${CATALOG}/buckets/service-automation-python/resources/Fetch_Logs")
+    finding = only(check(tmp_path, known, text))
+    assert (finding.code, finding.line) == ("PSA233", line_of(text, "${CATALOG}"))
+    assert finding.message == ("flow script of task Loop: its URL uses ${CATALOG}, which is not a variable of this "
+                               "workflow nor one ProActive defines")
+    defined = text.replace("<variables>", '<variables>\n    <variable name="CATALOG" value="https://h/catalog"/>')
+    assert check(tmp_path, known, defined) == []
+
+
+def test_an_action_from_void_is_reported_once(tmp_path, known):
+    text = action(states="(VOID,FINISHED)")
+    finding = only(check(tmp_path, known, text))
+    assert (finding.code, finding.line) == ("PSA223", line_of(text, "pca.states"))
+
+
+def test_rules_are_listed_in_code_order(capsys):
+    assert list(RULES) == sorted(RULES)
+    code, out, _ = run(capsys, "validate", "--explain")
+    assert code == 0 and [line.split()[0] for line in out.splitlines()] == list(RULES)
+    assert out.splitlines()[0] == "PA100  XML not well formed"
+
+
+def test_validate_without_a_path_checks_bundles(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "validate")
+    assert (code, out) == (2, "") and err == ("psa validate: no bundles directory here: give FILE_OR_DIR... (or run it "
+                                              "where your bundles/ directory is)\n")
+    (tmp_path / "bundles").mkdir()
+    (tmp_path / "bundles" / "w.xml").write_text(deployment().replace("Fetch_Logs", "Fetch_Log"))
+    code, out, _ = run(capsys, "validate")
+    assert code == 1 and out.startswith("bundles/w.xml:") and " PSA230 " in out

@@ -57,6 +57,9 @@ SHARDS = (
     Shard("trigger-scripts", ("psa_scripts/scripts/pre_trigger_action.py", "psa_scripts/scripts/post_trigger_action.py",
                               "psa_scripts/scripts/clean_trigger_action.py"),
           ("tests/test_trigger_scripts.py",)),
+    Shard("validate-helpers", ("psa_scripts/suggest.py", "psa_scripts/package_kinds.py", "psa_scripts/author_needs.py",
+                               "psa_scripts/workflow/states.py"),
+          ("tests/test_suggest_and_kinds.py", "tests/test_author_needs.py", "tests/test_validate.py")),
 )
 
 

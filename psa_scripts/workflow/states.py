@@ -12,6 +12,11 @@ from typing import Iterable, List, Optional, Tuple
 
 ANY_STATE = "ALL"
 VOID = "VOID"
+# The states PSA defines, then those the lifecycle scripts set (RUNNING, PAUSED) and STOPPED, which
+# ProActive's public services use: a state of pca.states close to one of these but not it is a typo
+# (``RUNING``); a state far from all of them is the service's own.
+PREDEFINED_STATES = (VOID, "FINISHED", "ERROR", "KILLED")
+KNOWN_STATES = PREDEFINED_STATES + ("RUNNING", "PAUSED", "STOPPED")
 _PAIR = r"\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)"
 
 Transition = Tuple[str, str]
