@@ -31,6 +31,7 @@ from . import names
 from .contract import PROVIDED
 from .errors import InputError
 from .workflow import schema
+from .workflow.inline import reads_variable, writes_variable
 from .workflow.model import Job, ScriptRef, Task, Workflow, WorkflowError, XmlElement, parse_workflow
 from .workflow.states import parse_states
 
@@ -387,7 +388,10 @@ class _Checker:
                             "a failed deployment never shows ERROR", "add Clean_Start_Service as its <cleaning> script",
                             severity)
         proxied = self.job.variable(names.PROXYFIED)
-        if proxied is not None and _truthy(proxied.value) and not self.scripts_named("Pre_Start_Service"):
+        # A script of the service's own that makes PROXYFIED_URL does Pre_Start_Service's work.
+        own_proxy = any(writes_variable(script, names.PROXYFIED_URL) for _, script in self.job.scripts())
+        if proxied is not None and _truthy(proxied.value) and not self.scripts_named("Pre_Start_Service") \
+                and not own_proxy:
             task = deploy_tasks[0] if deploy_tasks else self.job.tasks[0]
             self.report("PSA210", task, f"{names.PROXYFIED} is true but no task runs Pre_Start_Service: the proxy URL "
                         "is never made", f"add Pre_Start_Service as the <pre> script of task {task.name}", severity)
@@ -398,6 +402,10 @@ class _Checker:
         clean = self.scripts_named("Clean_Trigger_Action")
         python = any(self.ours(script) for _, script in pre + post + clean)
         if python:
+            # A multi-deployment service sets the status with Set_service_FINISHED_if_all_clean_OK and
+            # removes its tokens with Update_service_and_remove_tokens instead.
+            post = post or self.scripts_named("Set_service_FINISHED_if_all_clean_OK")
+            clean = clean or self.scripts_named("Update_service_and_remove_tokens")
             for present, name, slot in ((pre, "Pre_Trigger_Action", "first task's executable"),
                                         (post, "Post_Trigger_Action", "action task's post script"),
                                         (clean, "Clean_Trigger_Action", "action task's cleaning script")):
@@ -443,14 +451,15 @@ class _Checker:
                             "status is checked once and never again",
                             f'add <controlFlow><loop target="{task.name}"><script><file url=".../Fetch_Logs/raw" '
                             'language="cpython"/></script></loop></controlFlow>')
-            elif executable == "Check_Instance_Status" and self.ours(task.executable) and flow_name != "Fetch_Logs":
+            elif executable == "Check_Instance_Status" and self.ours(task.executable) and flow_name != "Fetch_Logs" \
+                    and not reads_variable(loop.script, names.IS_FINISHED):  # a loop script of its own ending on it
                 self.report("PSA212", loop, f"task {task.name} runs Check_Instance_Status but its loop control script "
                             "is not Fetch_Logs: the loop's cron and IS_FINISHED are not honoured",
                             "use Fetch_Logs (bucket " + DEFAULT_BUCKET + ") as the loop's script")
             if flow_name == "Fetch_Logs":
                 if executable not in ("Check_Instance_Status", "Check_Instance_Status_Singularity",
                                       "Loop_over_service_instance_status") \
-                        and self.ours(loop.script):
+                        and self.ours(loop.script) and not writes_variable(task.executable, names.IS_FINISHED):
                     self.report("PSA212", loop, f"task {task.name} loops on Fetch_Logs but its executable is not "
                                 "Check_Instance_Status: nothing checks the service", "run Check_Instance_Status as its executable")
                 if loop.target in deploy_tasks:
