@@ -67,7 +67,7 @@ def scripts(text):
 
 DEPLOYMENT = job(
     task("Start", slot("selection", ref("Check_Not_Used_By_Other_Service")),
-         slot("pre", ref("Pre_Start_Service")), slot("scriptExecutable", bash("docker run ...")),
+         slot("pre", ref("Pre_Start_Service")), slot("scriptExecutable", bash("./start-the-service.sh")),
          slot("post", ref("Post_Start_Service")), slot("cleaning", ref("Clean_Start_Service"))),
     task("Loop", slot("scriptExecutable", ref("Check_Instance_Status")),
          '      <controlFlow>\n        <loop target="Loop">\n          <script>\n            '
@@ -266,6 +266,19 @@ def test_a_status_loop_that_cannot_work_is_left_for_the_user():
     assert ends.left == []
 
 
+def test_a_container_started_by_the_services_own_script_must_carry_the_instance_labels():
+    def deployment(command):
+        return job(task("Start", slot("scriptExecutable", bash(command)), slot("post", ref("Post_Start_Service")),
+                        slot("cleaning", ref("Clean_Start_Service"))))
+    result = migrate(deployment("docker run -d --name $variables_INSTANCE_NAME nginx"))
+    assert [n.message.split(":")[0] for n in result.left] == [
+        "task Start, executable script starts its container without the instance's labels"]
+    assert result.left[0].fix == ('add --label io.ow2.proactive.psa.instance-id="$variables_PCA_INSTANCE_ID" '
+                                  "--label io.ow2.proactive.psa.service-id=Svc to its docker run")
+    labelled = deployment('docker run -d --label io.ow2.proactive.psa.instance-id="$variables_PCA_INSTANCE_ID" nginx')
+    assert migrate(labelled).left == []
+
+
 # --- bytes, encodings, idempotence ---------------------------------------------------------------------
 def test_comments_cdata_crlf_and_a_namespace_prefix_are_kept_and_insertions_follow_them():
     text = ('<?xml version="1.0"?>\r\n<pa:job xmlns:pa="urn:proactive:jobdescriptor:3.14" name="Svc">\r\n'
@@ -284,10 +297,10 @@ def test_comments_cdata_crlf_and_a_namespace_prefix_are_kept_and_insertions_foll
 
 
 def test_a_latin_1_file_stays_latin_1_byte_for_byte():
-    text = DEPLOYMENT.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"').replace("docker run", "caf\u00e9 run")
+    text = DEPLOYMENT.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"').replace("start-the-service", "caf\u00e9-run")
     data = text.encode("latin-1")
     out = migrate_workflow(data, "w.xml").migrated
-    assert "caf\u00e9 run".encode("latin-1") in out
+    assert "caf\u00e9-run".encode("latin-1") in out
     assert out.decode("latin-1").replace("service-automation-python/", "service-automation/") \
         .replace('"cpython"', '"groovy"') == text
 

@@ -27,6 +27,7 @@ Every insertion is checked on the re-read result: the script is where it was mea
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
@@ -54,6 +55,7 @@ MULTI_DEPLOYMENT_CLEAN = "Update_service_and_remove_tokens"
 LAUNCHED = {status: launched for launched, status in ACTION_STATUS.items()}
 STATUS_LOOP_EXECUTABLES = ("Check_Instance_Status", "Check_Instance_Status_Singularity",
                            "Loop_over_service_instance_status")
+_DOCKER_RUN = re.compile(r"\bdocker\s+(?:container\s+)?(?:run|create)\b")
 _SLOT_TAGS = {"pre": "pre", "post": "post", "cleaning": "cleaning"}
 
 
@@ -237,6 +239,21 @@ class _Requirements(_Pass):
                 self.leave(proxied, f"{names.PROXYFIED} is true but no task runs Pre_Start_Service, and {len(tasks)} "
                            "tasks deploy", "add Pre_Start_Service as the pre script of the task whose endpoint is proxied")
 
+    def check_own_containers(self) -> None:
+        """A container the service's own script starts must carry the instance's labels: the Python
+        Finish/Pause/Resume_Docker_Service act only on a container labelled as the instance's
+        (the Groovy bash actions acted on any container of the name)."""
+        service = self.job.gi.get(names.GI_SERVICE_ID, "").strip()
+        wanted = f'--label {names.LABEL_INSTANCE_ID}="$variables_{names.PCA_INSTANCE_ID}"' + (
+            f" --label {names.LABEL_SERVICE_ID}={service}" if service else "")
+        for task, script in self.job.scripts():
+            code = script.code or ""
+            if _DOCKER_RUN.search(code) and names.LABEL_INSTANCE_ID not in code:
+                self.leave(script.source or script.element, f"{_where(task, script)} starts its container without "
+                           "the instance's labels: Finish/Pause/Resume_Docker_Service (what Finish/Pause/Resume_Action "
+                           "become) act only on a container labelled as the instance's, and would leave this one as "
+                           "it is (the instance goes ERROR)", f"add {wanted} to its docker run")
+
     def check_action(self) -> None:
         pres, posts, cleans = (self.named(n) for n in ("Pre_Trigger_Action", "Post_Trigger_Action",
                                                        "Clean_Trigger_Action"))
@@ -339,6 +356,7 @@ def _requirements(workflow: Workflow, bucket: str) -> _Requirements:
     found = _Requirements(workflow, bucket)
     if found.deployment():
         found.check_deployment()
+        found.check_own_containers()
     else:
         found.check_action()
     found.check_status_loop()
