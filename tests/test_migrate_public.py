@@ -21,17 +21,18 @@ def test_the_public_workflows_migrate_cleanly_and_validate(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["migrate", str(PUBLIC), "--out", str(out)]) == 1
     report = capsys.readouterr().out
-    assert report.splitlines()[-1] == "4 workflow file(s): 4 migrated, 0 unchanged, 1 with something left for you"
-    # The one thing left: COCO Annotator's own bash starts its container without the instance's labels.
+    assert report.splitlines()[-1] == "6 workflow file(s): 6 migrated, 0 unchanged, 2 with something left for you"
+    # The one thing left: the services' own bash starts their container without the instance's labels.
     left = [line for line in report.splitlines() if ": left: " in line]
-    assert len(left) == 1 and "COCO_Annotator.xml:" in left[0] and "task Start_COCO_Annotator, executable script " \
+    assert len(left) == 2 and "COCO_Annotator.xml:" in left[0] and "task Start_COCO_Annotator, executable script " \
         "starts its container without the instance's labels" in left[0]
+    assert "OpenRefine.xml:" in left[1] and "task Start_OpenRefine, executable script" in left[1]
     assert '      fix: add --label io.ow2.proactive.psa.instance-id="$variables_PCA_INSTANCE_ID" --label ' \
         "io.ow2.proactive.psa.service-id=COCO_Annotator to its docker run" in report
     for path in out.rglob("*.xml"):
         assert "/buckets/service-automation/" not in path.read_text(), path
     assert main(["validate", str(out), "--bundles", str(BUNDLES)]) == 0
-    assert "4 workflow file(s) checked: no problem found" in capsys.readouterr().out
+    assert "6 workflow file(s) checked: no problem found" in capsys.readouterr().out
     # Again: nothing to change.
     again = tmp_path / "again"
     assert main(["migrate", str(out), "--out", str(again)]) == 1  # the same thing left, nothing changed
@@ -57,6 +58,8 @@ def test_what_each_public_workflow_becomes(tmp_path, capsys):
     cleans = [task for task, slot, name, *_ in scripts(out / "JupyterLab" / "Pause_JupyterLab.xml")
               if name == "Clean_Trigger_Action"]
     assert cleans == ["Pause_JupyterLab_D", "Pause_JupyterLab_S"]  # the two branches of the if
+    refine = scripts(out / "OpenRefine" / "OpenRefine.xml")
+    assert ("Start_OpenRefine", "cleaning", "Clean_Start_Service", "cpython", ()) in refine  # added: it had none
     mlops = parse_workflow(out / "MLOpsDashboard" / "Finish_MLOps_Dashboard.xml").job
     assert [t.name for t in mlops.tasks] == ["Pre_Trigger_Action", "Finish_MLOps_Dashboard_D"]
     assert mlops.task("Finish_MLOps_Dashboard_D").depends == ("Pre_Trigger_Action",)
