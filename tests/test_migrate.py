@@ -9,7 +9,7 @@ import pytest
 
 from psa_scripts.cli import main
 from psa_scripts.migration.counterparts import COUNTERPARTS, groovy_flag
-from psa_scripts.migration.rules import migrate_workflow
+from psa_scripts.migration.rules import Siblings, migrate_workflow
 from psa_scripts.workflow.model import parse_workflow_bytes
 
 GROOVY = "${PA_CATALOG_REST_URL}/buckets/service-automation/resources/"
@@ -277,6 +277,24 @@ def test_a_container_started_by_the_services_own_script_must_carry_the_instance_
                                   "--label io.ow2.proactive.psa.service-id=Svc to its docker run")
     labelled = deployment('docker run -d --label io.ow2.proactive.psa.instance-id="$variables_PCA_INSTANCE_ID" nginx')
     assert migrate(labelled).left == []
+
+
+def test_the_labels_are_not_asked_for_when_the_services_actions_seen_do_not_use_the_docker_scripts():
+    unlabelled = job(task("Start", slot("scriptExecutable", bash("docker run -d --name $variables_INSTANCE_NAME x")),
+                          slot("post", ref("Post_Start_Service")), slot("cleaning", ref("Clean_Start_Service"))))
+    own_finish = finish(task("Act", slot("pre", ref("Pre_Trigger_Action", args=["FINISH_LAUNCHED"])),
+                             slot("scriptExecutable", bash("docker rm -f $variables_INSTANCE_NAME")),
+                             slot("post", ref("Post_Trigger_Action", args=["FINISHED"])),
+                             slot("cleaning", ref("Clean_Trigger_Action"))))
+    docker_finish = own_finish.replace(bash("docker rm -f $variables_INSTANCE_NAME"), ref("Finish_Action", "bash"))
+
+    def left(*actions):
+        siblings = Siblings()
+        for action in actions:
+            siblings.add(parse_workflow_bytes(action.encode()))
+        return len(migrate_workflow(unlabelled.encode(), "w.xml", siblings=siblings).left)
+
+    assert (left(), left(own_finish), left(own_finish, docker_finish)) == (1, 0, 1)
 
 
 # --- bytes, encodings, idempotence ---------------------------------------------------------------------

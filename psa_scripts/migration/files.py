@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import IO, List, Optional, Sequence, Tuple
 
 from ..errors import InputError, PsaScriptError
-from ..workflow.model import WorkflowError, parse_workflow
-from .rules import DEFAULT_BUCKET, Migration, migrate_workflow
+from ..workflow.model import Workflow, WorkflowError, parse_workflow
+from .rules import DEFAULT_BUCKET, Migration, Siblings, migrate_workflow
 
 
 class MigrateUsageError(PsaScriptError):
@@ -52,21 +52,21 @@ def _inputs(paths: Sequence[Path]) -> List[_Input]:
     return found
 
 
-def _bad_input(item: _Input) -> Optional[str]:
-    """The finding ``psa validate`` gives a file that is no workflow to migrate, or None when it
-    is one (``""`` when it is to be skipped quietly: a non-workflow XML inside a directory)."""
+def _read(item: _Input) -> Tuple[Optional[Workflow], str]:
+    """The workflow, or the finding ``psa validate`` gives a file that is none (PA100, PA101);
+    (None, "") for a non-workflow XML found in a directory, skipped quietly as validate does."""
     from ..validate import Known, validate_file
 
     try:
-        workflow = parse_workflow(item.path)
+        workflow: Optional[Workflow] = parse_workflow(item.path)
     except WorkflowError:
         workflow = None
     if workflow is not None and workflow.is_job:
-        return None
+        return workflow, ""
     if workflow is not None and not item.explicit:
-        return ""
+        return None, ""
     findings = [f for f in validate_file(item.path, Known()) if f.code in ("PA100", "PA101")]
-    return "\n".join(f.format() for f in findings)
+    return None, "\n".join(f.format() for f in findings)
 
 
 @dataclass
@@ -77,16 +77,19 @@ class _Outcome:
 
 
 def _migrate(items: Sequence[_Input], bucket: str) -> List[_Outcome]:
+    read = [(item, *_read(item)) for item in items]
+    siblings = Siblings()
+    for _, workflow, _ in read:
+        if workflow is not None:
+            siblings.add(workflow)
     outcomes = []
-    for item in items:
-        bad = _bad_input(item)
-        if bad == "":
-            continue
-        if bad is not None:
-            outcomes.append(_Outcome(item, problem=bad))
+    for item, workflow, problem in read:
+        if workflow is None:
+            if problem:
+                outcomes.append(_Outcome(item, problem=problem))
             continue
         try:
-            outcomes.append(_Outcome(item, migrate_workflow(item.path.read_bytes(), str(item.path), bucket)))
+            outcomes.append(_Outcome(item, migrate_workflow(item.path.read_bytes(), str(item.path), bucket, siblings)))
         except (InputError, OSError) as error:
             outcomes.append(_Outcome(item, problem=f"{item.path}: {error}"))
     return outcomes

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Set, Tuple
 
 from .. import names
 from ..errors import InputError
@@ -53,6 +53,8 @@ ACTION_SCRIPTS = ("Finish_Docker_Service", "Pause_Docker_Service", "Resume_Docke
 MULTI_DEPLOYMENT_STATUS = "Set_service_FINISHED_if_all_clean_OK"
 MULTI_DEPLOYMENT_CLEAN = "Update_service_and_remove_tokens"
 LAUNCHED = {status: launched for launched, status in ACTION_STATUS.items()}
+DOCKER_ACTIONS = ("Finish_Action", "Pause_Action", "Resume_Action", "Finish_Docker_Service", "Pause_Docker_Service",
+                  "Resume_Docker_Service")
 STATUS_LOOP_EXECUTABLES = ("Check_Instance_Status", "Check_Instance_Status_Singularity",
                            "Loop_over_service_instance_status")
 _DOCKER_RUN = re.compile(r"\bdocker\s+(?:container\s+)?(?:run|create)\b")
@@ -82,6 +84,31 @@ class Migration:
     @property
     def changed(self) -> bool:
         return self.migrated != self.original
+
+
+@dataclass
+class Siblings:
+    """What the other workflows migrated together tell of each service (by pca.service.id): whose
+    actions were seen, and which of them run the Docker action scripts (Groovy or ours)."""
+
+    with_actions: Set[str] = field(default_factory=set)
+    with_docker_actions: Set[str] = field(default_factory=set)
+
+    def add(self, workflow: Workflow) -> None:
+        job = workflow.job
+        if job is None:
+            return
+        service = job.gi.get(names.GI_SERVICE_ID, "").strip()
+        pairs = parse_states(job.gi.get(names.GI_STATES, "")) or []
+        if not service or not pairs or any(source == "VOID" for source, _ in pairs):
+            return
+        self.with_actions.add(service)
+        if any(s.catalog is not None and s.catalog.name in DOCKER_ACTIONS for _, s in job.scripts()):
+            self.with_docker_actions.add(service)
+
+    def docker_actions(self, service: str) -> bool:
+        """Whether the service's actions may run the Docker action scripts (yes when none was seen)."""
+        return service not in self.with_actions or service in self.with_docker_actions
 
 
 def _where(task: Task, script: ScriptRef) -> str:
@@ -174,8 +201,9 @@ class _Addition:
 
 
 class _Requirements(_Pass):
-    def __init__(self, workflow: Workflow, bucket: str) -> None:
+    def __init__(self, workflow: Workflow, bucket: str, siblings: Siblings) -> None:
         super().__init__(workflow, bucket)
+        self.siblings = siblings
         self.additions: List[_Addition] = []
 
     def name_of(self, script: Optional[ScriptRef]) -> Optional[str]:
@@ -244,6 +272,8 @@ class _Requirements(_Pass):
         Finish/Pause/Resume_Docker_Service act only on a container labelled as the instance's
         (the Groovy bash actions acted on any container of the name)."""
         service = self.job.gi.get(names.GI_SERVICE_ID, "").strip()
+        if not self.siblings.docker_actions(service):
+            return
         wanted = f'--label {names.LABEL_INSTANCE_ID}="$variables_{names.PCA_INSTANCE_ID}"' + (
             f" --label {names.LABEL_SERVICE_ID}={service}" if service else "")
         for task, script in self.job.scripts():
@@ -352,8 +382,8 @@ class _Requirements(_Pass):
                            "now to a task before it")
 
 
-def _requirements(workflow: Workflow, bucket: str) -> _Requirements:
-    found = _Requirements(workflow, bucket)
+def _requirements(workflow: Workflow, bucket: str, siblings: Siblings) -> _Requirements:
+    found = _Requirements(workflow, bucket, siblings)
     if found.deployment():
         found.check_deployment()
         found.check_own_containers()
@@ -374,9 +404,11 @@ def _check_additions(workflow: Workflow, additions: Sequence[_Addition], bucket:
 
 
 # --- one workflow ---------------------------------------------------------------------------------------
-def migrate_workflow(data: bytes, source: str, bucket: str = DEFAULT_BUCKET) -> Migration:
-    """``data`` (a workflow file) migrated onto ``bucket``; WorkflowError when it does not parse,
-    InputError when it is not a job or cannot be rewritten byte for byte."""
+def migrate_workflow(data: bytes, source: str, bucket: str = DEFAULT_BUCKET,
+                     siblings: Optional[Siblings] = None) -> Migration:
+    """``data`` (a workflow file) migrated onto ``bucket``; ``siblings``: what the workflows
+    migrated with it say of their services. WorkflowError when it does not parse, InputError when
+    it is not a job or cannot be rewritten byte for byte."""
     workflow = parse_workflow_bytes(data, source)
     if workflow.job is None:
         raise InputError(f"{source}: not a ProActive workflow (root element <{workflow.root.tag}>, expected <job>)")
@@ -384,7 +416,7 @@ def migrate_workflow(data: bytes, source: str, bucket: str = DEFAULT_BUCKET) -> 
     renamed = workflow
     if references.edits:
         renamed = parse_workflow_bytes(encoded(data, workflow.text, references.edited(), source), source)
-    required = _requirements(renamed, bucket)
+    required = _requirements(renamed, bucket, siblings or Siblings())
     migrated = data
     if references.edits or required.edits:
         migrated = encoded(data, workflow.text, required.edited(), source)
