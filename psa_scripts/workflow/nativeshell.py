@@ -38,6 +38,19 @@ EXIT_VALUE = "EXIT_VALUE"
 DISABLE_PTK = "DISABLE_PTK"
 
 
+def plays(language: Optional[str], slot: str) -> bool:
+    """Whether a script of ``language`` in ``slot`` is one this module runs."""
+    return (language or "").lower() in LANGUAGES and slot in SLOTS
+
+
+def slot_refusal(language: Optional[str], slot: str) -> Optional[str]:
+    """Why a bash script cannot stand in ``slot`` (None: it can, or it is not bash)."""
+    if (language or "").lower() not in LANGUAGES or slot in SLOTS:
+        return None
+    return (f"a {slot} script must hand a value back ({'selected' if slot == 'selection' else 'loop, branch or runs'}), "
+            "which a bash script cannot")
+
+
 @dataclass
 class ShellRun:
     """How a bash script ended: its exit status, its output lines (stdout and stderr interleaved)."""

@@ -48,7 +48,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 from .. import names
 from ..errors import InputError
 from ..local.apis import JavaMap
-from . import gateway
+from . import gateway, nativeshell
 from .model import Job, ScriptRef, Task, Workflow, catalog_ref, parse_workflow
 from .states import VOID, parse_states, transition_from
 
@@ -367,12 +367,14 @@ class ScriptSource:
     def check(self, workflow: Workflow) -> None:
         """Every script of ``workflow`` can be run here: RunError naming the first that cannot."""
         assert workflow.job is not None
-        for _, ref in workflow.job.scripts():
+        for task, ref in workflow.job.scripts():
             language = (ref.language or "").lower()
-            if language not in PYTHON_LANGUAGES:
+            refusal = nativeshell.slot_refusal(language, ref.slot)
+            if refusal is None and language not in PYTHON_LANGUAGES + nativeshell.LANGUAGES:
                 said = f"language {ref.language!r}" if ref.language else "no language"
-                raise RunError(f"{_where(workflow, ref)}: {ref.label} has {said}; psa run runs cpython "
-                               'scripts only (set language="cpython")')
+                refusal = f"{ref.label} has {said}; psa run plays cpython and bash scripts"
+            if refusal is not None:
+                raise RunError(f"{_where(workflow, ref)} of task {task.name}: {refusal}")
             self.text(ref, workflow)
 
 
@@ -806,6 +808,14 @@ class Runner:
             values["result"] = result
         if self.engine is not None:
             objects["engine"] = _EngineService(self.engine)
+        label, started = f"[{where} {ref.slot}]", time.monotonic()
+        if nativeshell.plays(ref.language, ref.slot):  # bash: as ProActive's native shell engine runs it
+            shell = nativeshell.run_bash(text, dict(values, variables=dict(variables)), cwd=localspace or self.workdir,
+                                         base_environment=self.environ, timeout=SCRIPT_TIMEOUT,
+                                         on_line=lambda line: self.timeline.say(f"{label} {line}"))
+            variables[nativeshell.EXIT_VALUE] = shell.exit_code
+            error = shell.error and f"{shell.error}" + (f": {_last_words(shell.lines)}" if shell.lines else "")
+            return self._recorded(job, task, ref, label, iteration, started, shell.lines, shell.exit_code, error, {})
         session = _Session(values, variables, objects)
         token = self.gateway.open(session)
         path = os.path.join(self.workdir, f"script-{secrets.token_hex(4)}.py")
@@ -814,8 +824,6 @@ class Runner:
         environ = dict(self.environ, **{gateway.ADDRESS_ENV: self.gateway.address, gateway.TOKEN_ENV: token})
         if self.engine is not None:
             environ[gateway.ENGINE_ENV] = "gateway"
-        label = f"[{where} {ref.slot}]"
-        started = time.monotonic()
         lines: List[str] = []
         try:
             process = subprocess.Popen([self.python, "-u", path], cwd=localspace or self.workdir, env=environ,
@@ -838,8 +846,12 @@ class Runner:
                 process.stdin.close()
             self.gateway.close_session(token)
             os.unlink(path)
-        ok = code == 0
-        error = None if ok else (_last_words(lines) or f"Python process execution has failed with exit code {code}")
+        error = None if code == 0 else (_last_words(lines) or f"Python process execution has failed with exit code {code}")
+        return self._recorded(job, task, ref, label, iteration, started, lines, code, error, session.writeback)
+
+    def _recorded(self, job: Job, task: Task, ref: ScriptRef, label: str, iteration: int, started: float,
+                  lines: List[str], code: int, error: Optional[str], writeback: Dict[str, Any]) -> "_ScriptResult":
+        ok = error is None
         seconds = time.monotonic() - started
         self.timeline.say(f"{label} {ref.label}: " + ("ok" if ok else f"FAILED (exit code {code}): {error}")
                           + f" ({seconds:.1f} s)")
@@ -848,7 +860,7 @@ class Runner:
         if ref.slot == "executable" and task.flow is not None and task.flow.loop is not None:
             self.report.log_lines.extend(lines)
         self._watch_status()
-        return _ScriptResult(ok, session.writeback if ok else {}, error)
+        return _ScriptResult(ok, writeback if ok else {}, error)
 
 
 @dataclass
