@@ -23,7 +23,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a fresh 
 if TYPE_CHECKING:
     from typing import Any, Callable, ContextManager, Dict, Iterator, Optional, Tuple
 
-from ..engine import LogBatch
+from .logbatch import LogBatch
 from ..names import check_instance_name
 from .logs import LogCursor, LogDelivery, format_second, log_records
 
