@@ -422,7 +422,8 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--out", type=Path, metavar="DIR", help="write every workflow, migrated, under DIR")
     mode.add_argument("--in-place", action="store_true", help="rewrite the files that change")
     mode.add_argument("--diff", action="store_true", help="print a unified diff (the report on stderr), write nothing")
-    migrate.add_argument("--bucket", type=_bucket, help="the bucket of the Python scripts (default: service-automation-python)")
+    migrate.add_argument("--bucket", type=_bucket, metavar="NAME",
+                         help="the bucket of the Python scripts (default: service-automation-python)")
     migrate.set_defaults(handler=_migrate)
     return parser
 

@@ -1,8 +1,8 @@
 """``psa migrate`` over files and directories: what to read, where to write, what to say.
 
-Every workflow is migrated (``rules.migrate_workflow``) before anything is written, so a bad
-file stops nothing half-way: it gets the one-line finding ``psa validate`` gives it (PA100...)
-and the others go on. Then, by mode:
+Every workflow is migrated (``rules.migrate_workflow``) before anything is written. A file that
+cannot be migrated gets the one-line finding ``psa validate`` gives it (PA100...), the others
+their report, and nothing is written (a diff is still shown). Otherwise, by mode:
 
 - ``out``: every workflow file is written under the directory (a file given by name as
   ``DIR/<name>``, a directory's workflows at their path below it), migrated or not;
@@ -162,7 +162,11 @@ def migrate_paths(paths: Sequence[Path], *, bucket: Optional[str] = None, out: O
     targets = _targets(outcomes, out) if out is not None else []
     for outcome in outcomes:
         print("\n".join(_report(outcome)), file=report)
-    if diff:
+    failed = sum(1 for o in outcomes if o.migration is None)
+    if failed and not diff:
+        print(f"nothing written: {failed} file(s) could not be migrated (see above); fix them, or leave them out",
+              file=report)
+    elif diff:
         for outcome in outcomes:
             if outcome.migration is not None and outcome.migration.changed:
                 stdout.write(unified_diff(outcome.migration.original, outcome.migration.migrated,
@@ -176,7 +180,6 @@ def migrate_paths(paths: Sequence[Path], *, bucket: Optional[str] = None, out: O
             _write(target, data)
     migrated = [o.migration for o in outcomes if o.migration is not None]
     left = sum(1 for m in migrated if m.left)
-    failed = sum(1 for o in outcomes if o.migration is None)
     print(f"{len(outcomes)} workflow file(s): {sum(1 for m in migrated if m.changed)} migrated, "
           f"{sum(1 for m in migrated if not m.changed)} unchanged, {left} with something left for you"
           + (f", {failed} not migrated (see above)" if failed else ""), file=report)
