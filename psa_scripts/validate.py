@@ -120,20 +120,22 @@ RULES: Dict[str, Tuple[str, str]] = {
     "PSA210": ("deployment script missing", "A deployment on the lifecycle scripts needs Post_Start_Service (post) and "
               "Clean_Start_Service (cleaning) on its deployment task, and Pre_Start_Service (pre) when it proxies: "
               "without them PSA never sees the service RUNNING, a failure never shows ERROR, or the proxy URL is "
-              "never made."),
+              "never made. A script of the service's own that writes PROXYFIED_URL stands for Pre_Start_Service."),
     "PSA211": ("script in the wrong slot", "Each lifecycle script reads what its slot provides (a post script the "
               "task's files, a clean script no localspace, a flow script sets loop): in another slot it fails at "
               "run time."),
     "PSA212": ("broken status loop", "The status loop is a task running Check_Instance_Status whose loop control "
               "script is Fetch_Logs and whose loop targets itself; a loop back to the deployment task would "
-              "redeploy the service every minute."),
+              "redeploy the service every minute. A loop script of the service's own that reads IS_FINISHED may "
+              "stand for Fetch_Logs, and Fetch_Logs may loop on an executable of its own that sets IS_FINISHED."),
     "PSA213": ("required variable never set", "A script's CONTRACT lists the variables it requires; a workflow that "
               "neither declares them nor has a script write them fails when the script runs."),
     "PSA214": ("invalid default INSTANCE_NAME", "INSTANCE_NAME names the container, files and the node token: it must "
               "match [a-zA-Z0-9][a-zA-Z0-9_.-]* once $PA_JOB_ID is substituted."),
     "PSA220": ("action script missing", "An action on the Python lifecycle scripts needs Pre_Trigger_Action (first "
               "task), Post_Trigger_Action (post of the action task) and Clean_Trigger_Action (its cleaning), or the "
-              "instance status is never updated and node tokens are left behind."),
+              "instance status is never updated and node tokens are left behind. A multi-deployment service's "
+              "Set_service_FINISHED_if_all_clean_OK and Update_service_and_remove_tokens stand for the last two."),
     "PSA221": ("trigger argument contradicts the action", "Pre_Trigger_Action's argument (FINISH_LAUNCHED, "
               "PAUSE_LAUNCHED, RESUME_LAUNCHED) and Post_Trigger_Action's (FINISHED, PAUSED, RUNNING) must agree "
               "with each other and with the workflow's pca.states target."),
