@@ -12,17 +12,23 @@ the positions the model reports (``edits``):
    pass 1 (so a second run finds nothing to do):
    - a deployment (``(VOID,...)`` in pca.states, or Post_Start_Service): each task with
      Post_Start_Service gets Clean_Start_Service as its cleaning script when it has none; with
-     ``PROXYFIED`` true and no Pre_Start_Service, the one deployment task gets it as its pre script
-     when it has none;
-   - an action (trigger scripts): the task whose post script is Post_Trigger_Action gets
-     Clean_Trigger_Action as its cleaning script when it has none; without Post_Trigger_Action,
-     the one task running a Finish/Pause/Resume script gets it as its post script, its argument
-     (FINISHED/PAUSED/RUNNING) from Pre_Trigger_Action's, when it has no post script.
+     ``PROXYFIED`` true, no Pre_Start_Service and no script of its own writing PROXYFIED_URL,
+     the one deployment task gets Pre_Start_Service as its pre script. A container its own
+     script starts without the instance's labels is left for the user when the service's
+     actions may run the Docker action scripts (``Siblings``), which act only on labelled ones;
+   - an action (trigger scripts): Pre_Trigger_Action in the first task's pre slot, or in a task
+     of its own before it when that slot is taken; Post_Trigger_Action on the one task running a
+     Finish/Pause/Resume script; Clean_Trigger_Action as the cleaning script of the task running
+     Post_Trigger_Action (of each, when they are the branches of an ``if``). The arguments come
+     from the other trigger script and pca.states when they agree. A multi-deployment service's
+     own scripts stand for the post and cleaning ones.
    Where the slot is taken, or the task cannot be told, the finding is left for the user with
-   what to do; so is a status loop that cannot work (Fetch_Logs looping on another executable,
-   Check_Instance_Status that does not loop on Fetch_Logs).
+   what to do; so is a status loop that cannot work (Fetch_Logs looping on an executable that
+   does not set IS_FINISHED, Check_Instance_Status that does not loop on Fetch_Logs or on a loop
+   script of its own reading IS_FINISHED).
 
 Every insertion is checked on the re-read result: the script is where it was meant to be.
+Positions in the notes are those of the file given (pass 1 adds no line).
 """
 
 from __future__ import annotations
@@ -33,9 +39,9 @@ from typing import List, Optional, Sequence, Set, Tuple
 
 from .. import names
 from ..errors import InputError
-from ..workflow.model import (Job, ScriptRef, Task, Workflow, catalog_url, parse_workflow_bytes,
+from ..workflow.model import (SLOT_ELEMENTS, Job, ScriptRef, Task, Workflow, catalog_url, parse_workflow_bytes,
                               replace_spans)
-from ..validate import DEFAULT_BUCKET
+from ..validate import ACTION_TARGETS, DEFAULT_BUCKET
 from ..workflow.inline import reads_variable, writes_variable
 from ..workflow.schema import TASK_ORDER
 from ..workflow.states import parse_states
@@ -45,8 +51,7 @@ from .edits import (Edit, add_attribute_after, depends_block, encoded, insert_be
 
 CPYTHON = "cpython"
 # Pre_Trigger_Action's argument -> Post_Trigger_Action's (the status the action ends in).
-ACTION_STATUS = {"FINISH_LAUNCHED": names.FINISHED, "PAUSE_LAUNCHED": names.PAUSED,
-                 "RESUME_LAUNCHED": names.RUNNING}
+ACTION_STATUS = ACTION_TARGETS
 ACTION_SCRIPTS = ("Finish_Docker_Service", "Pause_Docker_Service", "Resume_Docker_Service",
                   "Finish_Singularity_Service", "Pause_Singularity_Service", "Resume_Singularity_Service")
 # Multi-deployment services set the status and remove the tokens with these instead.
@@ -58,7 +63,6 @@ DOCKER_ACTIONS = ("Finish_Action", "Pause_Action", "Resume_Action", "Finish_Dock
 STATUS_LOOP_EXECUTABLES = ("Check_Instance_Status", "Check_Instance_Status_Singularity",
                            "Loop_over_service_instance_status")
 _DOCKER_RUN = re.compile(r"\bdocker\s+(?:container\s+)?(?:run|create)\b")
-_SLOT_TAGS = {"pre": "pre", "post": "post", "cleaning": "cleaning"}
 
 
 @dataclass(frozen=True)
@@ -222,7 +226,7 @@ class _Requirements(_Pass):
 
     def add(self, task: Task, slot: str, name: str, arguments: Sequence[str] = ()) -> None:
         url = catalog_url(self.bucket, name, self.base_url())
-        block = script_block(prefix_of(self.text, task.element), _SLOT_TAGS[slot], url, arguments)
+        block = script_block(prefix_of(self.text, task.element), SLOT_ELEMENTS[slot], url, arguments)
         self.edits.append(insert_child(self.text, task.element, block, TASK_ORDER))
         self.additions.append(_Addition(task.name, slot, name, tuple(arguments)))
         said = f" (argument {arguments[0]})" if arguments else ""
