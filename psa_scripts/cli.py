@@ -8,6 +8,7 @@
     psa run WORKFLOW.xml [--var NAME=VALUE]... [--engine docker|memory] [--ticks N]
             [--then ACTION.xml]... [--report FILE]
     psa graph PACKAGE_DIR_OR_WORKFLOW... [--svg FILE]
+    psa migrate FILE_OR_DIR... (--out DIR | --in-place | --diff) [--bucket NAME]
     psa serve-catalog [--port PORT] [--login USER]
 
 Exit codes: 0 done (validate: no error found), 1 something failed or was found (an object,
@@ -298,6 +299,16 @@ def _graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    from .migration.files import MigrateUsageError, migrate_paths
+
+    try:
+        return migrate_paths(args.paths, bucket=args.bucket, out=args.out, in_place=args.in_place, diff=args.diff,
+                             stdout=sys.stdout, stderr=sys.stderr)
+    except MigrateUsageError as error:
+        raise UsageError(str(error)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="psa", description="Catalog packages of the PSA lifecycle scripts in Python.")
     parser.add_argument("--version", action="version", version=f"psa-scripts {__version__}")
@@ -422,6 +433,22 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("paths", nargs="+", type=Path, metavar="PACKAGE_DIR_OR_WORKFLOW")
     graph.add_argument("--svg", type=Path, metavar="FILE", help="write an SVG picture (Graphviz's dot) instead")
     graph.set_defaults(handler=_graph)
+
+    migrate = commands.add_parser(
+        "migrate", help="move Groovy-bucket services onto the Python scripts",
+        description="Rewrite every reference to the Groovy bucket service-automation as its counterpart in the "
+                    "Python bucket (language cpython), add what the Python scripts require and the Groovy ones "
+                    "tolerated (Clean_Start_Service, Pre_Start_Service, the trigger scripts) where it is "
+                    "unambiguous, and report what is left for you. Every other byte stays. Exit status: 0 all "
+                    "migrated, 1 something left for you, 2 usage error.")
+    migrate.add_argument("paths", nargs="+", type=Path, metavar="FILE_OR_DIR", help="workflow files or directories")
+    mode = migrate.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--out", type=Path, metavar="DIR", help="write every workflow, migrated, under DIR")
+    mode.add_argument("--in-place", action="store_true", help="rewrite the files that change")
+    mode.add_argument("--diff", action="store_true", help="print a unified diff (the report on stderr), write nothing")
+    migrate.add_argument("--bucket", type=_bucket, metavar="NAME",
+                         help="the bucket of the Python scripts (default: service-automation-python)")
+    migrate.set_defaults(handler=_migrate)
     return parser
 
 

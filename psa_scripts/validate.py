@@ -38,6 +38,7 @@ from .errors import InputError
 from .package_kinds import PackageKinds, is_service_kind
 from .suggest import closest, did_you_mean
 from .workflow import schema
+from .workflow.inline import reads_variable, writes_variable
 from .workflow.model import CatalogRef, Info, Job, ScriptRef, Task, Workflow, WorkflowError, XmlElement, parse_workflow
 from .workflow.states import KNOWN_STATES, VOID, parse_states
 
@@ -152,13 +153,14 @@ RULES: Dict[str, Tuple[str, str]] = {
     "PSA210": ("deployment script missing", "A deployment on the lifecycle scripts needs Post_Start_Service (post) and "
               "Clean_Start_Service (cleaning) on its deployment task, and Pre_Start_Service (pre) when it proxies: "
               "without them PSA never sees the service RUNNING, a failure never shows ERROR, or the proxy URL is "
-              "never made."),
+              "never made. A script of the service's own that writes PROXYFIED_URL stands for Pre_Start_Service."),
     "PSA211": ("script in the wrong slot", "Each lifecycle script reads what its slot provides (a post script the "
               "task's files, a clean script no localspace, a flow script sets loop): in another slot it fails at "
               "run time."),
     "PSA212": ("broken status loop", "The status loop is a task running Check_Instance_Status whose loop control "
               "script is Fetch_Logs and whose loop targets itself; a loop back to the deployment task would "
-              "redeploy the service every minute."),
+              "redeploy the service every minute. A loop script of the service's own that reads IS_FINISHED may "
+              "stand for Fetch_Logs, and Fetch_Logs may loop on an executable of its own that sets IS_FINISHED."),
     "PSA213": ("required variable never set", "A script's CONTRACT lists the variables it requires; a workflow that "
               "neither declares them nor has a script write them fails when the script runs."),
     "PSA214": ("invalid default INSTANCE_NAME", "INSTANCE_NAME names the container, files and the node token: it must "
@@ -169,7 +171,8 @@ RULES: Dict[str, Tuple[str, str]] = {
                "source, never run. A workflow that runs it and never sets such a variable fails at run time."),
     "PSA220": ("action script missing", "An action on the Python lifecycle scripts needs Pre_Trigger_Action (first "
               "task), Post_Trigger_Action (post of the action task) and Clean_Trigger_Action (its cleaning), or the "
-              "instance status is never updated and node tokens are left behind."),
+              "instance status is never updated and node tokens are left behind. A multi-deployment service's "
+              "Set_service_FINISHED_if_all_clean_OK and Update_service_and_remove_tokens stand for the last two."),
     "PSA221": ("trigger argument contradicts the action", "Pre_Trigger_Action's argument (FINISH_LAUNCHED, "
               "PAUSE_LAUNCHED, RESUME_LAUNCHED) and Post_Trigger_Action's (FINISHED, PAUSED, RUNNING) must agree "
               "with each other and with the workflow's pca.states target."),
@@ -537,7 +540,10 @@ class _Checker:
                             "a failed deployment never shows ERROR", "add Clean_Start_Service as its <cleaning> script",
                             severity)
         proxied = self.job.variable(names.PROXYFIED)
-        if proxied is not None and _truthy(proxied.value) and not self.scripts_named("Pre_Start_Service"):
+        # A script of the service's own that makes PROXYFIED_URL does Pre_Start_Service's work.
+        own_proxy = any(writes_variable(script, names.PROXYFIED_URL) for _, script in self.job.scripts())
+        if proxied is not None and _truthy(proxied.value) and not self.scripts_named("Pre_Start_Service") \
+                and not own_proxy:
             task = deploy_tasks[0] if deploy_tasks else self.job.tasks[0]
             self.report("PSA210", task, f"{names.PROXYFIED} is true but no task runs Pre_Start_Service: the proxy URL "
                         "is never made", f"add Pre_Start_Service as the <pre> script of task {task.name}", severity)
@@ -548,6 +554,10 @@ class _Checker:
         clean = self.scripts_named("Clean_Trigger_Action")
         python = any(self.ours(script) for _, script in pre + post + clean)
         if python:
+            # A multi-deployment service sets the status with Set_service_FINISHED_if_all_clean_OK and
+            # removes its tokens with Update_service_and_remove_tokens instead.
+            post = post or self.scripts_named("Set_service_FINISHED_if_all_clean_OK")
+            clean = clean or self.scripts_named("Update_service_and_remove_tokens")
             for present, name, slot in ((pre, "Pre_Trigger_Action", "first task's executable"),
                                         (post, "Post_Trigger_Action", "action task's post script"),
                                         (clean, "Clean_Trigger_Action", "action task's cleaning script")):
@@ -593,14 +603,15 @@ class _Checker:
                             "status is checked once and never again",
                             f'add <controlFlow><loop target="{task.name}"><script><file url=".../Fetch_Logs/raw" '
                             'language="cpython"/></script></loop></controlFlow>')
-            elif executable == "Check_Instance_Status" and self.ours(task.executable) and flow_name != "Fetch_Logs":
+            elif executable == "Check_Instance_Status" and self.ours(task.executable) and flow_name != "Fetch_Logs" \
+                    and not reads_variable(loop.script, names.IS_FINISHED):  # a loop script of its own ending on it
                 self.report("PSA212", loop, f"task {task.name} runs Check_Instance_Status but its loop control script "
                             "is not Fetch_Logs: the loop's cron and IS_FINISHED are not honoured",
                             "use Fetch_Logs (bucket " + DEFAULT_BUCKET + ") as the loop's script")
             if flow_name == "Fetch_Logs":
                 if executable not in ("Check_Instance_Status", "Check_Instance_Status_Singularity",
                                       "Loop_over_service_instance_status") \
-                        and self.ours(loop.script):
+                        and self.ours(loop.script) and not writes_variable(task.executable, names.IS_FINISHED):
                     self.report("PSA212", loop, f"task {task.name} loops on Fetch_Logs but its executable is not "
                                 "Check_Instance_Status: nothing checks the service", "run Check_Instance_Status as its executable")
                 if loop.target in deploy_tasks:

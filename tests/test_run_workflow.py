@@ -151,8 +151,8 @@ def test_what_cannot_run_locally_is_refused_before_any_effect(tmp_path):
     groovy = tmp_path / "g.xml"
     groovy.write_text("""<job name="G"><genericInformation><info name="pca.states" value="(VOID,RUNNING)"/></genericInformation>
 <taskFlow><task name="T"><scriptExecutable><script><code language="groovy">println 1</code></script></scriptExecutable></task></taskFlow></job>""")
-    with pytest.raises(RunError, match=r"g.xml:2:\d+: executable script: inline groovy has language 'groovy'; "
-                                       "psa run runs cpython scripts only"):
+    with pytest.raises(RunError, match=r"g.xml:2:\d+: executable script of task T: inline groovy has language "
+                                       "'groovy'; psa run plays cpython and bash scripts"):
         Runner(groovy)
     unknown = tmp_path / "u.xml"
     unknown.write_text(groovy.read_text().replace('<code language="groovy">println 1</code>',

@@ -20,13 +20,13 @@ import os
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, Mapping, Optional
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
 from .. import names
-from . import gateway
+from . import gateway, nativeshell
 from .control_flow import ControlFlow, task_order
 from .gateway_server import EngineService, GatewayServer, LiveMap, Session
-from .model import ScriptRef, Task, Workflow
+from .model import Job, ScriptRef, Task, Workflow
 from .run_control import RunControl
 from .run_report import RunReport, ScriptRun, WorkflowRun
 from .script_process import last_words, run_script_file, write_script
@@ -284,14 +284,20 @@ class JobPlayer:
             values["result"] = result
         if self.node.engine is not None:
             objects["engine"] = EngineService(self.node.engine)
+        label, started = f"[{where} {ref.slot}]", time.monotonic()
+        if nativeshell.plays(ref.language, ref.slot):  # bash: as ProActive's native shell engine runs it
+            shell = nativeshell.run_bash(text, dict(values, variables=dict(variables)), cwd=localspace or self.node.workdir,
+                                         base_environment=self.node.environ, timeout=SCRIPT_TIMEOUT,
+                                         on_line=lambda line: self.timeline.say(f"{label} {line}"))
+            variables[nativeshell.EXIT_VALUE] = shell.exit_code
+            error = shell.error and shell.error + (f": {last_words(shell.lines)}" if last_words(shell.lines) else "")
+            return self._ended(job, task, ref, label, iteration, started, shell.exit_code, shell.lines, error, {})
         session = Session(values, variables, objects)
         token = self.node.gateway.open(session)
         path = os.path.join(self.node.workdir, f"script-{secrets.token_hex(4)}.py")
         write_script(path, text)
         environ = dict(self.node.environ, **{gateway.ADDRESS_ENV: self.node.gateway.address,
                                              gateway.TOKEN_ENV: token})
-        label = f"[{where} {ref.slot}]"
-        started = time.monotonic()
         try:
             ended = run_script_file(self.node.python, path, cwd=localspace or self.node.workdir, environ=environ,
                                     on_line=lambda line: self.timeline.say(f"{label} {line}"),
@@ -300,11 +306,16 @@ class JobPlayer:
             self.node.gateway.close_session(token)
             os.unlink(path)
         code, lines = ended.code, ended.lines
-        ok = code == 0 and not ended.timed_out
-        error = None if ok else (f"killed after {self.script_timeout:g} s (the script timeout), with what it started"
-                                 if ended.timed_out else "killed: psa run was forced to stop"
-                                 if self.control.forced.is_set() else
-                                 last_words(lines) or f"Python process execution has failed with exit code {code}")
+        error = None if code == 0 and not ended.timed_out else (
+            f"killed after {self.script_timeout:g} s (the script timeout), with what it started"
+            if ended.timed_out else "killed: psa run was forced to stop" if self.control.forced.is_set() else
+            last_words(lines) or f"Python process execution has failed with exit code {code}")
+        return self._ended(job, task, ref, label, iteration, started, code, lines, error, session.writeback)
+
+    def _ended(self, job: Job, task: Task, ref: ScriptRef, label: str, iteration: int, started: float, code: int,
+               lines: List[str], error: Optional[str], writeback: Dict[str, Any]) -> "_ScriptResult":
+        """Record a script run (timeline, report) and what it hands back: nothing when it failed."""
+        ok = error is None
         seconds = time.monotonic() - started
         self.timeline.say(f"{label} {ref.label}: " + ("ok" if ok else f"FAILED (exit code {code}): {error}")
                           + f" ({seconds:.1f} s)")
@@ -313,4 +324,4 @@ class JobPlayer:
         if ref.slot == "executable" and task.flow is not None and task.flow.loop is not None:
             self.report.log_lines.extend(lines)
         self.on_script_done()
-        return _ScriptResult(ok, session.writeback if ok else {}, error)
+        return _ScriptResult(ok, writeback if ok else {}, error)

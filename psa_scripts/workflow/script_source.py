@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence
 
+from . import nativeshell
 from .model import ScriptRef, Workflow, catalog_ref
 from .run_error import RunError
 
@@ -61,12 +62,14 @@ class ScriptSource:
     def check(self, workflow: Workflow) -> None:
         """Every script of ``workflow`` can be run here: RunError naming the first that cannot."""
         assert workflow.job is not None
-        for _, ref in workflow.job.scripts():
+        for task, ref in workflow.job.scripts():
             language = (ref.language or "").lower()
-            if language not in PYTHON_LANGUAGES:
+            refusal = nativeshell.slot_refusal(language, ref.slot)
+            if refusal is None and language not in PYTHON_LANGUAGES + nativeshell.LANGUAGES:
                 said = f"language {ref.language!r}" if ref.language else "no language"
-                raise RunError(f"{where(workflow, ref)}: {ref.label} has {said}; psa run runs cpython "
-                               'scripts only (set language="cpython")')
+                refusal = f"{ref.label} has {said}; psa run plays cpython and bash scripts"
+            if refusal is not None:
+                raise RunError(f"{where(workflow, ref)} of task {task.name}: {refusal}")
             self.text(ref, workflow)
 
 
