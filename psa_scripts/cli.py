@@ -215,12 +215,15 @@ def _serve_catalog(args: argparse.Namespace) -> int:
 
 
 def _new_service(args: argparse.Namespace) -> int:
-    from .scaffold import TEMPLATE_DIR, create_service
+    from .scaffold import TEMPLATE_DIR, ServiceNames, create_service
 
     directory, files = create_service(args.name, args.image, args.port, args.dir, args.template or TEMPLATE_DIR)
     print(f"{directory}: service {args.name} from the Docker service template, {len(files)} files:")
     for relative in files:
         print(f"  {relative}")
+    names = ServiceNames.from_name(args.name)
+    print(f"then: set READY_LOG in bundles/{names.slug}/{names.service}.xml to a line {args.image} logs once ready "
+          "(empty: no wait, RUNNING as soon as the container starts)")
     print(f"next: cd {directory} && pytest && psa validate bundles && psa bundle")
     return 0
 

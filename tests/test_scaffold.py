@@ -2,6 +2,7 @@
 as it is, in a fresh process from its own directory, the way a user runs them."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -40,6 +41,8 @@ def test_psa_new_service_says_what_it_wrote(capsys, tmp_path):
     out = capsys.readouterr().out
     assert out.splitlines() == [f"{tmp_path}/svc: service tiny-httpd from the Docker service template, 10 files:",
                                 *(f"  {name}" for name in FILES),
+                                "then: set READY_LOG in bundles/tiny-httpd/Tiny_Httpd.xml to a line nginx:stable logs "
+                                "once ready (empty: no wait, RUNNING as soon as the container starts)",
                                 f"next: cd {tmp_path}/svc && pytest && psa validate bundles && psa bundle"]
     assert sorted(str(p.relative_to(tmp_path / "svc")) for p in (tmp_path / "svc").rglob("*") if p.is_file()) == FILES
 
@@ -70,6 +73,29 @@ def test_the_generated_tests_catch_a_script_that_does_not_wait(service, tmp_path
                                                "        pass"))
     done = shell(PYTEST, "-q", "-p", "no:cacheprovider", cwd=broken)
     assert done.returncode == 1 and "2 failed, 1 passed" in done.stdout, done.stdout
+
+
+def test_the_generated_script_waits_on_the_contexts_clock_and_declares_its_contract(service, monkeypatch):
+    """A ten-minute readiness wait is ten minutes of the harness's clock (the generated test asserts
+    it); the script never reads the time module, and its CONTRACT is Start_Docker_Service's plus the wait's."""
+    text = (service / "tiny_httpd" / "start.py").read_text()
+    assert "import time" not in text and not re.search(r"\btime\.[a-z]", text)
+    assert "deadline = ctx.now() + timeout" in text and "ctx.sleep(" in text
+    monkeypatch.syspath_prepend(str(service))
+    from tiny_httpd import start
+    from psa_scripts.scripts import start_docker_service
+
+    assert [v.name for v in start.CONTRACT.reads] == [v.name for v in start_docker_service.CONTRACT.reads] + [
+        "READY_LOG", "READY_TIMEOUT"]
+    assert not any(v.required for v in start.CONTRACT.reads[-2:]) and start.CONTRACT.on_node
+    assert 'round(sum(outcome.slept)) == 600' in (service / "tests" / "test_tiny_httpd.py").read_text()
+
+
+def test_the_generated_workflow_says_what_happens_without_ready_log(service):
+    text = (service / "bundles" / "tiny-httpd" / "Tiny_Httpd.xml").read_text()
+    assert ('<variable name="READY_LOG" value="" description="Set it: a text the service logs once it is ready '
+            "(e.g. a line of the image&apos;s start-up log); the deployment waits for it, at most READY_TIMEOUT "
+            'seconds. Empty: no wait, the service is RUNNING as soon as its container starts, ready or not"') in text
 
 
 def test_the_generated_package_bundles_its_script_self_contained(service, tmp_path):

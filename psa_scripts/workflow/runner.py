@@ -48,7 +48,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 from .. import names
 from ..errors import InputError
 from ..local.apis import JavaMap
-from . import gateway
+from . import endpoint_check, gateway
 from .model import Job, ScriptRef, Task, Workflow, catalog_ref, parse_workflow
 from .states import VOID, parse_states, transition_from
 
@@ -596,6 +596,8 @@ class Runner:
                 self.report.endpoint = endpoint
                 proxied = (deployment.get("endpoint") or {}).get("proxyfiedUrl")
                 self.timeline.say(f"   endpoint: {endpoint}" + (f" (through PSA: {proxied})" if proxied else ""))
+                if self.engine_kind == "docker":  # the in-memory engine's ports have nothing behind them
+                    endpoint_check.warn_if_silent(endpoint, self.timeline.say, self._job_variables.get(names.CONTAINER_PORT))
 
     def _left_behind(self) -> Dict[str, Any]:
         if not hasattr(self, "rm"):
