@@ -159,19 +159,25 @@ def test_names_refused(name, message):
 @pytest.mark.parametrize("argv, message", [
     (["--image", "nginx stable", "--port", "80"], "--image 'nginx stable' is not an image reference"),
     (["--image", 'x"/><job', "--port", "80"], "is not an image reference"),
-    (["--image", "nginx", "--port", "0"], "--port 0 is not a port number"),
-    (["--image", "nginx", "--port", "70000"], "--port 70000 is not a port number"),
+    (["--image", "nginx", "--port", "0"], "argument --port: '0' is not a port number (1-65535)"),
+    (["--image", "nginx", "--port", "70000"], "argument --port: '70000' is not a port number (1-65535)"),
+    (["--image", "nginx", "--port", "http"], "argument --port: 'http' is not a port number (1-65535)"),
 ])
-def test_bad_options_are_one_line_and_write_nothing(capsys, tmp_path, argv, message):
-    assert main(["new", "service", "tiny-httpd", *argv, "--dir", str(tmp_path / "svc")]) == 1
-    assert message in capsys.readouterr().err
+def test_bad_options_are_one_line_exit_2_and_write_nothing(capsys, tmp_path, argv, message):
+    """A usage error: exit 2, one line on stderr, nothing written."""
+    try:
+        code = main(["new", "service", "tiny-httpd", *argv, "--dir", str(tmp_path / "svc")])
+    except SystemExit as exit:  # argparse refused it
+        code = exit.code
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1, err
     assert list(tmp_path.iterdir()) == []
 
 
 def test_an_existing_directory_is_left_alone(capsys, tmp_path):
     (tmp_path / "svc").mkdir()
     (tmp_path / "svc" / "mine.txt").write_text("keep")
-    assert main(["new", "service", "tiny-httpd", "--image", "nginx", "--port", "80", "--dir", str(tmp_path / "svc")]) == 1
+    assert main(["new", "service", "tiny-httpd", "--image", "nginx", "--port", "80", "--dir", str(tmp_path / "svc")]) == 2
     assert capsys.readouterr().err == (f"psa new: {tmp_path}/svc already exists and is not an empty directory: "
                                        "give another --dir\n")
     assert [p.name for p in (tmp_path / "svc").iterdir()] == ["mine.txt"]
