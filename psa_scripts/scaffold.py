@@ -333,18 +333,37 @@ def service_files(names: ServiceNames, image: str, port: int, template: Path = T
     return files
 
 
+def _real_target(target: Path) -> Path:
+    """``target``, or the directory its symbolic link names (the service is written there); a link to
+    nothing is refused: it would be replaced or written through, neither of which the user asked."""
+    if not target.is_symlink():
+        return target
+    try:
+        real = target.resolve()
+    except (OSError, RuntimeError):  # a loop of links
+        raise InputError(f"{target} is a symbolic link that leads nowhere (a loop): give a directory as --dir") from None
+    if not real.is_dir():
+        raise InputError(f"{target} is a symbolic link to {real}, which is not a directory: "
+                         "give a directory (or a link to an empty one) as --dir")
+    return real
+
+
 def create_service(name: str, image: str, port: int, directory: "Path | None" = None,
                    template: Path = TEMPLATE_DIR) -> Tuple[Path, List[str]]:
     """Write the new service into ``directory`` (default ``./<slug>``), which must not exist or
     be empty; returns it and the files written. All or nothing: written aside, then moved in."""
     names = ServiceNames.from_name(name)
     files = service_files(names, check_image(image), check_port(port), template)
-    target = Path(directory) if directory is not None else Path(names.slug)
+    target = _real_target(Path(directory) if directory is not None else Path(names.slug))
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InputError(f"{target} already exists and is not an empty directory: give another --dir")
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{names.slug}-", dir=target.parent))
     try:
+        made = staging / ".mode"  # a directory made as mkdir makes it: the mode the umask gives
+        made.mkdir()
+        staging.chmod(made.stat().st_mode & 0o7777)  # mkdtemp's 0700 would otherwise stay on the service
+        made.rmdir()
         for relative, text in files.items():
             path = staging / relative
             path.parent.mkdir(parents=True, exist_ok=True)

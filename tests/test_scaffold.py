@@ -2,8 +2,10 @@
 as it is, in a fresh process from its own directory, the way a user runs them."""
 
 import json
+import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import zipfile
@@ -182,6 +184,44 @@ def test_an_existing_directory_is_left_alone(capsys, tmp_path):
                                        "give another --dir\n")
     assert [p.name for p in (tmp_path / "svc").iterdir()] == ["mine.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["svc"]
+
+
+def test_a_dir_linking_to_an_empty_directory_is_written_through_the_link(capsys, tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    assert main(["new", "service", "tiny-httpd", "--image", "nginx", "--port", "80", "--dir", str(tmp_path / "link")]) == 0
+    assert capsys.readouterr().out.startswith(f"{tmp_path}/real: service tiny-httpd")
+    assert (tmp_path / "link").is_symlink() and (tmp_path / "link" / "tiny_httpd" / "start.py").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]  # no staging directory left
+
+
+@pytest.mark.parametrize("pointing_at, why", [
+    ("nowhere", "which is not a directory"),
+    ("a-file", "which is not a directory"),
+    ("loop", "leads nowhere (a loop)"),
+])
+def test_a_dir_linking_to_no_directory_is_refused_in_one_line(capsys, tmp_path, pointing_at, why):
+    (tmp_path / "a-file").write_text("mine")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / pointing_at)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(["new", "service", "tiny-httpd", "--image", "nginx", "--port", "80", "--dir", str(link)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"psa new: {link} is a symbolic link") and why in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == before and (tmp_path / "a-file").read_text() == "mine"
+
+
+@pytest.mark.parametrize("umask, directory_mode, file_mode", [(0o022, 0o755, 0o644), (0o027, 0o750, 0o640)])
+def test_the_service_directory_honours_the_umask_as_mkdir_does(tmp_path, umask, directory_mode, file_mode):
+    previous = os.umask(umask)
+    try:
+        target, _ = create_service("tiny-httpd", "nginx", 80, tmp_path / "svc")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(target.stat().st_mode) == directory_mode
+    assert stat.S_IMODE((target / "tiny_httpd").stat().st_mode) == directory_mode
+    assert stat.S_IMODE((target / "tiny_httpd" / "start.py").stat().st_mode) == file_mode
 
 
 def test_the_installed_template_is_the_one_in_bundles():
