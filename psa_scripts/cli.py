@@ -280,6 +280,7 @@ def _run(args: argparse.Namespace) -> int:
     import signal
 
     from .workflow.runner import Runner
+    from .workflow.summary import summary
 
     _existing([args.workflow, *(args.then or ()), *(args.path or ())])
     if args.report is not None and not args.report.parent.is_dir():
@@ -299,13 +300,7 @@ def _run(args: argparse.Namespace) -> int:
         report = runner.run()
     finally:
         signal.signal(signal.SIGINT, previous)
-    left = {kind: items for kind, items in report.left_behind.items() if items}
-    failures = [w.reason or f"{w.workflow} failed" for w in report.workflows if not w.ok]
-    if report.status == "ERROR":
-        failures.append("the instance is in ERROR")
-    print(f"psa run: instance {report.instance.get('instance_id')} ended {report.status}; "
-          + (f"left behind: {left}" if left else "nothing left behind")
-          + ("" if report.ok else "; FAILED: " + "; ".join(failures)))
+    print(summary(report))
     if args.report:
         args.report.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
     return 0 if report.ok else 1

@@ -12,7 +12,8 @@ not pay for ``spec`` or ``docker_engine``.
 """
 
 _EXPORTS = {
-    "ActionOutcome": "spec", "Deployed": "spec", "DeploySpec": "spec", "action_status": "spec", "record_action": "spec",
+    "ActionOutcome": "spec", "Deployed": "spec", "DeploySpec": "spec", "action_line": "spec",
+    "action_status": "spec", "record_action": "spec",
     "check_instance_name": "spec", "DockerEngine": "docker_engine", "LogCursor": "logs",
     "LogDelivery": "logs", "ForeignContainer": "spec", "owner_labels": "spec",
 }
