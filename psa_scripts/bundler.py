@@ -376,9 +376,24 @@ def _psa_install(modules):
                 with os.fdopen(os.open(partial, flags, 0o600, dir_fd=directory), "wb") as stream:
                     stream.write(marshal.dumps(code))
                 os.replace(partial, digest + ".bin", src_dir_fd=directory, dst_dir_fd=directory)
+                prune(directory)
             except OSError:
                 pass  # a full disk only costs the compile
         return code
+
+    def prune(directory, keep=1000):
+        # Each new library version adds entries (a digest each): after a write, the newest `keep`
+        # stay and older ones go, so the cache stays bounded (a few MB). Only a miss pays for it.
+        try:
+            names = [n for n in os.listdir(directory) if n.endswith(".bin")]
+            if len(names) <= keep:
+                return
+            written = sorted(((os.stat(n, dir_fd=directory, follow_symlinks=False).st_mtime_ns, n) for n in names),
+                             reverse=True)
+            for _, name in written[keep:]:
+                os.unlink(name, dir_fd=directory)
+        except (OSError, TypeError, NotImplementedError):
+            pass  # pruning is a courtesy: the cache still works
 
     class Loader:
         @staticmethod

@@ -1,4 +1,4 @@
-"""The ``psa`` command: build catalog packages, validate workflows, publish to a Catalog.
+"""The ``psa`` command: scaffold, run, draw, validate, bundle and publish PSA services.
 
     psa bundle [--out dist] [--bucket NAME] [--bundles DIR] [--path DIR] [--no-validate]
     psa validate [FILE_OR_DIR...] [--bucket NAME] [--bundles DIR] [--explain [CODE]]
@@ -9,6 +9,7 @@
             [--then ACTION.xml]... [--report FILE]
     psa graph PACKAGE_DIR_OR_WORKFLOW... [--svg FILE]
     psa migrate FILE_OR_DIR... (--out DIR | --in-place | --diff) [--bucket NAME]
+    psa bundle --standard [--out dist] [--bucket NAME]
     psa serve-catalog [--port PORT] [--login USER]
 
 Exit codes: 0 done (validate: no error found), 1 something failed or was found (an object,
@@ -26,7 +27,10 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
+
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 from . import __version__
 from .clients.catalog import BUCKET_NAME
@@ -43,6 +47,30 @@ REHEARSAL_PASSWORD = "admin"
 
 class UsageError(PsaScriptError):
     """The command line asks for something that cannot be: exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a usage error in one line (the command, what is wrong, where to read more), exit 2."""
+
+    def error(self, message: str) -> "NoReturn":  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _existing(paths: "Sequence[Path]", what: str = "no such file or directory") -> None:
+    """A usage error (exit 2) naming every path of ``paths`` that does not exist."""
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        raise UsageError(f"{what}: {', '.join(missing)}")
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number (1-65535)")
+    return int(value)
+
+
+def _port_or_zero(value: str) -> int:
+    return 0 if value == "0" else _port(value)
 
 
 def _bucket(value: str) -> str:
@@ -231,7 +259,9 @@ def _serve_catalog(args: argparse.Namespace) -> int:
         said = "the one in PSA_PASSWORD" if chosen else f"{REHEARSAL_PASSWORD} (fixed: loopback only)"
         print(f"Loopback Catalog on {emulator.catalog_url} (scheduler login: {emulator.scheduler_url})")
         print(f"User {args.login}, password {said}. Nothing is kept when it stops; Ctrl-C stops it.")
-        print(f"Try: psa publish dist --url {emulator.catalog_url} --login {args.login} --dry-run", flush=True)
+        password = '"$PSA_PASSWORD"' if chosen else REHEARSAL_PASSWORD  # never the chosen one itself
+        print(f"Try: PSA_PASSWORD={password} psa publish dist --url {emulator.catalog_url} --login {args.login} "
+              "--dry-run", flush=True)
         try:
             stopped.wait()
         except KeyboardInterrupt:
@@ -245,12 +275,19 @@ def _serve_catalog(args: argparse.Namespace) -> int:
 
 
 def _new_service(args: argparse.Namespace) -> int:
-    from .scaffold import TEMPLATE_DIR, create_service
+    from .errors import InputError
+    from .scaffold import TEMPLATE_DIR, ServiceNames, create_service
 
-    directory, files = create_service(args.name, args.image, args.port, args.dir, args.template or TEMPLATE_DIR)
+    try:
+        directory, files = create_service(args.name, args.image, args.port, args.dir, args.template or TEMPLATE_DIR)
+    except InputError as error:  # a name, an image, a directory or a template the command line gave
+        raise UsageError(str(error)) from None
     print(f"{directory}: service {args.name} from the Docker service template, {len(files)} files:")
     for relative in files:
         print(f"  {relative}")
+    names = ServiceNames.from_name(args.name)
+    print(f"then: set READY_LOG in bundles/{names.slug}/{names.service}.xml to a line {args.image} logs once ready "
+          "(empty: no wait, RUNNING as soon as the container starts)")
     print(f"next: cd {directory} && pytest && psa validate bundles && psa bundle")
     return 0
 
@@ -279,6 +316,9 @@ def _count(value: str) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .workflow.run_command import run_command
 
+    _existing([args.workflow, *(args.then or ()), *(args.path or ())])
+    if args.report is not None and not args.report.parent.is_dir():
+        raise UsageError(f"--report {args.report}: no directory {args.report.parent}")
     return run_command(args.workflow, variables=dict(args.var or ()), engine=args.engine, ticks=args.ticks,
                        then=args.then or (), tick_seconds=args.tick_seconds, report_path=args.report,
                        search_path=args.path or None, keep=args.keep)
@@ -287,12 +327,19 @@ def _run(args: argparse.Namespace) -> int:
 def _graph(args: argparse.Namespace) -> int:
     from .workflow.graph import load_services, mermaid, render_svg
 
+    _existing(args.paths)
+    if args.svg is not None and not args.svg.parent.is_dir():
+        raise UsageError(f"--svg {args.svg}: no directory {args.svg.parent}")
     services = load_services(args.paths)
     if args.svg is not None:
         if len(services) > 1:
             raise PsaScriptError(f"--svg draws one service; these paths hold {len(services)}: "
                                  + ", ".join(s.service_id for s in services))
-        args.svg.write_bytes(render_svg(services[0]))
+        picture = render_svg(services[0])
+        try:
+            args.svg.write_bytes(picture)
+        except OSError as error:
+            raise PsaScriptError(f"cannot write {args.svg}: {error.strerror or error}") from None
         print(f"{args.svg}: the states of {services[0].service_id}, drawn by Graphviz")
         return 0
     print("\n".join(mermaid(service) for service in services), end="")
@@ -310,8 +357,12 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="psa", description="Catalog packages of the PSA lifecycle scripts in Python.")
-    parser.add_argument("--version", action="version", version=f"psa-scripts {__version__}")
+    parser = _Parser(prog="psa", description="Build ProActive Service Automation (PSA) services on the PSA "
+                     "lifecycle scripts in Python: scaffold one (new), run it on this machine (run), draw its "
+                     "states (graph), lint its workflows (validate), build its catalog packages (bundle) and send "
+                     "them to a Catalog (publish, serve-catalog to rehearse). Exit status: 0 done, 1 failed or "
+                     "found, 2 usage error.")
+    parser.add_argument("-V", "--version", action="version", version=f"psa-scripts {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     bundle = commands.add_parser("bundle", help="build dist/<slug>.zip for every package of bundles/")
@@ -373,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=f"Serve a Catalog and the scheduler login on 127.0.0.1 (the local emulator) until Ctrl-C, so "
                     f"that the real psa publish can rehearse: user {REHEARSAL_LOGIN}, password {REHEARSAL_PASSWORD} "
                     "(or the value of PSA_PASSWORD when set). Nothing is kept when it stops.")
-    serve.add_argument("--port", type=int, default=0, help="the port to listen on (default: a free one, printed)")
+    serve.add_argument("--port", type=_port_or_zero, default=0, help="the port to listen on (default: a free one, printed)")
     serve.add_argument("--login", default=REHEARSAL_LOGIN, metavar="USER",
                        help=f"the user it accepts (default: {REHEARSAL_LOGIN})")
     serve.set_defaults(handler=_serve_catalog)
@@ -388,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     service.add_argument("name", metavar="NAME", help="the service's name, e.g. tiny-httpd (slug, bucket, "
                          "package tiny_httpd, service Tiny_Httpd)")
     service.add_argument("--image", required=True, help="the service's Docker image, e.g. nginx:stable")
-    service.add_argument("--port", type=int, required=True, help="the port the service listens on in its container")
+    service.add_argument("--port", type=_port, required=True, help="the port the service listens on in its container")
     service.add_argument("--dir", type=Path, help="where to create it (default: ./<slug>; must not exist or be empty)")
     service.add_argument("--template", type=Path, help="the Docker service template directory "
                          "(default: the one installed with psa-scripts, bundles/docker-service-template "
@@ -462,6 +513,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     except PsaScriptError as error:
         print(f"psa {args.command}: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # the machine refused (a file, a socket): one line, not a traceback
+        where = f": {error.filename}" if error.filename else ""
+        print(f"psa {args.command}: {error.strerror or error}{where}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"psa {args.command}: interrupted", file=sys.stderr)

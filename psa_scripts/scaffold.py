@@ -109,8 +109,10 @@ def _variable(text: str, name: str, value: str, where: str) -> str:
 
 
 READY_VARIABLES = (
-    '    <variable name="READY_LOG" value="" description="A text the service logs once it is ready: the '
-    'deployment waits for it (empty: no wait)" group="Container" advanced="false" hidden="false"/>\n'
+    '    <variable name="READY_LOG" value="" description="Set it: a text the service logs once it is ready '
+    '(e.g. a line of the image&apos;s start-up log); the deployment waits for it, at most READY_TIMEOUT seconds. '
+    'Empty: no wait, the service is RUNNING as soon as its container starts, ready or not" group="Container" '
+    'advanced="false" hidden="false"/>\n'
     '    <variable name="READY_TIMEOUT" value="60" model="PA:INTEGER" description="Seconds the deployment '
     'waits for READY_LOG before it removes the container and fails" group="Container" advanced="true" '
     'hidden="false"/>\n')
@@ -154,23 +156,34 @@ START_SCRIPT = Template('''\
 """$start_script -- the deployment task's executable: start the container, then wait until it is ready.
 
 Reads: what Start_Docker_Service reads (INSTANCE_NAME, DOCKER_IMAGE, CONTAINER_PORT, SERVICE_PORT...),
-READY_LOG (a text the service logs once it is ready; empty: no wait) and READY_TIMEOUT (seconds,
-default 60).
+READY_LOG (a text the service logs once it is ready; empty: no wait, the service counts as RUNNING as
+soon as its container starts) and READY_TIMEOUT (seconds, default 60).
 Writes: what Start_Docker_Service writes, the files <INSTANCE_NAME>_port and
 <INSTANCE_NAME>_containerID for Post_Start_Service. When the service does not log READY_LOG in
 time, or its container stops first, the container is removed and the task fails:
 Clean_Start_Service then sets the instance to ERROR, and nothing is left running.
+The wait is on the context's clock (ctx.now, ctx.sleep): in a test, minutes take no time.
 """
-
-import time
 
 from psa_scripts.containers.spec import owner_labels
 from psa_scripts.context import ScriptContext
+from psa_scripts.contract import Contract, Var
 from psa_scripts.errors import InputError, ServiceError
 from psa_scripts.scripts import start_docker_service
 
 READY_LOG = "READY_LOG"
 READY_TIMEOUT = "READY_TIMEOUT"
+POLL_SECONDS = 1.0  # between two reads of the container's log
+
+# What this script needs from its workflow (psa validate reads it): Start_Docker_Service's, and the wait's.
+CONTRACT = Contract(
+    reads=start_docker_service.CONTRACT.reads + (
+        Var(READY_LOG, required=False, doc="a text the service logs once it is ready; empty: no wait"),
+        Var(READY_TIMEOUT, required=False, doc="seconds to wait for READY_LOG (default 60)"),
+    ),
+    files_written=start_docker_service.CONTRACT.files_written,
+    on_node=True,
+)
 
 
 def main(ctx: ScriptContext) -> None:
@@ -185,7 +198,7 @@ def main(ctx: ScriptContext) -> None:
 
 def wait_until_ready(ctx: ScriptContext, name: str, ready_log: str, timeout: int) -> None:
     """Read the container's log until a line holds ``ready_log``; remove the container on failure."""
-    deadline = time.monotonic() + timeout
+    deadline = ctx.now() + timeout
     cursor = None
     while True:
         batch = ctx.engine.read_logs(name, cursor, max_lines=10_000, max_bytes=1_000_000)
@@ -194,11 +207,11 @@ def wait_until_ready(ctx: ScriptContext, name: str, ready_log: str, timeout: int
             ctx.print(f"{name} is ready: it logged {ready_log!r}")
             return
         running = ctx.engine.is_running(name)
-        if not running or time.monotonic() >= deadline:
+        if not running or ctx.now() >= deadline:
             why = "its container stopped" if not running else f"it did not log {ready_log!r} within {timeout} s"
             ctx.engine.remove(name, owner=owner_labels(ctx.variables, ctx.generic_info))  # ours only
             raise ServiceError(f"{name} is not ready: {why}; its container is removed")
-        time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+        ctx.sleep(min(POLL_SECONDS, max(0.0, deadline - ctx.now())))
 ''')
 
 TEST_FILE = Template('''\
@@ -234,9 +247,10 @@ def test_start_waits_until_the_service_is_ready(psa_harness, in_memory_engine):
 
 
 def test_a_service_that_never_gets_ready_fails_and_leaves_no_container(psa_harness, in_memory_engine):
-    outcome = psa_harness.run("$package.start", service_state(READY_TIMEOUT="0"))  # its container logs nothing
-    assert str(outcome.error) == "$slug-1 is not ready: it did not log 'ready' within 0 s; its container is removed"
+    outcome = psa_harness.run("$package.start", service_state(READY_TIMEOUT="600"))  # its container logs nothing
+    assert str(outcome.error) == "$slug-1 is not ready: it did not log 'ready' within 600 s; its container is removed"
     assert in_memory_engine.containers == {}
+    assert round(sum(outcome.slept)) == 600  # ten minutes, on the harness's clock: no real time
 
 
 def test_the_whole_lifecycle(psa_harness, in_memory_engine):
@@ -270,8 +284,9 @@ Docker service template of psa-scripts.
   Resume_$service). They run the Python lifecycle scripts of the bucket `$our_bucket` and this
   package's own `$start_script` (bucket `$slug`).
 - `$package/start.py`: `$start_script`, the deployment task's executable: Start_Docker_Service, then a
-  wait until the service logs `READY_LOG` (a variable of the deployment workflow: set it to a line
-  your image prints when it is ready).
+  wait until the service logs `READY_LOG`, at most `READY_TIMEOUT` seconds (60). **Set `READY_LOG`** in
+  `bundles/$slug/$service.xml` to a line your image prints when it is ready: empty, there is no wait,
+  and the instance is RUNNING as soon as its container starts, before the service answers.
 - `tests/`: that script alone and the whole lifecycle, on the in-memory engine, with the pytest
   fixtures of psa-scripts (`psa_harness`, `in_memory_engine`; `pytest --fixtures` lists them).
 
@@ -318,18 +333,37 @@ def service_files(names: ServiceNames, image: str, port: int, template: Path = T
     return files
 
 
+def _real_target(target: Path) -> Path:
+    """``target``, or the directory its symbolic link names (the service is written there); a link to
+    nothing is refused: it would be replaced or written through, neither of which the user asked."""
+    if not target.is_symlink():
+        return target
+    try:
+        real = target.resolve()
+    except (OSError, RuntimeError):  # a loop of links
+        raise InputError(f"{target} is a symbolic link that leads nowhere (a loop): give a directory as --dir") from None
+    if not real.is_dir():
+        raise InputError(f"{target} is a symbolic link to {real}, which is not a directory: "
+                         "give a directory (or a link to an empty one) as --dir")
+    return real
+
+
 def create_service(name: str, image: str, port: int, directory: "Path | None" = None,
                    template: Path = TEMPLATE_DIR) -> Tuple[Path, List[str]]:
     """Write the new service into ``directory`` (default ``./<slug>``), which must not exist or
     be empty; returns it and the files written. All or nothing: written aside, then moved in."""
     names = ServiceNames.from_name(name)
     files = service_files(names, check_image(image), check_port(port), template)
-    target = Path(directory) if directory is not None else Path(names.slug)
+    target = _real_target(Path(directory) if directory is not None else Path(names.slug))
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InputError(f"{target} already exists and is not an empty directory: give another --dir")
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{names.slug}-", dir=target.parent))
     try:
+        made = staging / ".mode"  # a directory made as mkdir makes it: the mode the umask gives
+        made.mkdir()
+        staging.chmod(made.stat().st_mode & 0o7777)  # mkdtemp's 0700 would otherwise stay on the service
+        made.rmdir()
         for relative, text in files.items():
             path = staging / relative
             path.parent.mkdir(parents=True, exist_ok=True)

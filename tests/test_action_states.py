@@ -275,8 +275,8 @@ def test_a_deployment_whose_task_failed_is_made_finishable_by_the_clean_script(h
     assert cleaned.state.channels == {CHANNEL: {"INSTANCE_NAME": NAME, "RUNNING_STATE": 2,
                                                 "CREDENTIALS_KEY": "coco-creds"}}
     assert cleaned.state.node_tokens == TOKENS
-    assert f"Finish the instance to remove container {NAME} and release node token PSA_{NAME} on {NODE}" \
-        in cleaned.output
+    assert (f"Finish the instance to release node token PSA_{NAME} on {NODE} and remove container {NAME} "
+            "if one is left") in cleaned.output  # it may never have been created, or a readiness wait removed it
 
 
 def test_a_failed_deployment_that_cannot_be_kept_finishable_says_what_to_remove(harness):
@@ -285,4 +285,13 @@ def test_a_failed_deployment_that_cannot_be_kept_finishable_says_what_to_remove(
     cleaned = harness.run("Clean_Start_Service", state).raise_error()
     assert cleaned.status_history == ["ERROR"]
     assert (f"WARNING: could not keep node token PSA_{NAME} (RM down); the finish action needs it to remove "
-            f"container {NAME}, or remove the container by hand") in cleaned.output
+            f"container {NAME} if one is left (or remove it by hand)") in cleaned.output
+
+
+def test_a_failed_deployment_with_an_invalid_name_says_no_container_was_created(harness):
+    state = State(variables=service_variables(INSTANCE_NAME="bad name"), instance=instance_json())
+    cleaned = harness.run("Clean_Start_Service", state).raise_error()
+    assert cleaned.status_history == ["ERROR"]
+    assert "no container was created under that name, so there is nothing to remove: the instance stays in ERROR" \
+        in cleaned.output
+    assert "by hand" not in cleaned.output

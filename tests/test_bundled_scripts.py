@@ -294,6 +294,24 @@ def test_a_corrupt_cache_entry_is_recompiled_and_tracebacks_still_name_embedded_
     assert 'File "<embedded>/psa_scripts/context.py"' in run.stderr
 
 
+def test_the_cache_is_pruned_to_its_newest_thousand_entries_after_a_write(engine_run, tmp_path):
+    """Each library version adds entries: a write (a miss) drops the oldest beyond 1000, never the new ones."""
+    engine_run("Fetch_Logs", variables={}).ok()
+    [directory] = (tmp_path / "bytecode").iterdir()
+    fresh = {p.name for p in directory.iterdir()}
+    for index in range(1100):  # what old versions left, written long ago
+        stale = directory / f"stale-{index:04d}.bin"
+        stale.write_bytes(b"old")
+        os.utime(stale, ns=(10**18 + index, 10**18 + index))
+    for path in directory.iterdir():
+        if path.name in fresh:
+            path.unlink()  # the next run misses: it compiles, writes, prunes
+    engine_run("Fetch_Logs", variables={}).ok()
+    left = {p.name for p in directory.iterdir()}
+    assert len(left) == 1000 and fresh <= left
+    assert sorted(left - fresh)[0] == f"stale-{1100 - 1000 + len(fresh):04d}.bin"  # the oldest went
+
+
 def test_the_cache_can_be_turned_off(engine_run, tmp_path):
     engine_run("Fetch_Logs", variables={}, env={"PSA_SCRIPTS_CACHE": "off"}).ok()
     assert not (tmp_path / "bytecode").exists()

@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -278,6 +279,74 @@ def test_a_missing_path_is_a_usage_error_exit_2(capsys, tmp_path, monkeypatch, a
     assert (code, out, err) == (2, "", message + "\n")
 
 
+COCO = BUNDLES / "coco-annotator"
+USAGE_ERRORS = {  # every command, with a missing path and with a bad argument: exit 2, one line, no traceback
+    "graph, a missing path": (["graph", "MISSING"], "psa graph: no such file or directory: MISSING"),
+    "graph, --svg into a missing directory": (["graph", str(COCO), "--svg", "/missing/dir/x.svg"],
+                                              "psa graph: --svg /missing/dir/x.svg: no directory /missing/dir"),
+    "run, a missing workflow": (["run", "MISSING.xml"], "psa run: no such file or directory: MISSING.xml"),
+    "run, a missing action": (["run", str(COCO / "COCO_Annotator.xml"), "--then", "nope.xml"],
+                              "psa run: no such file or directory: nope.xml"),
+    "run, a bad tick count": (["run", "x.xml", "--ticks", "-1"],
+                              "psa run: argument --ticks: '-1' is not a whole number of ticks (0 or more) "
+                              "(see psa run --help)"),
+    "run, --report into a missing directory": (["run", str(COCO / "COCO_Annotator.xml"), "--report", "/missing/r.json"],
+                                               "psa run: --report /missing/r.json: no directory /missing"),
+    "validate, a missing path": (["validate", "MISSING"], "psa validate: no such file or directory: MISSING"),
+    "validate, an unknown rule": (["validate", "--explain", "XX999"], "psa validate: no rule 'XX999'; rules: "),
+    "bundle, a missing path": (["bundle", "MISSING"], "psa: unrecognized arguments: MISSING (see psa --help)"),
+    "bundle, a bad bucket": (["bundle", "--bucket", "Bad_Bucket"], "psa bundle: argument --bucket: "),
+    "publish, a missing path": (["publish", "MISSING", "--url", "http://127.0.0.1:9/catalog", "--login", "a"],
+                                "psa publish: no such file or directory: MISSING"),
+    "publish, a bad URL": (["publish", "dist", "--url", "ftp://x"], "psa publish: argument --url: 'ftp://x' is not"),
+    "new, a bad name": (["new", "service", "bad name", "--image", "x", "--port", "80"],
+                        "psa new: service name 'bad name': use letters and digits"),
+    "new, a bad port": (["new", "service", "ok-name", "--image", "x", "--port", "99999"],
+                        "psa new service: argument --port: '99999' is not a port number (1-65535) "
+                        "(see psa new service --help)"),
+    "new, a missing template": (["new", "service", "ok-name", "--image", "x", "--port", "80", "--template", "MISSING"],
+                                "psa new: the Docker service template is not at MISSING"),
+    "serve-catalog, a bad port": (["serve-catalog", "--port", "99999"],
+                                  "psa serve-catalog: argument --port: '99999' is not a port number (1-65535)"),
+    "no command": ([], "psa: the following arguments are required: COMMAND (see psa --help)"),
+    "an unknown command": (["nosuch"], "psa: argument COMMAND: invalid choice: 'nosuch'"),
+}
+
+
+@pytest.mark.parametrize("argv, message", USAGE_ERRORS.values(), ids=USAGE_ERRORS.keys())
+def test_a_usage_error_is_exit_2_and_one_line(tmp_path, argv, message):
+    """The installed command, as a user runs it (a fresh process, no terminal): exit 2, one line
+    on stderr beginning with the message, nothing on stdout, nothing written."""
+    done = subprocess.run([sys.executable, "-m", "psa_scripts.cli", *argv], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    assert done.stderr.startswith(message) and done.stderr.count("\n") == 1, done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_version_short_option(capsys):
+    with pytest.raises(SystemExit) as raised:
+        main(["-V"])
+    assert (raised.value.code, capsys.readouterr().out) == (0, f"psa-scripts {__version__}\n")
+
+
+def test_the_top_level_help_names_every_command(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for command in ("(new)", "(run)", "(graph)", "(validate)", "(bundle)", "(publish", "serve-catalog"):
+        assert command in text
+
+
+def test_an_unwritable_svg_is_one_line_exit_1(capsys, tmp_path, monkeypatch):
+    from psa_scripts.workflow import graph
+
+    monkeypatch.setattr(graph, "render_svg", lambda service: b"<svg/>")  # no Graphviz needed to reach the write
+    (tmp_path / "x.svg").mkdir()  # a directory where the file should go
+    code, out, err = run(capsys, "graph", str(COCO), "--svg", str(tmp_path / "x.svg"))
+    assert (code, out) == (1, "") and err.startswith(f"psa graph: cannot write {tmp_path}/x.svg: ")
+    assert err.count("\n") == 1
+
 def test_the_documented_exit_codes_match():
     from psa_scripts import cli
 
@@ -312,7 +381,7 @@ def _first_line(process, deadline_seconds=60.0):
     raise AssertionError("psa serve-catalog printed nothing in time")
 
 
-def test_serve_catalog_lets_the_real_cli_rehearse_a_publish(dist):
+def test_serve_catalog_lets_the_real_cli_rehearse_a_publish(dist, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PSA_PASSWORD"}
     env.update(NO_PROXY="127.0.0.1", no_proxy="127.0.0.1", PYTHONUNBUFFERED="1")
     server = subprocess.Popen([sys.executable, "-m", "psa_scripts.cli", "serve-catalog"], cwd=REPO, env=env,
@@ -324,6 +393,12 @@ def test_serve_catalog_lets_the_real_cli_rehearse_a_publish(dist):
                             "Ctrl-C stops it.\n"
         url = re.fullmatch(r"Loopback Catalog on (http://127\.0\.0\.1:\d+/catalog) \(scheduler login: "
                            r"http://127\.0\.0\.1:\d+/rest\)\n", first).group(1)
+        assert banner[1] == f"Try: PSA_PASSWORD=admin psa publish dist --url {url} --login admin --dry-run\n"
+        shutil.copytree(dist, tmp_path / "dist")  # the Try line, pasted as it is in a shell with no terminal
+        tried = subprocess.run(["bash", "-c", banner[1].removeprefix("Try: ")], cwd=tmp_path, stdin=subprocess.DEVNULL,
+                               env=dict(env, PATH=f"{Path(sys.executable).parent}:/usr/bin:/bin"),
+                               capture_output=True, text=True, timeout=180)
+        assert tried.returncode == 0 and f"would create {OBJECTS}," in tried.stdout, tried.stdout + tried.stderr
 
         def publish(password, *extra):
             return subprocess.run([sys.executable, "-m", "psa_scripts.cli", "publish", str(dist), "--url", url,

@@ -205,8 +205,10 @@ def test_docker_api_version_is_honoured(fake):
 
 def test_no_engine_at_the_socket_is_an_engine_error_that_says_so(tmp_path):
     api = ApiReader("unix", str(tmp_path / "nothing.sock"), timeout=2)
-    with pytest.raises(EngineError, match="could not inspect container svc: the container engine did not answer"):
+    with pytest.raises(EngineError, match="could not inspect container svc: the container engine did not answer") as raised:
         api.is_running("svc")
+    # what a user with only the wheel has: DOCKER_HOST and any Docker API, not a file of the source tree
+    assert "set DOCKER_HOST to it" in str(raised.value) and "engine-up" not in str(raised.value)
 
 
 def test_a_bad_name_is_refused_before_any_call(tmp_path):

@@ -47,6 +47,7 @@ def test_deploy_check_pause_resume_finish(harness):
     assert scenario.state.containers[NAME].running
     finished = scenario.action("finish")
     assert finished.of("Finish_Docker_Service").state.files[f"{NAME}_status"] == NAME
+    assert finished.of("Finish_Docker_Service").output == f"Finish {NAME}: done\n"  # not "Finish web-1: web-1"
     assert NAME not in scenario.state.containers
     assert scenario.check().state.variables[names.IS_FINISHED] == "true"
     assert scenario.status_history == ["RUNNING", "PAUSED", "RUNNING", "FINISHED"]
@@ -85,6 +86,7 @@ def test_finish_when_already_removed_warns_and_finishes(harness):
     scenario.state = scenario.state.replace(containers={})  # removed behind the service's back
     finished = scenario.action("finish")
     assert finished.state.files[f"{NAME}_status"] == f"Error: No such container: {NAME}"
+    assert finished.of("Finish_Docker_Service").output == f"Finish {NAME}: there is no such container (already removed)\n"
     assert f"WARNING: container {NAME} was already removed" in finished.output
     assert finished.status_history == ["FINISHED"]
 
@@ -155,6 +157,8 @@ def test_an_action_refuses_a_container_it_does_not_own_and_leaves_it(harness, ac
                              "(io.ow2.proactive.psa.instance-id=11; it has io.ow2.proactive.psa.instance-id=7)")
     assert scenario.state.containers[NAME] == theirs
     assert done.status_history == ["ERROR"] and status in str(done.error)
+    assert done.of(ACTIONS[action].docker_executable).output.startswith(
+        f"{action.capitalize()} {NAME} failed: container {NAME} (id abcdef012345) was not created")
 
 
 def test_an_action_on_our_own_container_still_acts(harness):

@@ -91,6 +91,35 @@ def test_the_dot_text_quotes_names():
     assert text.startswith('digraph "COCO_Annotator" {') and '"VOID" -> "RUNNING" [label="COCO_Annotator"];' in text
 
 
+HOSTILE = "Deploy&#10;click VOID href &quot;javascript:alert(1)&quot;&#10;%% x; y &lt;b&gt;"  # a job name, as XML has it
+
+
+def test_mermaid_quotes_every_name_it_draws(tmp_path):
+    """A job name or a service id holding a newline, a click, a comment or markup stays inside its label."""
+    (tmp_path / "d.xml").write_text(
+        f'<job name="{HOSTILE}"><genericInformation><info name="pca.service.id" value="S&#10;click S call x()"/>'
+        '<info name="pca.states" value="(VOID,RUNNING)"/></genericInformation><taskFlow/></job>')
+    [service] = load_services([tmp_path])
+    text = mermaid(service)
+    assert text.splitlines() == [
+        "stateDiagram-v2",
+        "    %% S#10;click S call x(): from the pca.states of its workflows",
+        "    [*] --> VOID",
+        "    VOID --> RUNNING: Deploy#10;click VOID href #34;javascript#58;alert(1)#34;#10;#37;#37; x#59; y #60;b#62;",
+    ]
+
+
+def test_dot_quotes_every_name_it_draws(tmp_path):
+    (tmp_path / "d.xml").write_text(
+        f'<job name="{HOSTILE}"><genericInformation><info name="pca.service.id" value="S&#10;}} digraph x {{"/>'
+        '<info name="pca.states" value="(VOID,RUNNING)"/></genericInformation><taskFlow/></job>')
+    [service] = load_services([tmp_path])
+    text = dot(service)
+    assert text.startswith('digraph "S } digraph x {" {\n')
+    assert '"VOID" -> "RUNNING" [label="Deploy click VOID href \\"javascript:alert(1)\\" %% x; y <b>"];' in text
+    assert len(text.splitlines()) == 8  # digraph, 3 settings, 2 states, 1 edge, }
+
+
 @pytest.mark.skipif(shutil.which("dot") is None and os.environ.get("CI") != "true",
                     reason="Graphviz's dot is not installed: tools/graphviz-up.sh (make test runs it)")
 def test_svg_is_drawn_by_graphviz(tmp_path, capsys):

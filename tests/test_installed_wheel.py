@@ -48,6 +48,9 @@ def venv_bin(tmp_path_factory):
     site = Path(shell(venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])",
                       cwd=work).strip())
     (site / "psa_test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    pytest_command = venv / "bin" / "pytest"  # what installing pytest in the venv would give
+    pytest_command.write_text(f'#!/bin/sh\nexec "{venv}/bin/python" -m pytest "$@"\n')
+    pytest_command.chmod(0o755)
     return venv / "bin"
 
 
@@ -90,3 +93,16 @@ def test_the_standard_bucket_is_built_from_the_wheel_and_the_rehearsal_publishes
     assert sorted(p.name for p in dist.iterdir()) == ["service-automation-python.zip", "tiny-httpd.zip"]
     rehearsal = shell(venv_bin / "python", "-m", "psa_scripts.publish", "dist", cwd=service, bin_dir=venv_bin)
     assert "Start_Tiny_Httpd" in rehearsal and "Post_Start_Service" in rehearsal
+
+
+def test_the_readmes_quick_start_runs_from_the_wheel(venv_bin, tmp_path):
+    """Every command of the README's quick start, as written, with only the wheel installed: new, pytest,
+    run (in-memory engine), validate, bundle (the service and the standard bucket), publish rehearsal."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```sh\n(.*?)```", readme.split("## Quick start\n", 1)[1].split("\n## ", 1)[0], re.S)
+    out = shell("bash", "-e", "-c", block, cwd=tmp_path, bin_dir=venv_bin)
+    assert "3 passed" in out and "psa run: instance 1 ended FINISHED; nothing left behind" in out
+    assert sorted(p.name for p in (tmp_path / "tiny-httpd" / "dist").iterdir()) == [
+        "service-automation-python.zip", "tiny-httpd.zip"]

@@ -45,3 +45,21 @@ def test_post_start_uses_pa_node_host_when_psa_answers_a_page(harness, start_sta
     assert outcome.variables_written["HOSTNAME"] == "node-1.example"
     assert outcome.psa_writes[0].json["deployments"][0]["endpoint"]["url"] == "http://node-1.example:32768"
     assert "is not a host name or an IP address; the node's own host name is used" in outcome.output
+
+
+def test_no_public_address_is_a_note_saying_what_is_used_instead(emu, capsys):
+    """PSA answering 404 is the usual case (no address configured): a note, not a failure's words."""
+    emu.public_address = None  # the route answers 404
+    assert PsaClient(emu.psa_url, emu.new_session(), FAST).public_address() is None
+    assert capsys.readouterr().err == ("psa-scripts: note: PSA has no public address for this node (HTTP 404); the "
+                                       "endpoint uses the node's own host name (PA_NODE_HOST)\n")
+
+
+def test_a_failure_to_ask_is_a_note_naming_it(emu, capsys):
+    emu.public_address = "203.0.113.7"
+    emu.fail("GET", r"/ipUtils/", 400)
+    assert PsaClient(emu.psa_url, emu.new_session(), FAST).public_address() is None
+    err = capsys.readouterr().err
+    assert err.startswith("psa-scripts: note: could not ask PSA for this node's public address (GET http://127.0.0.1:")
+    assert "failed with HTTP 400" in err and err.count("\n") == 1
+    assert err.endswith("); the endpoint uses the node's own host name (PA_NODE_HOST)\n")

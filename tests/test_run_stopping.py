@@ -12,7 +12,7 @@ import pytest
 from psa_run_process import PsaRun, gone
 
 from psa_scripts.testing import FakeEngine
-from psa_scripts.workflow.run_command import summary_lines
+from psa_scripts.workflow.summary import summary_lines
 from psa_scripts.workflow.runner import Runner
 
 BUNDLES = Path(__file__).resolve().parent.parent / "bundles"

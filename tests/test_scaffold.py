@@ -2,7 +2,10 @@
 as it is, in a fresh process from its own directory, the way a user runs them."""
 
 import json
+import os
+import re
 import shutil
+import stat
 import subprocess
 import sys
 import zipfile
@@ -40,6 +43,8 @@ def test_psa_new_service_says_what_it_wrote(capsys, tmp_path):
     out = capsys.readouterr().out
     assert out.splitlines() == [f"{tmp_path}/svc: service tiny-httpd from the Docker service template, 10 files:",
                                 *(f"  {name}" for name in FILES),
+                                "then: set READY_LOG in bundles/tiny-httpd/Tiny_Httpd.xml to a line nginx:stable logs "
+                                "once ready (empty: no wait, RUNNING as soon as the container starts)",
                                 f"next: cd {tmp_path}/svc && pytest && psa validate bundles && psa bundle"]
     assert sorted(str(p.relative_to(tmp_path / "svc")) for p in (tmp_path / "svc").rglob("*") if p.is_file()) == FILES
 
@@ -70,6 +75,29 @@ def test_the_generated_tests_catch_a_script_that_does_not_wait(service, tmp_path
                                                "        pass"))
     done = shell(PYTEST, "-q", "-p", "no:cacheprovider", cwd=broken)
     assert done.returncode == 1 and "2 failed, 1 passed" in done.stdout, done.stdout
+
+
+def test_the_generated_script_waits_on_the_contexts_clock_and_declares_its_contract(service, monkeypatch):
+    """A ten-minute readiness wait is ten minutes of the harness's clock (the generated test asserts
+    it); the script never reads the time module, and its CONTRACT is Start_Docker_Service's plus the wait's."""
+    text = (service / "tiny_httpd" / "start.py").read_text()
+    assert "import time" not in text and not re.search(r"\btime\.[a-z]", text)
+    assert "deadline = ctx.now() + timeout" in text and "ctx.sleep(" in text
+    monkeypatch.syspath_prepend(str(service))
+    from tiny_httpd import start
+    from psa_scripts.scripts import start_docker_service
+
+    assert [v.name for v in start.CONTRACT.reads] == [v.name for v in start_docker_service.CONTRACT.reads] + [
+        "READY_LOG", "READY_TIMEOUT"]
+    assert not any(v.required for v in start.CONTRACT.reads[-2:]) and start.CONTRACT.on_node
+    assert 'round(sum(outcome.slept)) == 600' in (service / "tests" / "test_tiny_httpd.py").read_text()
+
+
+def test_the_generated_workflow_says_what_happens_without_ready_log(service):
+    text = (service / "bundles" / "tiny-httpd" / "Tiny_Httpd.xml").read_text()
+    assert ('<variable name="READY_LOG" value="" description="Set it: a text the service logs once it is ready '
+            "(e.g. a line of the image&apos;s start-up log); the deployment waits for it, at most READY_TIMEOUT "
+            'seconds. Empty: no wait, the service is RUNNING as soon as its container starts, ready or not"') in text
 
 
 def test_the_generated_package_bundles_its_script_self_contained(service, tmp_path):
@@ -133,23 +161,67 @@ def test_names_refused(name, message):
 @pytest.mark.parametrize("argv, message", [
     (["--image", "nginx stable", "--port", "80"], "--image 'nginx stable' is not an image reference"),
     (["--image", 'x"/><job', "--port", "80"], "is not an image reference"),
-    (["--image", "nginx", "--port", "0"], "--port 0 is not a port number"),
-    (["--image", "nginx", "--port", "70000"], "--port 70000 is not a port number"),
+    (["--image", "nginx", "--port", "0"], "argument --port: '0' is not a port number (1-65535)"),
+    (["--image", "nginx", "--port", "70000"], "argument --port: '70000' is not a port number (1-65535)"),
+    (["--image", "nginx", "--port", "http"], "argument --port: 'http' is not a port number (1-65535)"),
 ])
-def test_bad_options_are_one_line_and_write_nothing(capsys, tmp_path, argv, message):
-    assert main(["new", "service", "tiny-httpd", *argv, "--dir", str(tmp_path / "svc")]) == 1
-    assert message in capsys.readouterr().err
+def test_bad_options_are_one_line_exit_2_and_write_nothing(capsys, tmp_path, argv, message):
+    """A usage error: exit 2, one line on stderr, nothing written."""
+    try:
+        code = main(["new", "service", "tiny-httpd", *argv, "--dir", str(tmp_path / "svc")])
+    except SystemExit as exit:  # argparse refused it
+        code = exit.code
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1, err
     assert list(tmp_path.iterdir()) == []
 
 
 def test_an_existing_directory_is_left_alone(capsys, tmp_path):
     (tmp_path / "svc").mkdir()
     (tmp_path / "svc" / "mine.txt").write_text("keep")
-    assert main(["new", "service", "tiny-httpd", "--image", "nginx", "--port", "80", "--dir", str(tmp_path / "svc")]) == 1
+    assert main(["new", "service", "tiny-httpd", "--image", "nginx", "--port", "80", "--dir", str(tmp_path / "svc")]) == 2
     assert capsys.readouterr().err == (f"psa new: {tmp_path}/svc already exists and is not an empty directory: "
                                        "give another --dir\n")
     assert [p.name for p in (tmp_path / "svc").iterdir()] == ["mine.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["svc"]
+
+
+def test_a_dir_linking_to_an_empty_directory_is_written_through_the_link(capsys, tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    assert main(["new", "service", "tiny-httpd", "--image", "nginx", "--port", "80", "--dir", str(tmp_path / "link")]) == 0
+    assert capsys.readouterr().out.startswith(f"{tmp_path}/real: service tiny-httpd")
+    assert (tmp_path / "link").is_symlink() and (tmp_path / "link" / "tiny_httpd" / "start.py").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]  # no staging directory left
+
+
+@pytest.mark.parametrize("pointing_at, why", [
+    ("nowhere", "which is not a directory"),
+    ("a-file", "which is not a directory"),
+    ("loop", "leads nowhere (a loop)"),
+])
+def test_a_dir_linking_to_no_directory_is_refused_in_one_line(capsys, tmp_path, pointing_at, why):
+    (tmp_path / "a-file").write_text("mine")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / pointing_at)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(["new", "service", "tiny-httpd", "--image", "nginx", "--port", "80", "--dir", str(link)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"psa new: {link} is a symbolic link") and why in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == before and (tmp_path / "a-file").read_text() == "mine"
+
+
+@pytest.mark.parametrize("umask, directory_mode, file_mode", [(0o022, 0o755, 0o644), (0o027, 0o750, 0o640)])
+def test_the_service_directory_honours_the_umask_as_mkdir_does(tmp_path, umask, directory_mode, file_mode):
+    previous = os.umask(umask)
+    try:
+        target, _ = create_service("tiny-httpd", "nginx", 80, tmp_path / "svc")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(target.stat().st_mode) == directory_mode
+    assert stat.S_IMODE((target / "tiny_httpd").stat().st_mode) == directory_mode
+    assert stat.S_IMODE((target / "tiny_httpd" / "start.py").stat().st_mode) == file_mode
 
 
 def test_the_installed_template_is_the_one_in_bundles():

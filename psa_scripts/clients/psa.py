@@ -77,8 +77,12 @@ class PsaClient(RestClient):
             response = self.request(routes.PSA_PUBLIC_ADDRESS)
             address = response.text.strip().strip('"').strip()
         except Exception as error:  # noqa: BLE001 - by contract, any failure means "unknown"
-            print(f"psa-scripts: PSA did not tell this node's public address ({error}); "
-                  "the node's own host name is used", file=sys.stderr, flush=True)
+            if getattr(error, "status", None) == 404:  # PSA knows none: the usual case, not a fault
+                print("psa-scripts: note: PSA has no public address for this node (HTTP 404); the endpoint "
+                      "uses the node's own host name (PA_NODE_HOST)", file=sys.stderr, flush=True)
+            else:
+                print(f"psa-scripts: note: could not ask PSA for this node's public address ({error}); the "
+                      "endpoint uses the node's own host name (PA_NODE_HOST)", file=sys.stderr, flush=True)
             return None
         if not address or _is_loopback(address):
             return None

@@ -13,8 +13,8 @@ not pay for ``spec`` or ``docker_engine``.
 """
 
 _EXPORTS = {
-    "ActionOutcome": "outcome", "Deployed": "spec", "DeploySpec": "spec", "action_status": "outcome",
-    "record_action": "outcome",
+    "ActionOutcome": "outcome", "Deployed": "spec", "DeploySpec": "spec", "action_line": "outcome",
+    "action_status": "outcome", "record_action": "outcome",
     "check_instance_name": "spec", "DockerEngine": "docker_engine", "LogCursor": "logs",
     "LogDelivery": "logs", "ForeignContainer": "spec", "owner_labels": "spec",
 }

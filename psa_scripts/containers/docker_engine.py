@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 from ..errors import EngineError
 from ..numbers import whole_number
 from ..redact import redact
+from .lite import ENGINE_HINT
 from .outcome import ActionOutcome
 from .spec import DEFAULT_STOP_TIMEOUT, PICK_FREE_PORT, Deployed, DeploySpec, check_instance_name, check_owner
 from .status import API_VERSION, DEFAULT_TIMEOUT, LOG_READ_SECONDS, LogResponse, StatusReader, StreamBroken
@@ -66,8 +67,7 @@ class DockerEngine(StatusReader):
             client = docker.from_env(version=version, timeout=timeout, environment=dict(environ))
         except docker.errors.DockerException as error:
             raise EngineError(
-                f"no container engine answers at {where}: {error}; start Docker or run "
-                "tools/engine-up.sh and export the DOCKER_HOST it prints"
+                f"no container engine answers at {where}: {error}; {ENGINE_HINT}"
             ) from None
         return cls(client, timeout=timeout, **options)
 
@@ -373,5 +373,5 @@ def _engine_errors(what: str, secrets: Tuple[str, ...] = ()) -> Iterator[None]:
         raise EngineError(redact(f"could not {what}: {error.explanation or error}", secrets)) from None
     except (requests.exceptions.RequestException, docker.errors.DockerException) as error:
         raise EngineError(redact(
-            f"could not {what}: the container engine did not answer (is DOCKER_HOST right? "
-            f"tools/engine-up.sh provisions one): {error}", secrets)) from None
+            f"could not {what}: the container engine did not answer (is DOCKER_HOST right? {ENGINE_HINT}): "
+            f"{error}", secrets)) from None

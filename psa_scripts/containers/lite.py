@@ -31,8 +31,10 @@ if TYPE_CHECKING:
 DEFAULT_SOCKET = "/var/run/docker.sock"
 DEFAULT_TCP_PORT = 2375
 _CHUNK = 65536
-_UNANSWERED = ("the container engine did not answer (is DOCKER_HOST right? "
-               "tools/engine-up.sh provisions one)")
+# What a user with a wheel has: any Docker Engine API, named by DOCKER_HOST (not a file of our source tree).
+ENGINE_HINT = ("any Docker Engine API will do (Docker's, or Podman's: podman system service): "
+               "set DOCKER_HOST to it, e.g. unix:///run/podman/podman.sock")
+_UNANSWERED = f"the container engine did not answer (is DOCKER_HOST right? {ENGINE_HINT})"
 
 
 class _BadResponse(OSError):

@@ -38,10 +38,21 @@ def action_status(name: str, action: Callable[[], ActionOutcome]) -> str:
 
 def record_action(ctx: Any, verb: str, name: str, action: Callable[[], ActionOutcome]) -> str:
     """An action script's engine step: run ``action``, write ``<name>_status`` in the localspace for
-    Post_Trigger_Action, print ``"<verb> <name>: <status>"``; the status. The task does not fail on
-    an engine error: Post_Trigger_Action reads the outcome from the file."""
+    Post_Trigger_Action, print what happened (``"Finish web-1: done"``, ``"... already removed"``, or
+    ``"Finish web-1 failed: <the engine's words>"``); the status. The task does not fail on an engine
+    error: Post_Trigger_Action reads the outcome from the file."""
     workdir = ctx.workdir  # where the status goes, known before the engine acts
     status = action_status(name, action)
     statusfiles.write_status(workdir, name, status)
-    ctx.print(f"{verb} {name}: {status}")
+    ctx.print(action_line(verb, name, status))
     return status
+
+
+def action_line(verb: str, name: str, status: str) -> str:
+    """What an action did, for a person: ``<verb> <name>: done``, ``...: there is no such container
+    (already removed)`` or ``<verb> <name> failed: <the engine's words>`` (``status``: the status text)."""
+    if status == name:
+        return f"{verb} {name}: done"
+    if status == statusfiles.already_removed_text(name):
+        return f"{verb} {name}: there is no such container (already removed)"
+    return f"{verb} {name} failed: {status}"

@@ -52,11 +52,13 @@ def _keep_finishable(ctx: ScriptContext, channel: ServiceChannel) -> None:
     variables = ctx.variables
     try:
         instance_name = ctx.instance_name()
-    except Exception as error:
-        ctx.warn(f"the failed deployment cannot be finished by the finish action ({error}): "
-                 "remove its container by hand")
+    except Exception as error:  # no container can bear an invalid name: the engine scripts refuse it first
+        ctx.warn(f"the failed deployment cannot be finished by the finish action ({error}); no container "
+                 "was created under that name, so there is nothing to remove: the instance stays in ERROR")
         return
-    finish_needs = f"the finish action needs it to remove container {instance_name}"
+    # The deployment may have failed before its container existed, or removed it (a readiness wait does):
+    # this script cannot see the node's engine, so it says "if one is left".
+    finish_needs = f"the finish action needs it to remove container {instance_name} if one is left"
     try:
         channel.create()
         channel.put(names.KEY_INSTANCE_NAME, instance_name)
@@ -72,8 +74,8 @@ def _keep_finishable(ctx: ScriptContext, channel: ServiceChannel) -> None:
             raise ValueError(f"{names.PA_NODE_URL} is not set")
         add_node_token(ctx.rm, node_url, instance_name)
     except Exception as error:
-        ctx.warn(f"could not keep node token {node_token(instance_name)} ({error}); {finish_needs}, "
-                 "or remove the container by hand")
+        ctx.warn(f"could not keep node token {node_token(instance_name)} ({error}); {finish_needs} "
+                 "(or remove it by hand)")
         return
-    ctx.print(f"Finish the instance to remove container {instance_name} and release node token "
-              f"{node_token(instance_name)} on {node_url}")
+    ctx.print(f"Finish the instance to release node token {node_token(instance_name)} on {node_url} "
+              f"and remove container {instance_name} if one is left")

@@ -12,7 +12,7 @@ Post_Trigger_Action: the name when it runs (also when it was running already),
 """
 
 from .. import names, statusfiles
-from ..containers import action_status
+from ..containers import action_line, action_status
 from ..containers.spec import CONTAINER_PORT, container_port_key, owner_labels
 from ..context import ScriptContext
 from ..contract import Contract, Var
@@ -43,4 +43,4 @@ def main(ctx: ScriptContext) -> None:
             statusfiles.write_port(workdir, name, port)
             ctx.print(f"{name} publishes port {port_key} on host port {port}")
     statusfiles.write_status(workdir, name, status)
-    ctx.print(f"Resume {name}: {status}")
+    ctx.print(action_line("Resume", name, status))

@@ -134,14 +134,24 @@ def _state_id(state: str) -> str:
     return "".join(c if c.isalnum() or c == "_" else "_" for c in state)
 
 
+# What a name drawn in Mermaid may hold as it is; any other character is written as Mermaid's entity
+# code (#<decimal>;), so a name (a job's, a service id) can never end its line, start a comment (%%)
+# or a statement (;), or carry markup: a name holding "&#10;click X href javascript:..." stays text.
+_MERMAID_PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _.,-()")
+
+
+def _mermaid_text(text: str) -> str:
+    return "".join(c if c in _MERMAID_PLAIN else f"#{ord(c)};" for c in text)
+
+
 def mermaid(service: Service) -> str:
-    """The service's state machine as a Mermaid ``stateDiagram-v2``."""
-    lines = ["stateDiagram-v2", f"    %% {service.service_id}: from the pca.states of its workflows"]
+    """The service's state machine as a Mermaid ``stateDiagram-v2``; every name quoted (``_mermaid_text``)."""
+    lines = ["stateDiagram-v2", f"    %% {_mermaid_text(service.service_id)}: from the pca.states of its workflows"]
     states = service.states()
     if VOID in states:
         lines.append(f"    [*] --> {VOID}")
     for edge in service.edges():
-        lines.append(f"    {_state_id(edge.source)} --> {_state_id(edge.target)}: {edge.label}")
+        lines.append(f"    {_state_id(edge.source)} --> {_state_id(edge.target)}: {_mermaid_text(edge.label)}")
     for state in states:
         if state in END_STATES:
             lines.append(f"    {_state_id(state)} --> [*]")
@@ -151,6 +161,8 @@ def mermaid(service: Service) -> str:
 
 
 def _dot_text(text: str) -> str:
+    """A DOT quoted string: backslashes and quotes escaped, control characters (a newline...) as spaces."""
+    text = "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in text)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 

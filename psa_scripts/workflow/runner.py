@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, TextIO, Tuple
 
 from .. import names
+from . import endpoint_check
 from .control_flow import ControlFlow
 from .gateway_server import GatewayServer
 from ..errors import EngineError
@@ -372,6 +373,8 @@ class Runner:
                 self.report.endpoint = endpoint
                 proxied = (deployment.get("endpoint") or {}).get("proxyfiedUrl")
                 self.timeline.say(f"   endpoint: {endpoint}" + (f" (through PSA: {proxied})" if proxied else ""))
+                if self.engine_kind == "docker":  # the in-memory engine's ports have nothing behind them
+                    endpoint_check.warn_if_silent(endpoint, self.timeline.say, self._job_variables.get(names.CONTAINER_PORT))
 
     def _left_behind(self) -> Dict[str, Any]:
         if not hasattr(self, "rm"):

@@ -53,6 +53,21 @@ def test_a_service_serves_logs_each_tick_and_finishes_leaving_nothing(package, e
     assert containers_named(engine, name) == []
     assert {k: v for k, v in report.left_behind.items()} == NOTHING_LEFT
     assert f"is FINISHED: resources released" in timeline
+    assert "nothing answers" not in timeline  # the endpoint answered: no warning
+
+
+def test_an_endpoint_nothing_listens_on_gets_one_warning_line(engine, container_names):
+    """The image serves port 80; the workflow says 81: RUNNING, but psa run says the URL never answers."""
+    deployment, finish = PAIRS["docker-service-template"]
+    name = container_names("psa-run")
+    out = io.StringIO()
+    report = Runner(BUNDLES / "docker-service-template" / deployment, engine="docker", ticks=1, tick_seconds=0.5,
+                    then=[BUNDLES / "docker-service-template" / finish], out=out,
+                    variables={"INSTANCE_NAME": name, "DOCKER_IMAGE": TEST_IMAGE, "CONTAINER_PORT": "81"}).run()
+    warnings = [line for line in out.getvalue().splitlines() if "nothing answers" in line]
+    assert warnings == [f"psa run: warning: nothing answers at {report.endpoint} after 5 s: does the image listen on "
+                        "CONTAINER_PORT 81? Setting READY_LOG makes the deployment wait until the service is ready"]
+    assert report.ok and containers_named(engine, name) == []
 
 
 def test_a_container_that_cannot_start_ends_in_error_and_leaves_nothing(engine, container_names):
