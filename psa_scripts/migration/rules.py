@@ -43,7 +43,7 @@ from ..workflow.model import (SLOT_ELEMENTS, Job, ScriptRef, Task, Workflow, cat
                               replace_spans)
 from ..validate import ACTION_TARGETS, DEFAULT_BUCKET
 from ..workflow.inline import reads_variable, writes_variable
-from ..workflow.schema import TASK_ORDER
+from ..workflow.jobdescriptor import child_order
 from ..workflow.states import parse_states
 from .counterparts import COUNTERPARTS, FLAG_ARGUMENTS, GROOVY_BUCKET, groovy_flag
 from .edits import (Edit, add_attribute_after, depends_block, encoded, insert_before, insert_child, prefix_of,
@@ -227,7 +227,7 @@ class _Requirements(_Pass):
     def add(self, task: Task, slot: str, name: str, arguments: Sequence[str] = ()) -> None:
         url = catalog_url(self.bucket, name, self.base_url())
         block = script_block(prefix_of(self.text, task.element), SLOT_ELEMENTS[slot], url, arguments)
-        self.edits.append(insert_child(self.text, task.element, block, TASK_ORDER))
+        self.edits.append(insert_child(self.text, task.element, block, child_order("task")))
         self.additions.append(_Addition(task.name, slot, name, tuple(arguments)))
         said = f" (argument {arguments[0]})" if arguments else ""
         self.change(task, f"task {task.name}: {name}{said} added as its {slot} script ({self.bucket})")
@@ -351,7 +351,7 @@ class _Requirements(_Pass):
         executable = script_block(prefix, "scriptExecutable", catalog_url(self.bucket, name, self.base_url()),
                                   (launched,))
         self.edits.append(insert_before(self.text, first.element, task_block(prefix, name, executable), step))
-        self.edits.append(insert_child(self.text, first.element, depends_block(prefix, name), TASK_ORDER))
+        self.edits.append(insert_child(self.text, first.element, depends_block(prefix, name), child_order("task")))
         self.additions.append(_Addition(name, "executable", name, (launched,)))
         self.change(first, f"task {name} (Pre_Trigger_Action, argument {launched}, {self.bucket}) added before task "
                     f"{first.name}, whose pre slot holds a script of yours; {first.name} depends on it")

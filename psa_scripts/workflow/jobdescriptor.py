@@ -251,3 +251,9 @@ DEFINITIONS: Dict[str, Definition] = {
 }
 ROOT = ("job", "job")  # (tag, definition) of the document element
 XSI_SCHEMA_LOCATION = ("http://www.w3.org/2001/XMLSchema-instance", "schemaLocation")  # allowed on <job>
+
+
+def child_order(definition: str) -> Tuple[Tuple[str, ...], ...]:
+    """The tags of an element's children, slot by slot, in the order its definition requires
+    (a slot holding a choice gives every tag of it): where a new child goes."""
+    return tuple(tuple(tag for tag, _ in slot.choices) for slot in DEFINITIONS[definition].content)
