@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from engine_helpers import PAGE_MARKER, TEST_IMAGE, containers_named, fetch_page
+from test_run_workflow_engine import NOTHING_LEFT
 
 from psa_scripts.cli import main
 from psa_scripts.workflow.runner import Runner
@@ -21,7 +22,6 @@ from psa_scripts.workflow.runner import Runner
 pytestmark = pytest.mark.engine
 
 PUBLIC = Path(__file__).resolve().parents[1] / "fixtures" / "public_psa" / "OpenRefine"
-NOTHING_LEFT = {"node_tokens": [], "channels": [], "credentials": []}
 
 
 def _migrate_and_fix(tmp_path, capsys):
