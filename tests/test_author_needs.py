@@ -64,3 +64,26 @@ def test_the_calls_of_a_helper_module_of_the_author_count(tmp_path):
     needs = author_needs("mine.start", [tmp_path], SCRIPT_MODULES, CONTRACTS)
     assert needs.contract is None and needs.calls == ("Start_Docker_Service",)
     assert author_needs("mine.nowhere", [tmp_path], SCRIPT_MODULES).calls == ()
+
+
+def test_module_imports_an_annotation_and_qualified_constructors():
+    contract = declared_contract("import psa_scripts.contract as c\nimport psa_scripts.names as n\n"
+                                 "CONTRACT: c.Contract = c.Contract(reads=(c.Var(n.DOCKER_IMAGE), c.Var('B')))\n")
+    assert contract.needed({}) == ("DOCKER_IMAGE", "B")
+
+
+def test_keywords_that_cannot_be_read_give_no_contract():
+    assert declared_contract("from psa_scripts.contract import Contract\nCONTRACT = Contract(**OPTIONS)\n") is None
+    assert declared_contract("from psa_scripts.contract import Contract\nCONTRACT = Contract(reads=READS)\n") is None
+    assert declared_contract("from psa_scripts.contract import Contract, Var\n"
+                             "CONTRACT = Contract(reads=(Var('A'),), writes=unknown())\n") is None
+
+
+def test_an_author_module_whose_contract_builds_on_the_script_it_calls(tmp_path):
+    (tmp_path / "start.py").write_text(
+        "from psa_scripts.scripts import start_docker_service\nfrom psa_scripts.contract import Contract, Var\n"
+        "CONTRACT = Contract(reads=start_docker_service.CONTRACT.reads + (Var('GREETING'),))\n")
+    needs = author_needs("start", [tmp_path], SCRIPT_MODULES, CONTRACTS)
+    assert needs.calls == ("Start_Docker_Service",)
+    assert needs.contract.needed({}) == CONTRACTS["Start_Docker_Service"].needed({}) + ("GREETING",)
+    assert author_needs("start", [tmp_path], SCRIPT_MODULES).contract is None  # no library contracts to build on
