@@ -38,7 +38,7 @@ def task(name, *parts, depends=(), metadata=True, gi=""):
 def job(*tasks, states="(VOID,RUNNING)", variables=""):
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
             '<job xmlns="urn:proactive:jobdescriptor:3.14" name="Svc">\n'
-            f"  <variables>\n{variables}  </variables>\n"
+            + (f"  <variables>\n{variables}  </variables>\n" if variables else "") +
             "  <genericInformation>\n"
             '    <info name="pca.service.id" value="Svc"/>\n'
             f'    <info name="pca.states" value="{states}"/>\n'
@@ -382,7 +382,7 @@ def test_something_left_for_the_user_exits_1_with_the_reason_and_the_fix(tmp_pat
     path.write_text(job(task("T", slot("scriptExecutable", ref("Start_Everything"))), states="(RUNNING,RUNNING)"))
     code, out, _ = run(capsys, "migrate", path, "--out", tmp_path / "out")
     assert code == 1
-    assert f"  {path}:13:11: left: task T, executable script: Start_Everything is not an object" in out
+    assert f"  {path}:11:11: left: task T, executable script: Start_Everything is not an object" in out
     assert "      fix: check the name; point it at a script of service-automation-python" in out
 
 
