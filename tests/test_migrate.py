@@ -416,6 +416,18 @@ def test_a_mode_is_required_and_only_one(capsys, tmp_path):
         assert stopped.value.code == 2
 
 
+def test_an_out_that_is_a_file_is_a_usage_error_and_an_unwritable_one_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "W.xml").write_text(DEPLOYMENT)
+    (tmp_path / "taken").write_text("")
+    code, _, err = run(capsys, "migrate", tmp_path / "W.xml", "--out", tmp_path / "taken")
+    assert code == 2 and err.strip() == f"psa migrate: --out {tmp_path / 'taken'} is a file: give a directory (created if missing)"
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "W.xml").mkdir()  # a directory where the file should go: the system refuses
+    code, _, err = run(capsys, "migrate", tmp_path / "W.xml", "--out", tmp_path / "locked")
+    assert code == 1 and err.startswith(f"psa migrate: cannot write {tmp_path / 'locked' / 'W.xml'}: ")
+    assert [p.name for p in (tmp_path / "locked").iterdir()] == ["W.xml"]  # no temporary file left
+
+
 def test_out_refuses_two_inputs_on_one_output_before_writing(tmp_path, capsys):
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
