@@ -43,6 +43,7 @@ from ..workflow.model import (SLOT_ELEMENTS, Job, ScriptRef, Task, Workflow, cat
                               replace_spans)
 from ..validate import ACTION_TARGETS, DEFAULT_BUCKET
 from ..workflow.inline import reads_variable, writes_variable
+from ..workflow.schema import TASK_ORDER
 from ..workflow.states import parse_states
 from .counterparts import COUNTERPARTS, FLAG_ARGUMENTS, GROOVY_BUCKET, groovy_flag
 from .edits import (Edit, add_attribute_after, depends_block, encoded, insert_before, insert_child, prefix_of,
@@ -61,12 +62,6 @@ DOCKER_ACTIONS = ("Finish_Action", "Pause_Action", "Resume_Action", "Finish_Dock
                   "Resume_Docker_Service")
 STATUS_LOOP_EXECUTABLES = ("Check_Instance_Status", "Check_Instance_Status_Singularity",
                            "Loop_over_service_instance_status")
-# Where an inserted element goes among a task's children: the jobdescriptor schema's order
-# (ow2-proactive/scheduling, schedulerjob.rnc, pattern ``task``), which psa validate's PA102 checks
-# on the result (the end-to-end tests validate every migrated workflow).
-TASK_ORDER = ("description", "variables", "genericInformation", "depends", "inputFiles", "parallel", "selection",
-              "forkEnvironment", "pre", ("scriptExecutable", "nativeExecutable", "javaExecutable"), "controlFlow",
-              "post", "cleaning", "outputFiles", "metadata")
 _DOCKER_RUN = re.compile(r"\bdocker\s+(?:container\s+)?(?:run|create)\b")
 
 
