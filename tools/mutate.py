@@ -57,6 +57,9 @@ SHARDS = (
     Shard("trigger-scripts", ("psa_scripts/scripts/pre_trigger_action.py", "psa_scripts/scripts/post_trigger_action.py",
                               "psa_scripts/scripts/clean_trigger_action.py"),
           ("tests/test_trigger_scripts.py",)),
+    Shard("migrate", ("psa_scripts/migration/counterparts.py", "psa_scripts/migration/edits.py",
+                      "psa_scripts/workflow/nativeshell.py"),
+          ("tests/test_migrate.py", "tests/test_nativeshell.py")),
 )
 
 
