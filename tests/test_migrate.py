@@ -220,8 +220,13 @@ def test_an_action_gets_clean_trigger_action_in_the_task_of_post_trigger_action(
 def test_an_action_without_post_trigger_action_gets_it_with_the_status_its_trigger_says():
     text = job(task("Act", slot("pre", ref("Pre_Trigger_Action", args=["PAUSE_LAUNCHED"])),
                     slot("scriptExecutable", ref("Pause_Action", "bash"))), states="(RUNNING,PAUSED)")
-    found = scripts(migrated_text(text))
+    out = migrated_text(text)
+    found = scripts(out)
     assert ("Act", "post", "service-automation-python/Post_Trigger_Action", "cpython", ("PAUSED",)) in found
+    assert ("      </scriptExecutable>\n      <post>\n        <script>\n"
+            f'          <file url="{PYTHON}Post_Trigger_Action/raw" language="cpython">\n'
+            '            <arguments>\n              <argument value="PAUSED"/>\n            </arguments>\n'
+            "          </file>\n        </script>\n      </post>\n      <cleaning>\n") in out
     assert ("Act", "cleaning", "service-automation-python/Clean_Trigger_Action", "cpython", ()) in found
 
 
@@ -231,6 +236,12 @@ def test_an_action_without_pre_trigger_action_gets_it_in_the_first_task_or_in_a_
     free = scripts(migrated_text(finish(task("Act", *act))))
     assert ("Act", "pre", "service-automation-python/Pre_Trigger_Action", "cpython", ("FINISH_LAUNCHED",)) in free
     taken = migrated_text(finish(task("Act", slot("pre", bash()), *act)))
+    assert ('  <taskFlow>\n    <task name="Pre_Trigger_Action" fork="true">\n      <scriptExecutable>\n'
+            f'        <script>\n          <file url="{PYTHON}Pre_Trigger_Action/raw" language="cpython">\n'
+            '            <arguments>\n              <argument value="FINISH_LAUNCHED"/>\n            </arguments>\n'
+            "          </file>\n        </script>\n      </scriptExecutable>\n    </task>\n"
+            '    <task name="Act" fork="true">\n      <depends>\n        <task ref="Pre_Trigger_Action"/>\n'
+            "      </depends>\n      <pre>\n") in taken
     workflow = parse_workflow_bytes(taken.encode())
     assert [t.name for t in workflow.job.tasks] == ["Pre_Trigger_Action", "Act"]
     assert workflow.job.task("Act").depends == ("Pre_Trigger_Action",)
@@ -321,6 +332,18 @@ def test_a_latin_1_file_stays_latin_1_byte_for_byte():
     assert "caf\u00e9-run".encode("latin-1") in out
     assert out.decode("latin-1").replace("service-automation-python/", "service-automation/") \
         .replace('"cpython"', '"groovy"') == text
+
+
+def test_a_byte_order_mark_is_kept():
+    data = b"\xef\xbb\xbf" + DEPLOYMENT.encode("utf-8")
+    out = migrate_workflow(data, "w.xml").migrated
+    assert out == b"\xef\xbb\xbf" + migrated_text(DEPLOYMENT).encode("utf-8")
+
+
+def test_a_file_that_would_not_come_back_byte_for_byte_is_refused():
+    data = DEPLOYMENT.replace('encoding="UTF-8"', 'encoding="no-such-codec"').encode("utf-8")
+    with pytest.raises(Exception, match="cannot"):
+        migrate_workflow(data, "w.xml")
 
 
 def test_migrating_twice_changes_nothing_the_second_time():
