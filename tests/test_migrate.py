@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from psa_scripts.cli import main
+from psa_scripts.errors import InputError
 from psa_scripts.migration.counterparts import COUNTERPARTS, groovy_flag
 from psa_scripts.migration.rules import Siblings, migrate_workflow
 from psa_scripts.workflow.model import parse_workflow_bytes
@@ -341,8 +342,10 @@ def test_a_byte_order_mark_is_kept():
 
 
 def test_a_file_that_would_not_come_back_byte_for_byte_is_refused():
-    data = DEPLOYMENT.replace('encoding="UTF-8"', 'encoding="no-such-codec"').encode("utf-8")
-    with pytest.raises(Exception, match="cannot"):
+    # Declared utf-8-sig without the mark: it reads, but written back it would gain a mark.
+    data = DEPLOYMENT.replace('encoding="UTF-8"', 'encoding="utf-8-sig"').encode("utf-8")
+    with pytest.raises(InputError, match=r"^w.xml: cannot rewrite it byte for byte in its encoding \(utf-8-sig\): "
+                                         "save it as UTF-8 and migrate again$"):
         migrate_workflow(data, "w.xml")
 
 
