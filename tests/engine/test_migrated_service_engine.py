@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from engine_helpers import PAGE_MARKER, TEST_IMAGE, containers_named, fetch_page
+from test_run_workflow_engine import NOTHING_LEFT
 
 from psa_scripts.cli import main
 from psa_scripts.workflow.runner import Runner
@@ -61,7 +62,7 @@ def test_migrated_openrefine_deploys_with_its_bash_serves_and_finishes(engine, c
     finished = [run for run in report.scripts if run.script == "Finish_Docker_Service"]
     assert len(finished) == 1 and finished[0].ok
     assert containers_named(engine, name) == []
-    assert {kind: items for kind, items in report.left_behind.items() if items} == {}  # nothing left behind
+    assert report.left_behind == NOTHING_LEFT
 
 
 def test_without_the_labels_the_finish_leaves_the_container_and_says_why(engine, container_names, tmp_path, capsys):
