@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from psa_scripts.cli import main
+from psa_scripts.errors import InputError
 from psa_scripts.migration.counterparts import COUNTERPARTS, groovy_flag
 from psa_scripts.migration.rules import Siblings, migrate_workflow
 from psa_scripts.workflow.model import parse_workflow_bytes
@@ -38,7 +39,7 @@ def task(name, *parts, depends=(), metadata=True, gi=""):
 def job(*tasks, states="(VOID,RUNNING)", variables=""):
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
             '<job xmlns="urn:proactive:jobdescriptor:3.14" name="Svc">\n'
-            f"  <variables>\n{variables}  </variables>\n"
+            + (f"  <variables>\n{variables}  </variables>\n" if variables else "") +
             "  <genericInformation>\n"
             '    <info name="pca.service.id" value="Svc"/>\n'
             f'    <info name="pca.states" value="{states}"/>\n'
@@ -220,8 +221,13 @@ def test_an_action_gets_clean_trigger_action_in_the_task_of_post_trigger_action(
 def test_an_action_without_post_trigger_action_gets_it_with_the_status_its_trigger_says():
     text = job(task("Act", slot("pre", ref("Pre_Trigger_Action", args=["PAUSE_LAUNCHED"])),
                     slot("scriptExecutable", ref("Pause_Action", "bash"))), states="(RUNNING,PAUSED)")
-    found = scripts(migrated_text(text))
+    out = migrated_text(text)
+    found = scripts(out)
     assert ("Act", "post", "service-automation-python/Post_Trigger_Action", "cpython", ("PAUSED",)) in found
+    assert ("      </scriptExecutable>\n      <post>\n        <script>\n"
+            f'          <file url="{PYTHON}Post_Trigger_Action/raw" language="cpython">\n'
+            '            <arguments>\n              <argument value="PAUSED"/>\n            </arguments>\n'
+            "          </file>\n        </script>\n      </post>\n      <cleaning>\n") in out
     assert ("Act", "cleaning", "service-automation-python/Clean_Trigger_Action", "cpython", ()) in found
 
 
@@ -231,6 +237,12 @@ def test_an_action_without_pre_trigger_action_gets_it_in_the_first_task_or_in_a_
     free = scripts(migrated_text(finish(task("Act", *act))))
     assert ("Act", "pre", "service-automation-python/Pre_Trigger_Action", "cpython", ("FINISH_LAUNCHED",)) in free
     taken = migrated_text(finish(task("Act", slot("pre", bash()), *act)))
+    assert ('  <taskFlow>\n    <task name="Pre_Trigger_Action" fork="true">\n      <scriptExecutable>\n'
+            f'        <script>\n          <file url="{PYTHON}Pre_Trigger_Action/raw" language="cpython">\n'
+            '            <arguments>\n              <argument value="FINISH_LAUNCHED"/>\n            </arguments>\n'
+            "          </file>\n        </script>\n      </scriptExecutable>\n    </task>\n"
+            '    <task name="Act" fork="true">\n      <depends>\n        <task ref="Pre_Trigger_Action"/>\n'
+            "      </depends>\n      <pre>\n") in taken
     workflow = parse_workflow_bytes(taken.encode())
     assert [t.name for t in workflow.job.tasks] == ["Pre_Trigger_Action", "Act"]
     assert workflow.job.task("Act").depends == ("Pre_Trigger_Action",)
@@ -323,6 +335,20 @@ def test_a_latin_1_file_stays_latin_1_byte_for_byte():
         .replace('"cpython"', '"groovy"') == text
 
 
+def test_a_byte_order_mark_is_kept():
+    data = b"\xef\xbb\xbf" + DEPLOYMENT.encode("utf-8")
+    out = migrate_workflow(data, "w.xml").migrated
+    assert out == b"\xef\xbb\xbf" + migrated_text(DEPLOYMENT).encode("utf-8")
+
+
+def test_a_file_that_would_not_come_back_byte_for_byte_is_refused():
+    # Declared utf-8-sig without the mark: it reads, but written back it would gain a mark.
+    data = DEPLOYMENT.replace('encoding="UTF-8"', 'encoding="utf-8-sig"').encode("utf-8")
+    with pytest.raises(InputError, match=r"^w.xml: cannot rewrite it byte for byte in its encoding \(utf-8-sig\): "
+                                         "save it as UTF-8 and migrate again$"):
+        migrate_workflow(data, "w.xml")
+
+
 def test_migrating_twice_changes_nothing_the_second_time():
     first = migrate(finish(task("Act", slot("pre", bash()), slot("scriptExecutable", ref("Finish_Action", "bash")))))
     second = migrate_workflow(first.migrated, "w.xml")
@@ -382,7 +408,7 @@ def test_something_left_for_the_user_exits_1_with_the_reason_and_the_fix(tmp_pat
     path.write_text(job(task("T", slot("scriptExecutable", ref("Start_Everything"))), states="(RUNNING,RUNNING)"))
     code, out, _ = run(capsys, "migrate", path, "--out", tmp_path / "out")
     assert code == 1
-    assert f"  {path}:13:11: left: task T, executable script: Start_Everything is not an object" in out
+    assert f"  {path}:11:11: left: task T, executable script: Start_Everything is not an object" in out
     assert "      fix: check the name; point it at a script of service-automation-python" in out
 
 
@@ -414,6 +440,18 @@ def test_a_mode_is_required_and_only_one(capsys, tmp_path):
         with pytest.raises(SystemExit) as stopped:
             main([str(a) for a in argv])
         assert stopped.value.code == 2
+
+
+def test_an_out_that_is_a_file_is_a_usage_error_and_an_unwritable_one_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "W.xml").write_text(DEPLOYMENT)
+    (tmp_path / "taken").write_text("")
+    code, _, err = run(capsys, "migrate", tmp_path / "W.xml", "--out", tmp_path / "taken")
+    assert code == 2 and err.strip() == f"psa migrate: --out {tmp_path / 'taken'} is a file: give a directory (created if missing)"
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "W.xml").mkdir()  # a directory where the file should go: the system refuses
+    code, _, err = run(capsys, "migrate", tmp_path / "W.xml", "--out", tmp_path / "locked")
+    assert code == 1 and err.startswith(f"psa migrate: cannot write {tmp_path / 'locked' / 'W.xml'}: ")
+    assert [p.name for p in (tmp_path / "locked").iterdir()] == ["W.xml"]  # no temporary file left
 
 
 def test_out_refuses_two_inputs_on_one_output_before_writing(tmp_path, capsys):

@@ -94,3 +94,8 @@ def test_a_script_past_its_time_limit_is_killed():
     outcome = run("echo started\nsleep 30", timeout=0.5)
     assert (outcome.ok, outcome.timed_out, outcome.lines) == (False, True, ["started"])
     assert outcome.error == "Script killed: it ran past its time limit"
+
+
+def test_output_is_read_as_utf_8_with_bad_bytes_replaced_and_spaces_kept():
+    outcome = run("printf 'caf\\303\\251 \\377  \\n'\nread line; echo \"stdin: [$line]\"")
+    assert outcome.ok and outcome.lines == ["caf\u00e9 \ufffd  ", "stdin: []"]  # no input: an empty stdin

@@ -60,6 +60,9 @@ SHARDS = (
     Shard("validate-helpers", ("psa_scripts/suggest.py", "psa_scripts/package_kinds.py", "psa_scripts/author_needs.py",
                                "psa_scripts/workflow/states.py"),
           ("tests/test_suggest_and_kinds.py", "tests/test_author_needs.py", "tests/test_validate.py")),
+    Shard("migrate", ("psa_scripts/migration/counterparts.py", "psa_scripts/migration/edits.py",
+                      "psa_scripts/workflow/nativeshell.py"),
+          ("tests/test_migrate.py", "tests/test_nativeshell.py")),
 )
 
 

@@ -44,18 +44,15 @@ FLAG_ARGUMENTS: Dict[str, Tuple[int, ...]] = {
     "Loop_over_service_instance_status": (0, 1),
 }
 
-# Our flag spellings (psa_scripts.context reads these, case-insensitively, trimmed; a blank value
+# Our false spellings (psa_scripts.context reads them case-insensitively, trimmed; a blank value
 # means the script's default, which is not always false).
-_OUR_TRUE = ("true", "yes", "on", "1")
 _OUR_FALSE = ("false", "no", "off", "0")
 
 
 def groovy_flag(value: str) -> str:
     """The value our scripts read as Groovy's ``Boolean.parseBoolean(value)``: ``value`` itself
-    when both already agree, else ``true`` or ``false``. ``value`` is a literal: one holding a
-    ``$`` variable is decided at run time (the caller reports it instead)."""
-    groovy = value.lower() == "true"
-    ours = value.strip().lower()
-    if (groovy and ours in _OUR_TRUE) or (not groovy and ours in _OUR_FALSE):
+    when both already agree, else ``false``. ``value`` is a literal: one holding a ``$`` variable
+    is decided at run time (the caller reports it instead)."""
+    if value.lower() == "true":  # Groovy's only true, which ours reads alike
         return value
-    return "true" if groovy else "false"
+    return value if value.strip().lower() in _OUR_FALSE else "false"

@@ -3,7 +3,8 @@
 ``psa migrate`` changes a few attribute values and inserts a few script elements; every other
 character of the file stays as it was (comments, CDATA, entity references, attribute order and
 quotes, indentation, line ends). An edit is a span of the decoded text and its replacement;
-``psa_scripts.workflow.model.replace_spans`` applies them. Inserted elements take the
+``apply`` makes them (``psa_scripts.workflow.model.replace_spans``, insertions at one place in the
+order they were made). Inserted elements take the
 indentation, the line end and the namespace prefix of the element they go into.
 
 ``encoded`` writes the edited text back in the file's own encoding (and byte-order mark), and
@@ -14,10 +15,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 from ..errors import InputError
-from ..workflow.model import XmlAttribute, XmlElement
+from ..workflow.model import XmlAttribute, XmlElement, replace_spans
 
 Order = Sequence[Union[str, Tuple[str, ...]]]
 
@@ -30,8 +31,14 @@ class Edit:
     end: int
     new: str
 
-    def as_span(self) -> Tuple[int, int, str]:
-        return self.start, self.end, self.new
+
+def apply(text: str, edits: Sequence[Edit]) -> str:
+    """``text`` with ``edits`` made; insertions at one place keep the order they were made in
+    (a post script, then a cleaning script, both before ``<metadata>``)."""
+    merged: Dict[Tuple[int, int], str] = {}
+    for edit in edits:
+        merged[(edit.start, edit.end)] = merged.get((edit.start, edit.end), "") + edit.new
+    return replace_spans(text, ((start, end, new) for (start, end), new in merged.items()))
 
 
 def set_value(attribute: XmlAttribute, value: str) -> Edit:

@@ -120,7 +120,15 @@ def unified_diff(before: bytes, after: bytes, name: str) -> str:
 
 
 def _write(path: Path, data: bytes) -> None:
-    """``data`` into ``path`` through a temporary file renamed over it (never half a file)."""
+    """``data`` into ``path`` through a temporary file renamed over it (never half a file);
+    PsaScriptError naming the file when the system refuses."""
+    try:
+        _replace(path, data)
+    except OSError as error:
+        raise PsaScriptError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def _replace(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -157,6 +165,8 @@ def migrate_paths(paths: Sequence[Path], *, bucket: Optional[str] = None, out: O
     (``stderr`` with ``diff``). The exit status (0, 1; MigrateUsageError for 2)."""
     if [out is not None, in_place, diff].count(True) != 1:
         raise MigrateUsageError("say what to do with the result: --out DIR, --in-place or --diff")
+    if out is not None and out.exists() and not out.is_dir():
+        raise MigrateUsageError(f"--out {out} is a file: give a directory (created if missing)")
     outcomes = _migrate(_inputs(paths), bucket or DEFAULT_BUCKET)
     report = stderr if diff else stdout
     targets = _targets(outcomes, out) if out is not None else []

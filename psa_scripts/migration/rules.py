@@ -39,14 +39,13 @@ from typing import List, Optional, Sequence, Set, Tuple
 
 from .. import names
 from ..errors import InputError
-from ..workflow.model import (SLOT_ELEMENTS, Job, ScriptRef, Task, Workflow, catalog_url, parse_workflow_bytes,
-                              replace_spans)
+from ..workflow.model import SLOT_ELEMENTS, Job, ScriptRef, Task, Workflow, catalog_url, parse_workflow_bytes
 from ..validate import ACTION_TARGETS, DEFAULT_BUCKET
 from ..workflow.inline import reads_variable, writes_variable
 from ..workflow.jobdescriptor import child_order
 from ..workflow.states import parse_states
 from .counterparts import COUNTERPARTS, FLAG_ARGUMENTS, GROOVY_BUCKET, groovy_flag
-from .edits import (Edit, add_attribute_after, depends_block, encoded, insert_before, insert_child, prefix_of,
+from .edits import (Edit, add_attribute_after, apply, depends_block, encoded, insert_before, insert_child, prefix_of,
                     script_block, set_value, step_of, task_block)
 
 CPYTHON = "cpython"
@@ -137,7 +136,7 @@ class _Pass:
         self.left.append(Note(where.line, where.column, message, fix))
 
     def edited(self) -> str:
-        return replace_spans(self.text, (edit.as_span() for edit in self.edits))
+        return apply(self.text, self.edits)
 
 
 # --- pass 1: the references ----------------------------------------------------------------------------
