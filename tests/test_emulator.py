@@ -233,6 +233,8 @@ def test_an_http_1_0_request_is_served_the_standard_way(emu, auth):
 
 
 @pytest.mark.parametrize("extra, status", [
+    (b"".join(b"X-%d: 1\r\n" % n for n in range(100)), b"431"),  # 101 fields with Host and the others
+    (b"X-Big: " + b"a" * 65536 + b"\r\n", b"431"),
     (b"Transfer-Encoding: gzip\r\n", b"501"),
     (b" folded: line\r\n", b"400"),
     (b"no colon here\r\n", b"400"),
