@@ -57,6 +57,7 @@ SHARDS = (
     Shard("trigger-scripts", ("psa_scripts/scripts/pre_trigger_action.py", "psa_scripts/scripts/post_trigger_action.py",
                               "psa_scripts/scripts/clean_trigger_action.py"),
           ("tests/test_trigger_scripts.py",)),
+    Shard("framing", ("psa_scripts/clients/framing.py",), ("tests/test_framing.py",)),
 )
 
 

@@ -131,7 +131,7 @@ def read_chunked(reader: Any, limit: int) -> bytes:
         size_text = size_line.split(b";", 1)[0].strip(b" \t\r\n").decode("latin-1")
         if not size_line.endswith(b"\n") or not _HEX_DIGITS.fullmatch(size_text):
             raise FramingError(f"a bad chunk size line {size_line[:40]!r}")
-        size = int(size_text, 16) if len(size_text.lstrip("0")) <= 16 else limit + 1  # no huge int either
+        size = int(size_text, 16)  # a hexadecimal numeral of any length converts in linear time
         if size == 0:
             break
         total += size

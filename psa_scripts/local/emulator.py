@@ -44,7 +44,7 @@ from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Pattern,
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..clients import routes
-from ..clients.framing import FramingError, TooLarge, combined, read_chunked, read_fields, request_body_length
+from ..clients.framing import FramingError, combined, read_chunked, read_fields, request_body_length
 from ..clients.catalog import BUCKET_NAME as CATALOG_BUCKET_NAME
 from .package_loader import PackageLoader, PackageLoadError  # noqa: F401 (PackageLoadError: re-exported)
 from ..model import CatalogWorkflow
