@@ -170,6 +170,15 @@ def test_an_object_file_leading_outside_the_package_is_refused_before_any_upload
         load_packages(evil)
 
 
+def test_a_nul_in_an_object_file_is_one_error_not_a_traceback(emu, dist, tmp_path):
+    evil = rezip(dist / "coco-annotator.zip", tmp_path / "coco-annotator.zip", lambda e: edit_metadata(
+        e, lambda m: m["catalog"]["objects"][-1].update(file="resources/\u0000.xml")))
+    with pytest.raises(PackageLoadError) as raised:
+        emu.install_package(evil)
+    assert str(raised.value) == "Failed to install package into catalog.Invalid file path"
+    assert catalog_writes(emu) == []
+
+
 def test_a_link_out_of_a_directory_package_is_refused(emu, dist, tmp_path):
     folder = tmp_path / "coco-annotator"
     with zipfile.ZipFile(dist / "coco-annotator.zip") as archive:

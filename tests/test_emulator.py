@@ -233,6 +233,8 @@ def test_an_http_1_0_request_is_served_the_standard_way(emu, auth):
 
 
 @pytest.mark.parametrize("extra, status", [
+    (b"".join(b"X-%d: 1\r\n" % n for n in range(100)), b"431"),  # 101 fields with Host and the others
+    (b"X-Big: " + b"a" * 65536 + b"\r\n", b"431"),
     (b"Transfer-Encoding: gzip\r\n", b"501"),
     (b" folded: line\r\n", b"400"),
     (b"no colon here\r\n", b"400"),
@@ -331,6 +333,18 @@ def test_a_request_without_a_session_is_refused_before_its_body_is_read_and_not_
     assert answer.startswith(b"HTTP/1.1 401 Unauthorized\r\n") and b"Connection: close\r\n" in answer
     assert emu.requests == [] and list(emu.refused) == [
         Refused("PUT", "/cloud-automation-service/serviceInstances/1", 401)]
+
+
+@pytest.mark.parametrize("framing", [b"Content-Length: %d\r\n" % (64 * 1024 + 1), b"Transfer-Encoding: chunked\r\n"])
+def test_a_login_body_is_bounded_far_lower_than_a_sessions(emu, framing):
+    """A login needs no session: its form is bounded to 64 KiB, so an unauthenticated client cannot
+    make the emulator read (nor record) the 32 MiB a session's upload may carry."""
+    body = b"" if framing.startswith(b"Content-Length") else b"%x\r\n" % (64 * 1024 + 1)
+    request = (b"POST /rest/scheduler/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded"
+               b"\r\n" + framing + b"\r\n" + body)
+    answer = _answer_without_sending_the_body(emu, request)
+    assert answer.startswith(b"HTTP/1.1 413 Content Too Large\r\n") and b"Connection: close\r\n" in answer
+    assert emu.requests == [] and list(emu.refused) == [Refused("POST", "/rest/scheduler/login", 413)]
 
 
 def test_unauthenticated_bodies_leave_the_emulators_memory_flat(emu):

@@ -332,3 +332,35 @@ def test_an_answer_past_the_bounds_is_a_fault_not_a_memory_error(transport, answ
     assert caught.value.status is None and "\n" not in str(caught.value)
     expected = loopback_says if isinstance(transport, LoopbackTransport) else requests_says
     assert expected in caught.value.message
+
+
+def _to_the_end(size):
+    def answer():
+        yield b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"instance_id\": 1" + b" " * 10
+        for _ in range(size // (1024 * 1024)):
+            yield b" " * (1024 * 1024)
+        yield b"}"
+    return answer
+
+
+def test_an_answer_that_runs_to_the_end_of_the_connection(transport):
+    server = _Misbehaving(_to_the_end(2 * 1024 * 1024))
+    try:
+        assert PsaClient(server.url, "sid", FAST, session=transport).get_instance(1).instance_id == 1
+    finally:
+        server.close()
+
+
+def test_an_answer_running_to_the_end_past_the_bound_is_a_fault():
+    """``requests`` reads such an answer whole: the bound is the loopback transport's alone."""
+    from psa_scripts.clients.loopback import MAX_ANSWER_BYTES
+
+    server = _Misbehaving(_to_the_end(MAX_ANSWER_BYTES + 1024 * 1024))
+    settings = HttpSettings(connect_timeout=1.0, read_timeout=5.0, deadline=30.0, attempts=1, log_retries=False)
+    try:
+        with pytest.raises(RestError) as caught:
+            PsaClient(server.url, "sid", settings, session=LoopbackTransport()).get_instance(1)
+    finally:
+        server.close()
+    assert caught.value.status is None and caught.value.message.endswith(
+        f"ConnectionError: _Closed: an answer body of more than the {MAX_ANSWER_BYTES} bytes allowed")

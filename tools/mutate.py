@@ -46,6 +46,7 @@ SHARDS = (
     Shard("helpers", ("psa_scripts/ports.py", "psa_scripts/proxy.py", "psa_scripts/tokens.py",
                       "psa_scripts/statusfiles.py", "psa_scripts/channel.py"),
           ("tests/test_helpers.py", "tests/test_start_scripts.py", "tests/test_trigger_scripts.py")),
+    Shard("framing", ("psa_scripts/clients/framing.py",), ("tests/test_framing.py",)),
     Shard("context", ("psa_scripts/context.py", "psa_scripts/names.py", "psa_scripts/instances.py"),
           ("tests/test_context.py", "tests/test_instance_name.py", "tests/test_instances.py",
            "tests/test_http_clients.py", "tests/test_start_scripts.py")),

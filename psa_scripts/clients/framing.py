@@ -6,9 +6,10 @@ read a header block and a body whose length the headers give, so both read them 
 limits chosen before anything is allocated (docs/emulator.md lists them and their reasons):
 
 - a header block holds at most ``MAX_HEADER_FIELDS`` field lines and ``MAX_HEADER_BYTES``
-  bytes (each line at most ``LINE_LIMIT``); a field name is a token directly followed by a
-  colon (RFC 9112 5.1: no whitespace before the colon, no obsolete line folding); a field
-  that appears twice is combined into one comma-separated value (RFC 9110 5.3);
+  bytes, its empty last line included (a status line or a chunk size line: ``LINE_LIMIT``);
+  a field name is a token directly followed by a colon (RFC 9112 5.1: no whitespace before
+  the colon; 5.2: no obsolete line folding); a field that appears twice is combined into one
+  comma-separated value (RFC 9110 5.3);
 - ``Content-Length`` is ``1*DIGIT`` (RFC 9110 8.6: ASCII digits only, no sign, no list);
 - a body declared or decoded past the reader's limit is refused before it is read.
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any, List, Mapping, Optional, Tuple
 
-LINE_LIMIT = 65536  # bytes in one start line or field line, CRLF included
+LINE_LIMIT = 65536  # bytes in a status line or a chunk size line, CRLF included
 MAX_HEADER_FIELDS = 100  # as Python's http.client and http.server
 MAX_HEADER_BYTES = 64 * 1024  # the whole header block (Jetty's default is 8 KiB)
 
@@ -60,11 +61,10 @@ def read_fields(reader: Any) -> Fields:
     fields: Fields = []
     total = 0
     while True:
-        line = reader.readline(LINE_LIMIT + 1)
+        line = reader.readline(MAX_HEADER_BYTES - total + 1)  # never more than the block may still hold
         total += len(line)
-        if len(line) > LINE_LIMIT or total > MAX_HEADER_BYTES:
-            raise TooLarge(f"a header block of more than {MAX_HEADER_BYTES} bytes (or a line of more than "
-                           f"{LINE_LIMIT})", status=431)
+        if total > MAX_HEADER_BYTES:
+            raise TooLarge(f"a header block of more than {MAX_HEADER_BYTES} bytes", status=431)
         if line in (b"\r\n", b"\n"):
             return fields
         if not line.endswith(b"\n"):
@@ -131,7 +131,7 @@ def read_chunked(reader: Any, limit: int) -> bytes:
         size_text = size_line.split(b";", 1)[0].strip(b" \t\r\n").decode("latin-1")
         if not size_line.endswith(b"\n") or not _HEX_DIGITS.fullmatch(size_text):
             raise FramingError(f"a bad chunk size line {size_line[:40]!r}")
-        size = int(size_text, 16) if len(size_text.lstrip("0")) <= 16 else limit + 1  # no huge int either
+        size = int(size_text, 16)  # a hexadecimal numeral of any length converts in linear time
         if size == 0:
             break
         total += size

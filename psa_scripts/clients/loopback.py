@@ -168,13 +168,26 @@ class _Connection:
             if len(content) != length:
                 raise _Closed(f"the body ended after {len(content)} of {length} bytes")
         else:  # the body runs to the end of the connection
-            content = reader.read(MAX_ANSWER_BYTES + 1)
-            if len(content) > MAX_ANSWER_BYTES:
-                raise _Closed(f"an answer body of more than the {MAX_ANSWER_BYTES} bytes allowed")
+            content = _read_to_the_end(reader)
             headers["connection"] = "close"
         if headers.get("connection", "").lower() == "close" or version == "HTTP/1.0":
             self.close()
         return status, reason, headers, content
+
+
+def _read_to_the_end(reader: Any) -> bytes:
+    """What the server sends until it closes, at most MAX_ANSWER_BYTES, read a piece at a time
+    (a single ``read(MAX_ANSWER_BYTES + 1)`` would reserve that much for every such answer)."""
+    pieces = []
+    size = 0
+    while True:
+        piece = reader.read1(64 * 1024)
+        if not piece:
+            return b"".join(pieces)
+        size += len(piece)
+        if size > MAX_ANSWER_BYTES:
+            raise _Closed(f"an answer body of more than the {MAX_ANSWER_BYTES} bytes allowed")
+        pieces.append(piece)
 
 
 _UNSAFE = re.compile(r"[\x00-\x20\x7f]")  # in a request target: control characters and spaces

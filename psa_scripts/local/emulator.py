@@ -21,10 +21,11 @@ Its HTTP/1.1 is strict where RFC 9112 asks a server to be, with bounds chosen be
 is allocated (docs/emulator.md gives the facts and the numbers): a request framed two ways
 (Content-Length and chunked), with an invalid or repeated Content-Length, or an unknown
 transfer coding is refused and its connection closed; a body past ``max_body_bytes`` is
-refused (413) before it is read; a request neither a valid session nor an open route admits
-is refused (401) before its body is read, and is never recorded (``refused`` keeps the last
-few refusals' method, path and status); a connection idle ``idle_timeout`` seconds is closed;
-at most ``max_connections`` are served at once, the next ones get a 503.
+refused (413) before it is read (64 KiB without a session: a login's form is small); a request
+neither a valid session nor an open route admits is refused (401) before its body is read, and
+is never recorded (``refused`` keeps the last few refusals' method, path and status); a
+connection idle ``idle_timeout`` seconds is closed; at most ``max_connections`` are served at
+once, the next ones get a 503.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Pattern,
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..clients import routes
-from ..clients.framing import FramingError, TooLarge, combined, read_chunked, read_fields, request_body_length
+from ..clients.framing import FramingError, combined, read_chunked, read_fields, request_body_length
 from ..clients.catalog import BUCKET_NAME as CATALOG_BUCKET_NAME
 from .package_loader import PackageLoader, PackageLoadError  # noqa: F401 (PackageLoadError: re-exported)
 from ..model import CatalogWorkflow
@@ -66,6 +67,9 @@ Reply = Tuple[int, Any]  # (status, payload): dict/list -> JSON, str -> text, by
 MAX_BODY_BYTES = 32 * 1024 * 1024
 IDLE_TIMEOUT_SECONDS = 30.0  # a kept-alive connection with no request for this long is closed
 MAX_CONNECTIONS = 64  # served at once (a thread each); the next ones are answered 503
+# A request no session admits (a login) carries a form of a few dozen bytes: its body is bounded
+# far lower, so that unauthenticated clients cannot make the emulator read and record much.
+OPEN_BODY_BYTES = 64 * 1024
 REFUSED_KEPT = 100  # refusals remembered (method, path, status): a bounded log, never a body
 # After refusing a request whose body was not read, how long the emulator keeps reading (and
 # dropping) what the client still sends, so that it reads the answer instead of a reset.
@@ -385,16 +389,18 @@ class ProActiveEmulator:
         with self.lock:
             return headers.get("sessionid") in self.sessions
 
-    def _refusal(self, method: str, path: str, headers: Mapping[str, str]) -> Optional[Tuple[int, bytes, Optional[str]]]:
-        """The answer to a request that neither a valid session nor an open route admits (401,
-        or 404/405 when no route serves it), decided from its request line and headers alone:
-        such a request's body is never read and it is not recorded. None: admitted."""
+    def _admission(self, method: str, path: str,
+                   headers: Mapping[str, str]) -> Tuple[Optional[Tuple[int, bytes, Optional[str]]], int]:
+        """Whether a request is admitted, decided from its request line and headers alone: (None,
+        the body size it may have) -- ``max_body_bytes`` with a valid session, OPEN_BODY_BYTES
+        on an open route (a login) without one -- or (the refusal: 401, or 404/405 when no route
+        serves it, 0). A refused request's body is never read and it is not recorded."""
         if self._has_session(headers):
-            return None
+            return None, self.max_body_bytes
         entry, found = self._route(method, path)
         if entry is not None and entry.open:
-            return None
-        return _encoded(*(_NOT_CONNECTED if entry is not None else _no_route(found, method, path)))
+            return None, min(OPEN_BODY_BYTES, self.max_body_bytes)
+        return _encoded(*(_NOT_CONNECTED if entry is not None else _no_route(found, method, path))), 0
 
     def _note_refused(self, method: str, path: str, status: int) -> None:
         with self.lock:
@@ -853,16 +859,20 @@ def _make_handler(emulator: ProActiveEmulator) -> type:
             except FramingError as error:  # RFC 9112 6.3: answer, then close
                 self._refuse(parts.path, _encoded(*_error(error.status, str(error))))
                 return
-            refusal = emulator._refusal(self.command, parts.path, self.headers)
+            refusal, limit = emulator._admission(self.command, parts.path, self.headers)
             if refusal is not None:
                 self._refuse(parts.path, refusal, keep_alive=length == 0)
+                return
+            if length is not None and length > limit:  # an open route's lower bound
+                self._refuse(parts.path, _encoded(*_error(413, f"a body of {length} bytes, more than the {limit} "
+                                                               "bytes allowed without a session")))
                 return
             if (self.headers.get("expect") or "").lower() == "100-continue":
                 self.send_response_only(100)
                 self.end_headers()
                 self.wfile.flush()
             try:
-                body = read_chunked(self.rfile, emulator.max_body_bytes) if length is None else self.rfile.read(length)
+                body = read_chunked(self.rfile, limit) if length is None else self.rfile.read(length)
             except FramingError as error:
                 self._refuse(parts.path, _encoded(*_error(error.status, f"bad chunked body: {error}")))
                 return

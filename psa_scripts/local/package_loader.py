@@ -118,6 +118,8 @@ def _check_files_inside(catalog: Any, directory: Path) -> None:
         if not isinstance(entry, dict) or entry.get("file") is None:
             continue
         written = _groovy_text(entry["file"])
+        if "\x00" in written:  # java.io.File refuses it too, when the upload opens it
+            raise _LoaderFailure("Invalid file path")
         target = Path(f"{directory}/{written}")
         if leaves_folder(written) or not target.resolve().is_relative_to(directory.resolve()):
             raise _LoaderFailure(f" object {_groovy_text(entry.get('name'))}: its file {written} leads outside the "
