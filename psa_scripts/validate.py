@@ -38,7 +38,7 @@ from .errors import InputError
 from .package_kinds import PackageKinds, is_service_kind
 from .suggest import closest, did_you_mean
 from .workflow import schema
-from .workflow.inline import reads_variable, writes_variable
+from .workflow.inline import reads_variable, writes_variable, written_variables
 from .workflow.model import CatalogRef, Info, Job, ScriptRef, Task, Workflow, WorkflowError, XmlElement, parse_workflow
 from .workflow.states import KNOWN_STATES, VOID, parse_states
 
@@ -82,8 +82,6 @@ ANCHOR_SCRIPTS = ("Post_Start_Service", "Start_Docker_Service", "Check_Not_Used_
 # variables"): a URL or a token may name them.
 SCHEDULER_VARIABLES = frozenset({"PA_TASK_REPLICATION", "PA_TASK_PROGRESS_FILE", "PA_SCHEDULER_HOME",
                                  "PA_NODESFILE", "PA_NODESNUMBER", "PA_JOB_PRIORITY", "PA_USER_HOME"})
-# A variable an inline script writes: variables.put("X", ...) (Groovy, Python) or variables["X"] = ...
-_WRITTEN_INLINE = re.compile(r"""variables\s*(?:\.put\(\s*|\[\s*)["']([A-Za-z_][A-Za-z0-9_.-]*)["']""")
 # ${NAME}: what the job factory substitutes in a script URL.
 _URL_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 # $NAME or ${NAME} in a generic information value (substituted when the task runs).
@@ -375,7 +373,7 @@ class _Checker:
             if contract is not None:
                 defined |= set(contract.writes)  # type: ignore[attr-defined]
             if script.code:
-                defined |= set(_WRITTEN_INLINE.findall(script.code))
+                defined |= written_variables(script)
         return defined
 
     def check_generic_information(self, deployment: bool) -> None:

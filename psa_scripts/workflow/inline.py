@@ -10,7 +10,7 @@ bash alike), so it errs towards "yes": it serves rules that must not cry wolf.
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Optional, Set
 
 from .model import ScriptRef
 
@@ -19,11 +19,20 @@ def _code(script: Optional[ScriptRef]) -> str:
     return (script.code or "") if script is not None else ""
 
 
+# variables.put("NAME", ...) or variables["NAME"] = ... (not ==): a write, in Groovy, Python or bash's
+# embedded scripts alike.
+_WRITE = re.compile(r"""\.put\(\s*["']([A-Za-z_][A-Za-z0-9_.-]*)["']"""
+                    r"""|\[\s*["']([A-Za-z_][A-Za-z0-9_.-]*)["']\s*\]\s*=(?!=)""")
+
+
+def written_variables(script: Optional[ScriptRef]) -> Set[str]:
+    """The variables inline ``script`` writes: ``variables.put("NAME", ...)`` or ``variables["NAME"] = ...``."""
+    return {put or item for put, item in _WRITE.findall(_code(script))}
+
+
 def writes_variable(script: Optional[ScriptRef], name: str) -> bool:
-    """Whether inline ``script`` writes variable ``name``: ``variables.put("NAME", ...)`` or
-    ``variables["NAME"] = ...``."""
-    quoted = rf"""["']{re.escape(name)}["']"""
-    return re.search(rf"\.put\(\s*{quoted}|\[\s*{quoted}\s*\]\s*=(?!=)", _code(script)) is not None
+    """Whether inline ``script`` writes variable ``name`` (see ``written_variables``)."""
+    return name in written_variables(script)
 
 
 def reads_variable(script: Optional[ScriptRef], name: str) -> bool:
