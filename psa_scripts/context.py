@@ -294,8 +294,11 @@ class ScriptContext:
 
     @property
     def engine(self) -> Any:
-        """The container engine ``ENGINE`` names (unless one was injected): the Docker API from
-        the environment, or with ``ENGINE=singularity`` the singularity command (``singularity``)."""
+        """The container engine ``ENGINE`` names (unless one was injected, or handed over as the
+        ``names.ENGINE_BINDING`` binding): the Docker API from the environment, or with
+        ``ENGINE=singularity`` the singularity command (``singularity``)."""
+        if self._engine is None:
+            self._engine = self.bindings.get(names.ENGINE_BINDING)
         if self._engine is None:
             if names.engine_kind(self.variables.get(names.ENGINE)) == names.ENGINE_SINGULARITY:
                 # Imported here, not through .singularity: the bundler follows the imports of the

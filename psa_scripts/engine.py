@@ -64,13 +64,9 @@ def default_engine(environ: Mapping[str, str]) -> ContainerEngine:
     ``is_running``/``read_logs`` speak HTTP with the standard library (a status check in a
     fresh interpreter never imports ``docker`` or ``requests``); ``deploy``, ``stop``,
     ``start``, ``remove`` load the ``docker`` SDK on first use. TLS and ssh hosts use the
-    SDK throughout (``psa_scripts.containers.lite``). Under ``psa run --engine memory``
-    (``PSA_RUN_ENGINE=gateway``) it is the runner's in-memory engine, over its gateway.
+    SDK throughout (``psa_scripts.containers.lite``). A host that keeps its own engine (``psa run
+    --engine memory``) hands it to the script as the ``names.ENGINE_BINDING`` binding instead.
     """
-    if environ.get("PSA_RUN_ENGINE") == "gateway":  # psa run --engine memory: the runner's engine
-        from .workflow.gateway import remote_engine
-
-        return remote_engine()
     from .containers.lite import status_engine
 
     return status_engine(environ)

@@ -90,6 +90,10 @@ VARIABLE_SOURCES = {
 ENGINE_DOCKER = "docker"
 ENGINE_SINGULARITY = "singularity"
 ENGINES = (ENGINE_DOCKER, ENGINE_SINGULARITY)
+# The binding through which a host that keeps its own container engine hands it to a script
+# (``psa run --engine memory``: the runner's in-memory engine over its gateway). A ProActive
+# node gives no such binding: the script then uses the engine ``ENGINE`` names.
+ENGINE_BINDING = "psa_run_engine"
 
 
 def engine_kind(value: object) -> str:

@@ -1,7 +1,7 @@
 """psa run's last line (psa_scripts.workflow.summary): what ended how, what is left in words, and a hint
 where the status alone would leave a user guessing."""
 
-from psa_scripts.workflow.runner import RunReport, WorkflowRun
+from psa_scripts.workflow.run_report import RunReport, WorkflowRun
 from psa_scripts.workflow.summary import left_behind, summary
 
 

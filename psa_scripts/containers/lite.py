@@ -21,7 +21,8 @@ import json
 import socket
 
 from ..errors import EngineError
-from .status import API_VERSION, DEFAULT_TIMEOUT, LOG_READ_SECONDS, LogResponse, StatusReader, StreamBroken
+from .status import (API_VERSION, DEFAULT_TIMEOUT, ENGINE_HINT, LOG_READ_SECONDS, LogResponse, StatusReader,
+                     StreamBroken)
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a fresh status check skips it)
 if TYPE_CHECKING:
@@ -30,9 +31,6 @@ if TYPE_CHECKING:
 DEFAULT_SOCKET = "/var/run/docker.sock"
 DEFAULT_TCP_PORT = 2375
 _CHUNK = 65536
-# What a user with a wheel has: any Docker Engine API, named by DOCKER_HOST (not a file of our source tree).
-ENGINE_HINT = ("any Docker Engine API will do (Docker's, or Podman's: podman system service): "
-               "set DOCKER_HOST to it, e.g. unix:///run/podman/podman.sock")
 _UNANSWERED = f"the container engine did not answer (is DOCKER_HOST right? {ENGINE_HINT})"
 
 

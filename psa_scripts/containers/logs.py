@@ -16,7 +16,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a fresh 
 if TYPE_CHECKING:
     from typing import Deque, Dict, Iterable, Iterator, List, Optional, Tuple
 
-from ..engine import LogBatch
+from .logbatch import LogBatch
 
 
 class LogCursor:

@@ -23,10 +23,13 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a fresh 
 if TYPE_CHECKING:
     from typing import Any, Callable, ContextManager, Dict, Iterator, Optional, Tuple
 
-from ..engine import LogBatch
+from .logbatch import LogBatch
 from ..names import check_instance_name
 from .logs import LogCursor, LogDelivery, format_second, log_records
 
+# What a user with a wheel has: any Docker Engine API, named by DOCKER_HOST (not a file of our source tree).
+ENGINE_HINT = ("any Docker Engine API will do (Docker's, or Podman's: podman system service): "
+               "set DOCKER_HOST to it, e.g. unix:///run/podman/podman.sock")
 API_VERSION = "1.41"  # Docker 20.10+ and Podman 4 speak it; set DOCKER_API_VERSION for others
 DEFAULT_TIMEOUT = 30.0  # seconds, every API call (a stop adds its own grace period)
 LOG_READ_SECONDS = 10.0  # the most one status check spends reading logs

@@ -20,7 +20,9 @@ import socket
 
 ADDRESS_ENV = "PSA_RUN_GATEWAY"
 TOKEN_ENV = "PSA_RUN_TOKEN"
-ENGINE_ENV = "PSA_RUN_ENGINE"  # "gateway": the container engine is the runner's in-memory one
+# The binding the runner's container engine is handed as (``psa_scripts.names.ENGINE_BINDING``;
+# not imported: this module stays standard library only, and a test pins the two equal).
+ENGINE_BINDING = "psa_run_engine"
 # The names the engine's epilogue writes back, when the script defined them at module level.
 WRITEBACK = ("result", "selected", "branch", "runs", "loop", "resultMetadata")
 
@@ -109,6 +111,8 @@ def bindings() -> dict:
         found[name] = JavaMap(gateway, name)
     for name in described["objects"]:
         found[name] = JavaObject(gateway, name)
+    if described.get("engine"):  # the runner keeps the container engine (psa run --engine memory)
+        found[ENGINE_BINDING] = RemoteEngine(gateway)
     return found
 
 
@@ -164,7 +168,3 @@ class RemoteEngine:
 
     def remove(self, name: str, *, owner=None):
         return self._action("remove", name, dict(owner) if owner else None)
-
-
-def remote_engine() -> RemoteEngine:
-    return RemoteEngine(connect())
