@@ -324,6 +324,30 @@ def test_a_usage_error_is_exit_2_and_one_line(tmp_path, argv, message):
     assert list(tmp_path.iterdir()) == []
 
 
+BAD_INPUTS = {  # a file or directory that exists but is not what the command needs: exit 1, one line
+    "run, not XML": (["run", "bad.xml"], "psa run: bad.xml:1:1: not well-formed XML"),
+    "run, an action given first": (["run", str(COCO / "Finish_COCO_Annotator.xml")], "psa run: "),
+    "graph, not XML": (["graph", "bad.xml"], "psa graph: bad.xml:1:1: not well-formed XML"),
+    "bundle, a broken package.json": (["bundle", "--bundles", "packages"], "psa bundle: packages/p/package.json is not "
+                                                                          "valid JSON"),
+    "bundle, --out through a file": (["bundle", "--standard", "--out", "bad.xml/dist"],
+                                     "psa bundle: Not a directory: bad.xml/dist"),
+    "publish, not a zip": (["publish", "bad.xml", "--url", "http://127.0.0.1:9/catalog", "--login", "a"],
+                           "psa publish: bad.xml: a package file must be named <name>.zip"),
+    "validate, not XML": (["validate", "bad.xml"], "bad.xml:1:1: PA100 error: not well-formed XML"),
+}
+
+
+@pytest.mark.parametrize("argv, message", BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
+def test_a_bad_input_file_is_exit_1_and_no_traceback(tmp_path, argv, message):
+    (tmp_path / "bad.xml").write_text("not xml")
+    (tmp_path / "packages" / "p").mkdir(parents=True)
+    (tmp_path / "packages" / "p" / "package.json").write_text('{"slug": 3')
+    done = subprocess.run([sys.executable, "-m", "psa_scripts.cli", *argv], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1 and message in output and "Traceback" not in output, output
+
 def test_version_short_option(capsys):
     with pytest.raises(SystemExit) as raised:
         main(["-V"])

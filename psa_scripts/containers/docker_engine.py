@@ -19,7 +19,8 @@ from ..numbers import whole_number
 from ..redact import redact
 from .outcome import ActionOutcome
 from .spec import DEFAULT_STOP_TIMEOUT, PICK_FREE_PORT, Deployed, DeploySpec, check_instance_name, check_owner
-from .status import API_VERSION, DEFAULT_TIMEOUT, ENGINE_HINT, LOG_READ_SECONDS, LogResponse, StatusReader, StreamBroken
+from .status import (API_VERSION, DEFAULT_TIMEOUT, ENGINE_HINT, LOG_READ_SECONDS, LogResponse, StatusReader,
+                     StreamBroken)
 
 # API_VERSION, the one pin of the API version, lives in .status: lite uses it too.
 PORT_WAIT_SECONDS = 10.0  # how long a fresh container may take to show its published port

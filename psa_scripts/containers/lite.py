@@ -22,7 +22,8 @@ import socket
 
 from ..errors import EngineError
 from ..numbers import whole_number
-from .status import API_VERSION, DEFAULT_TIMEOUT, ENGINE_HINT, LOG_READ_SECONDS, LogResponse, StatusReader, StreamBroken
+from .status import (API_VERSION, DEFAULT_TIMEOUT, ENGINE_HINT, LOG_READ_SECONDS, LogResponse, StatusReader,
+                     StreamBroken)
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a fresh status check skips it)
 if TYPE_CHECKING:

@@ -27,13 +27,13 @@ from .logbatch import LogBatch
 from ..names import check_instance_name
 from .logs import LogCursor, LogDelivery, format_second, log_records
 
+# What a user with a wheel has: any Docker Engine API, named by DOCKER_HOST (not a file of our source tree).
+ENGINE_HINT = ("any Docker Engine API will do (Docker's, or Podman's: podman system service): "
+               "set DOCKER_HOST to it, e.g. unix:///run/podman/podman.sock")
 API_VERSION = "1.41"  # Docker 20.10+ and Podman 4 speak it; set DOCKER_API_VERSION for others
 DEFAULT_TIMEOUT = 30.0  # seconds, every API call (a stop adds its own grace period)
 LOG_READ_SECONDS = 10.0  # the most one status check spends reading logs
 INSPECT_REUSE_SECONDS = 1.0
-# What a user with a wheel has: any Docker Engine API, named by DOCKER_HOST (not a file of our source tree).
-ENGINE_HINT = ("any Docker Engine API will do (Docker's, or Podman's: podman system service): "
-               "set DOCKER_HOST to it, e.g. unix:///run/podman/podman.sock")
 
 
 class LogResponse:
