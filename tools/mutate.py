@@ -57,6 +57,9 @@ SHARDS = (
     Shard("trigger-scripts", ("psa_scripts/scripts/pre_trigger_action.py", "psa_scripts/scripts/post_trigger_action.py",
                               "psa_scripts/scripts/clean_trigger_action.py"),
           ("tests/test_trigger_scripts.py",)),
+    Shard("script-layer", ("psa_scripts/numbers.py", "psa_scripts/contract.py", "psa_scripts/containers/outcome.py"),
+          ("tests/test_context.py", "tests/test_contracts.py", "tests/test_containers_unit.py",
+           "tests/test_multi_deployment_scripts.py")),
 )
 
 
