@@ -79,6 +79,11 @@ def test_bundle_refuses_a_bad_bucket_name(capsys):
     assert "is not a bucket name" in usage_error(capsys, "bundle", "--bucket", "Bad_Bucket")
 
 
+@pytest.mark.parametrize("ticks", ["\u00b2", "\u0663"])  # '²' passed isdigit() then broke int(); int() read '٣' as 3
+def test_run_ticks_in_other_than_ascii_digits_is_a_usage_error(capsys, ticks):
+    assert f"{ticks!r} is not a whole number of ticks (0 or more)" in usage_error(capsys, "run", "flow.xml", "--ticks", ticks)
+
+
 def test_the_console_script_runs_from_a_shell(tmp_path):
     process = subprocess.run([sys.executable, "-m", "psa_scripts.cli", "bundle", "--out", str(tmp_path)],
                              cwd=REPO, capture_output=True, text=True, timeout=120)

@@ -78,3 +78,23 @@ def test_post_start_needs_an_endpoint_id_only_when_there_is_an_endpoint():
 def test_platform_variables_are_provided():
     assert {names.PCA_INSTANCE_ID, names.PA_JOB_ID, names.PA_NODE_URL} <= PROVIDED
     assert names.INSTANCE_NAME not in PROVIDED
+
+
+def test_declarations_are_immutable_values_like_the_frozen_dataclasses_they_replace():
+    """Plain classes (no dataclasses import at every script run): equal by value, hashable,
+    shown with their fields, and never changed after they are made."""
+    check = flag_set("P")
+    assert Var("A", required_if=check) == Var("A", required_if=check) != Var("A", required=False)
+    assert Var("A") != Arg("A") and Var("A") != "A"
+    assert len({Var("A"), Var("A"), Var("B")}) == 2 and hash(Arg("x", ("a",))) == hash(Arg("x", ("a",)))
+    assert repr(Arg("the status", ("FINISHED",))) == "Arg(doc='the status', choices=('FINISHED',), required=True)"
+    contract = Contract(reads=[Var("A")], writes=["B"])  # lists kept as tuples: hashable, unchanged
+    assert contract.reads == (Var("A"),) and contract.writes == ("B",) and hash(contract) == hash(Contract(
+        reads=(Var("A"),), writes=("B",)))
+    for declaration, field in ((Var("A"), "required"), (Arg("x"), "doc"), (contract, "reads")):
+        with pytest.raises(AttributeError, match="is immutable"):
+            setattr(declaration, field, None)
+        with pytest.raises(AttributeError, match="is immutable"):
+            delattr(declaration, field)
+    with pytest.raises(AttributeError):
+        Var("A").extra = 1  # no new attribute either

@@ -64,6 +64,9 @@ SHARDS = (
     Shard("migrate", ("psa_scripts/migration/counterparts.py", "psa_scripts/migration/edits.py",
                       "psa_scripts/workflow/nativeshell.py"),
           ("tests/test_migrate.py", "tests/test_nativeshell.py")),
+    Shard("script-layer", ("psa_scripts/numbers.py", "psa_scripts/contract.py", "psa_scripts/containers/outcome.py"),
+          ("tests/test_context.py", "tests/test_contracts.py", "tests/test_containers_unit.py",
+           "tests/test_multi_deployment_scripts.py")),
 )
 
 
