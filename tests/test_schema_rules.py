@@ -238,3 +238,38 @@ def test_control_flow_the_scheduler_refuses(tasks, message):
         assert found == []
     else:
         assert len(found) == 1 and found[0].startswith(message), found
+
+
+def test_a_spel_model_calling_a_method_on_a_variable_the_workflow_lacks():
+    model = "PA:SPEL(variables['ENGINE'].toLowerCase() == 'docker' ? showVar('PORT') : hideVar('PORT'))"
+    handler = f'<variable name="HANDLER" value="" model="{model}"/>'
+    with_engine = mutate('<variables>\n    <variable name="PORT"', f'<variables>\n    {handler}\n'
+                         '    <variable name="ENGINE" value="docker"/>\n    <variable name="PORT"')
+    assert problems(with_engine) == []
+    without = mutate('<variables>\n    <variable name="PORT"', f'<variables>\n    {handler}\n    <variable name="PORT"')
+    assert problems(without) == [("PA112", "variable HANDLER: the scheduler refuses its model: the expression calls a "
+                                           "method on variables['ENGINE'], and the workflow defines no variable ENGINE")]
+    null_safe = without.replace("variables['ENGINE'].toLowerCase()", "variables['ENGINE']?.toLowerCase()")
+    assert problems(null_safe) == []
+
+
+@pytest.mark.parametrize("model, value, reason", [
+    ("PA:URL", "0", "'0' is not a URL: it names no protocol"),
+    ("PA:URL", "s3://bucket/key", "'s3://bucket/key' is not a URL: Java knows no protocol 's3'"),
+    ("PA:URL", "https://example.org/x", None),
+    ("PA:URL?", "", None),
+    ("PA:JSON", "12:99", "'12:99' is not JSON"),
+    ("PA:JSON", "{a: 1}", "'{a: 1}' is not JSON"),
+    ("PA:JSON", '{"a": [1, 2]}', None),
+    ("PA:JSON", "1 2", None),  # ProActive reads tokens: values one after another pass
+    ("PA:JSON", "", None),
+])
+def test_url_and_json_values_as_proactive_reads_them(model, value, reason):
+    quoted = value.replace('"', "&quot;")
+    variable = f'<variable name="V" value="{quoted}" model="{model}"/>'
+    found = problems(mutate('<variables>\n    <variable name="PORT"', f'<variables>\n    {variable}\n'
+                            '    <variable name="PORT"'))
+    if reason is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and found[0][1].startswith(f"variable V: the scheduler refuses its value: {reason}")

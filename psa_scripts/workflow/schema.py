@@ -324,6 +324,7 @@ def _scripts(workflow: Workflow) -> Iterator[Problem]:
 
 def _models(workflow: Workflow) -> Iterator[Problem]:
     job_values = {v.get("name"): v.get("value", "") for v in workflow.root.findall("variables/variable")}
+    defined = set(job_values) | {v.get("name") for v in workflow.root.findall("taskFlow/task/variables/variable")}
     for holder in ("variables/variable", "taskFlow/task/variables/variable"):
         for variable in workflow.root.findall(holder):
             model = variable.attribute("model")
@@ -334,6 +335,12 @@ def _models(workflow: Workflow) -> Iterator[Problem]:
             if holder.startswith("taskFlow") and _inherits(variable) and name in job_values:
                 # The scheduler gives an inherited task variable the job's value, then checks that.
                 value, whose = job_values[name], "the job's value it inherits: "
+            undefined = _spel_undefined(model.value, defined)
+            if undefined:
+                yield Problem("PA112", model, f"variable {name}: the scheduler refuses its model: the expression calls "
+                              f"a method on variables[{undefined!r}], and the workflow defines no variable {undefined}",
+                              f"define the variable {undefined}, or guard it (variables['{undefined}']?.method())")
+                continue
             try:
                 reason = variable_models.check_value(model.value, value)
             except variable_models.ModelError as error:
@@ -344,6 +351,18 @@ def _models(workflow: Workflow) -> Iterator[Problem]:
                 yield Problem("PA112", variable.attribute("value") or variable,
                               f"variable {name}: the scheduler refuses {whose or 'its value: '}{reason}",
                               "give a value the model accepts (or change the model)")
+
+
+_SPEL_CALL = re.compile(r"variables\['([A-Za-z0-9_.\-]+)'\]\.[A-Za-z_]\w*\s*\(")
+
+
+def _spel_undefined(model: str, defined: Set[Optional[str]]) -> Optional[str]:
+    """The variable a ``PA:SPEL(...)`` model calls a method on (``variables['X'].m()``) when the
+    workflow defines no such variable: the scheduler evaluates the expression at submission, the
+    map gives null, and the call fails (Spring's SpEL; ``?.`` would be null-safe)."""
+    if not re.match(r"\s*PA:SPEL2?\(", model, re.IGNORECASE):
+        return None
+    return next((name for name in _SPEL_CALL.findall(model) if name not in defined), None)
 
 
 def _inherits(variable: XmlElement) -> bool:
