@@ -273,3 +273,15 @@ def test_url_and_json_values_as_proactive_reads_them(model, value, reason):
         assert found == []
     else:
         assert len(found) == 1 and found[0][1].startswith(f"variable V: the scheduler refuses its value: {reason}")
+
+
+def test_a_script_url_starting_with_a_variable_nobody_defines():
+    url = "${PA_CATALOG_REST_URL}/buckets/b/resources/Post/raw"
+    assert problems(mutate(url, "${SCRIPTS}/Post.py")) == [
+        ("PA110", "script URL '${SCRIPTS}/Post.py' starts with ${SCRIPTS}, which neither the workflow nor the server "
+                  "defines: the job factory finds no protocol and refuses the job")]
+    defined = mutate(url, "${SCRIPTS}/Post.py").replace('<variable name="PORT"', '<variable name="SCRIPTS" '
+                                                          'value="https://example.org/s"/><variable name="PORT"')
+    assert problems(defined) == []
+    assert problems(mutate(url, "${PA_SCHEDULER_REST_URL}/x.py")) == []
+    assert problems(mutate(url, "https://example.org/${UNKNOWN}/x.py")) == []  # the protocol is there

@@ -306,20 +306,39 @@ def _cycles(root: XmlElement, depends: Dict[str, List[str]]) -> Iterator[Problem
             yield from visit(name, [name])
 
 
+# The URL variables a ProActive server defines for every job (the factory substitutes them).
+SERVER_URL_VARIABLES = ("PA_CATALOG_REST_URL", "PA_CATALOG_REST_PUBLIC_URL", "PA_SCHEDULER_REST_URL",
+                        "PA_SCHEDULER_REST_PUBLIC_URL")
+_REFERENCE = re.compile(r"\$\{([A-Za-z0-9._]+)\}")
+
+
 def _scripts(workflow: Workflow) -> Iterator[Problem]:
-    variables = {v.get("name"): v.get("value", "") for v in workflow.root.findall("variables/variable")}
-    for element in workflow.root.iter("file"):
-        url = element.attribute("url")  # neither url nor path: the content model's
-        if url is None:
-            continue
-        resolved = url.value.replace(CATALOG_URL_VARIABLE, "http://catalog.invalid/catalog")
-        resolved = re.sub(r"\$\{([A-Za-z0-9._]+)\}", lambda m: variables.get(m.group(1), m.group(0)), resolved)
-        if "${" in resolved or "$" in resolved.split("?")[0].split("/")[0]:
-            continue  # a reference we cannot resolve here: the scheduler may
-        if not re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://", resolved):
-            yield Problem("PA110", url, f"script URL {url.value!r} is not absolute once "
-                          f"{CATALOG_URL_VARIABLE} is substituted: the scheduler refuses the job",
-                          f"start it with {CATALOG_URL_VARIABLE}/buckets/... or a full http(s):// URL")
+    """Script URLs as the job factory reads them: each ``${X}`` replaced by the task's, the job's or
+    the server's variable X, then ``new URL(...)``, which needs a protocol."""
+    job_values = {v.get("name"): v.get("value", "") for v in workflow.root.findall("variables/variable")}
+    server = {name: f"http://server.invalid/{name}" for name in SERVER_URL_VARIABLES}
+    for task in workflow.root.findall("taskFlow/task"):
+        values = {**server, **job_values, **{v.get("name"): v.get("value", "") for v in task.findall("variables/variable")}}
+        for element in task.iter("file"):
+            url = element.attribute("url")  # neither url nor path: the content model's
+            if url is not None:
+                yield from _script_url(url, values)
+
+
+def _script_url(url: XmlAttribute, values: Dict[Optional[str], str]) -> Iterator[Problem]:
+    resolved = _REFERENCE.sub(lambda m: values.get(m.group(1), m.group(0)), url.value)
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://", resolved):
+        return
+    unresolved = _REFERENCE.match(resolved)
+    if unresolved:
+        yield Problem("PA110", url, f"script URL {url.value!r} starts with ${{{unresolved.group(1)}}}, which neither "
+                      "the workflow nor the server defines: the job factory finds no protocol and refuses the job",
+                      f"define the variable {unresolved.group(1)} in the job, or start the URL with "
+                      f"{CATALOG_URL_VARIABLE}/buckets/...")
+    elif "$" not in resolved.split("?")[0].split("/")[0]:  # "$X" forms: the scheduler may resolve them
+        yield Problem("PA110", url, f"script URL {url.value!r} is not absolute once "
+                      f"{CATALOG_URL_VARIABLE} is substituted: the scheduler refuses the job",
+                      f"start it with {CATALOG_URL_VARIABLE}/buckets/... or a full http(s):// URL")
 
 
 def _models(workflow: Workflow) -> Iterator[Problem]:
