@@ -247,10 +247,14 @@ def test_a_spel_model_calling_a_method_on_a_variable_the_workflow_lacks():
                          '    <variable name="ENGINE" value="docker"/>\n    <variable name="PORT"')
     assert problems(with_engine) == []
     without = mutate('<variables>\n    <variable name="PORT"', f'<variables>\n    {handler}\n    <variable name="PORT"')
-    assert problems(without) == [("PA112", "variable HANDLER: the scheduler refuses its model: the expression calls a "
-                                           "method on variables['ENGINE'], and the workflow defines no variable ENGINE")]
+    assert problems(without) == [("PA112", "variable HANDLER: the scheduler refuses its model: the expression needs "
+                                           "the variable ENGINE, which the workflow does not define")]
     null_safe = without.replace("variables['ENGINE'].toLowerCase()", "variables['ENGINE']?.toLowerCase()")
     assert problems(null_safe) == []
+    hidden = with_engine.replace("showVar('PORT') : hideVar('PORT')", "showVar('GONE') : hideVar('GONE')")
+    assert [m for _, m in problems(hidden)] == [
+        "variable HANDLER: the scheduler refuses its model: the expression needs the variable GONE, which the "
+        "workflow does not define"]
 
 
 @pytest.mark.parametrize("model, value, reason", [
@@ -285,3 +289,19 @@ def test_a_script_url_starting_with_a_variable_nobody_defines():
     assert problems(defined) == []
     assert problems(mutate(url, "${PA_SCHEDULER_REST_URL}/x.py")) == []
     assert problems(mutate(url, "https://example.org/${UNKNOWN}/x.py")) == []  # the protocol is there
+
+
+
+@pytest.mark.parametrize("old, new, flagged", [
+    ('accessMode="transferFromUserSpace"', 'accessMode="${MODE}"', True),
+    ('maxNumberOfExecution="2"', 'maxNumberOfExecution="${TRIES}"', True),
+    ('numberOfNodes="2"', 'numberOfNodes="${NODES}"', True),
+    ('maxNumberOfExecution="2"', 'maxNumberOfExecution="${PORT}"', False),  # defined: substituted first
+    ('fork="true"', 'fork="${UNDEFINED}"', False),  # read with Boolean.parseBoolean: false, no error
+    ('priority="normal"', 'priority="${UNDEFINED}"', False),  # an unknown priority falls back to a default
+])
+def test_an_undefined_reference_where_the_factory_parses_the_value(old, new, flagged):
+    found = problems(mutate(old, new))
+    assert [code for code, _ in found] == (["PA109"] if flagged else [])
+    if flagged:
+        assert "names a variable the workflow does not define" in found[0][1]

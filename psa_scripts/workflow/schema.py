@@ -276,6 +276,27 @@ def _control_flow(workflow: Workflow) -> Iterator[Problem]:
                 yield Problem("PA115", tasks[child], f"task {child!r}, replicated by task {name}, {problem}", fix)
 
 
+# Attributes the job factory parses after substituting variables (an enumeration, a whole number):
+# a ${X} naming no variable stays as it is and fails to parse. Other typed attributes are read
+# leniently (Boolean.parseBoolean, a default for an unknown policy): an undefined one passes there.
+_PARSED_AFTER_SUBSTITUTION = {("files", "accessMode"), ("job", "maxNumberOfExecution"),
+                              ("task", "maxNumberOfExecution"), ("task", "numberOfNodes"),
+                              ("parallel", "numberOfNodes")}
+
+
+def _undefined_references(workflow: Workflow) -> Iterator[Problem]:
+    defined = set(SERVER_URL_VARIABLES) | {v.get("name") for v in workflow.root.iter("variable")}
+    for element in workflow.root.iter():
+        for attribute in element.attributes:
+            reference = _REFERENCE.fullmatch(attribute.value)
+            if (element.tag, attribute.name) in _PARSED_AFTER_SUBSTITUTION and reference \
+                    and reference.group(1) not in defined:
+                yield Problem("PA109", attribute, f"<{element.tag}> attribute {attribute.name}={attribute.value!r} "
+                              f"names a variable the workflow does not define: the job factory parses "
+                              f"{attribute.value!r} itself and refuses the job",
+                              f"define the variable {reference.group(1)} in the job, or write the value")
+
+
 def _block(task: XmlElement) -> Optional[str]:
     """The task's block role (start, end or none), None when its block attribute is invalid."""
     flow = task.find("controlFlow")
@@ -356,8 +377,8 @@ def _models(workflow: Workflow) -> Iterator[Problem]:
                 value, whose = job_values[name], "the job's value it inherits: "
             undefined = _spel_undefined(model.value, defined)
             if undefined:
-                yield Problem("PA112", model, f"variable {name}: the scheduler refuses its model: the expression calls "
-                              f"a method on variables[{undefined!r}], and the workflow defines no variable {undefined}",
+                yield Problem("PA112", model, f"variable {name}: the scheduler refuses its model: the expression needs "
+                              f"the variable {undefined}, which the workflow does not define",
                               f"define the variable {undefined}, or guard it (variables['{undefined}']?.method())")
                 continue
             try:
@@ -372,15 +393,20 @@ def _models(workflow: Workflow) -> Iterator[Problem]:
                               "give a value the model accepts (or change the model)")
 
 
+_SPEL_SHOW = re.compile(r"\b(?:showVar|hideVar)\(\s*'([A-Za-z0-9_.\-]+)'\s*\)")
 _SPEL_CALL = re.compile(r"variables\['([A-Za-z0-9_.\-]+)'\]\.[A-Za-z_]\w*\s*\(")
 
 
 def _spel_undefined(model: str, defined: Set[Optional[str]]) -> Optional[str]:
-    """The variable a ``PA:SPEL(...)`` model calls a method on (``variables['X'].m()``) when the
-    workflow defines no such variable: the scheduler evaluates the expression at submission, the
-    map gives null, and the call fails (Spring's SpEL; ``?.`` would be null-safe)."""
+    """The variable a ``PA:SPEL(...)`` model needs and the workflow lacks: one it calls a method on
+    (``variables['X'].m()``: the map gives null and the call fails; ``?.`` would be null-safe),
+    or the one variable all its ``showVar``/``hideVar`` calls name. The scheduler evaluates the
+    expression at submission and refuses the job when it fails."""
     if not re.match(r"\s*PA:SPEL2?\(", model, re.IGNORECASE):
         return None
+    shown = set(_SPEL_SHOW.findall(model))  # showVar('X') / hideVar('X'): one variable in every branch
+    if len(shown) == 1 and not shown <= defined:
+        return shown.pop()
     return next((name for name in _SPEL_CALL.findall(model) if name not in defined), None)
 
 
@@ -407,5 +433,6 @@ def problems(workflow: Workflow) -> List[Problem]:
     found += _references(workflow)
     found += _control_flow(workflow)
     found += _scripts(workflow)
+    found += _undefined_references(workflow)
     found += _models(workflow)
     return found
