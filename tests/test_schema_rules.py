@@ -229,8 +229,11 @@ SCRIPT = '<script><code language="cpython">x = 1</code></script>'
     ([task("A", flow=f"<replicate>{SCRIPT}</replicate>"), task("B", ["A"]), task("C", ["B"])], None),
     ([task("A", flow=f"<replicate>{SCRIPT}</replicate>"), task("Z"), task("B", ["A", "Z"]), task("C", ["B"])],
      "task 'B', replicated by task A, depends on other tasks too"),
-    ([task("A", flow=f"<replicate>{SCRIPT}</replicate>"), task("B", ["A"], block="end"), task("C", ["B"])],
+    ([task("S", block="start"), task("A", ["S"], flow=f"<replicate>{SCRIPT}</replicate>"),
+      task("B", ["A"], block="end"), task("C", ["B"])],
      "task 'B', replicated by task A, ends a task block"),
+    ([task("A", block="start"), task("B", ["A"])],
+     '1 task block start(s) and 0 end(s): each block="start" pairs with one block="end"'),
 ])
 def test_control_flow_the_scheduler_refuses(tasks, message):
     found = [m for code, m in problems(flow_job(tasks)) if code == "PA115"]
@@ -305,3 +308,15 @@ def test_an_undefined_reference_where_the_factory_parses_the_value(old, new, fla
     assert [code for code, _ in found] == (["PA109"] if flagged else [])
     if flagged:
         assert "names a variable the workflow does not define" in found[0][1]
+
+
+def test_a_variable_whose_value_names_no_variable_is_judged_as_written():
+    assert problems(mutate('value="8080"', 'value="${NOBODY}"')) == [
+        ("PA112", "variable PORT: the scheduler refuses its value: '${NOBODY}' is not a whole number "
+                  "(model PA:INTEGER)"),
+        ("PA112", "variable PORT: the scheduler refuses the job's value it inherits: '${NOBODY}' is not a whole "
+                  "number (model PA:INTEGER)")]
+    assert problems(mutate('value="8080"', 'value="${PA_JOB_ID}"')) == []  # the scheduler's own: not judged
+    defined = mutate('value="8080"', 'value="${OTHER}"').replace(
+        '<variable name="PORT"', '<variable name="OTHER" value="1"/><variable name="PORT"', 1)
+    assert problems(defined) == []

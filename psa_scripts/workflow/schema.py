@@ -218,8 +218,13 @@ def _control_flow(workflow: Workflow) -> Iterator[Problem]:
     for name, refs in depends.items():
         for ref in refs:
             dependants.setdefault(ref or "", []).append(name or "")
-    targeted: Dict[str, str] = {}  # task -> the IF task whose target or else it is
     fix = "see the control-flow rules of ProActive's documentation (task blocks, loops, branches, replication)"
+    blocks = [_block(task) for task in tasks.values()]
+    if None not in blocks and blocks.count("start") != blocks.count("end"):
+        yield Problem("PA115", workflow.root.find("taskFlow") or workflow.root,
+                      f"{blocks.count('start')} task block start(s) and {blocks.count('end')} end(s): each "
+                      'block="start" pairs with one block="end" down its dependencies', fix)
+    targeted: Dict[str, str] = {}  # task -> the IF task whose target or else it is
     for name, task in tasks.items():
         block = _block(task)
         branch, loop = task.find("controlFlow/if"), task.find("controlFlow/loop")
@@ -382,7 +387,7 @@ def _models(workflow: Workflow) -> Iterator[Problem]:
                               f"define the variable {undefined}, or guard it (variables['{undefined}']?.method())")
                 continue
             try:
-                reason = variable_models.check_value(model.value, value)
+                reason = variable_models.check_value(model.value, value, literal=_names_nothing(value, defined))
             except variable_models.ModelError as error:
                 yield Problem("PA111", model, f"variable {name}: {error}", "write a model ProActive knows, e.g. "
                               "PA:INTEGER, PA:INTEGER[1,10], PA:BOOLEAN, PA:LIST(a,b), PA:REGEXP(...)")
@@ -408,6 +413,13 @@ def _spel_undefined(model: str, defined: Set[Optional[str]]) -> Optional[str]:
     if len(shown) == 1 and not shown <= defined:
         return shown.pop()
     return next((name for name in _SPEL_CALL.findall(model) if name not in defined), None)
+
+
+def _names_nothing(value: Optional[str], defined: Set[Optional[str]]) -> bool:
+    """The value is one ``${X}`` that no variable of the workflow (nor a PA_ variable the scheduler
+    defines) answers: the scheduler leaves it as written and judges that text."""
+    reference = _REFERENCE.fullmatch(value or "")
+    return bool(reference) and reference.group(1) not in defined and not reference.group(1).startswith("PA_")
 
 
 def _inherits(variable: XmlElement) -> bool:

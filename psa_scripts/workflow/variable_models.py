@@ -113,15 +113,17 @@ def _check_syntax(model: str, kind: str, argument: str) -> None:
         raise ModelError(f"model {model!r}: PA:{kind} takes no parameter")
 
 
-def check_value(model: str, value: Optional[str]) -> Optional[str]:
+def check_value(model: str, value: Optional[str], *, literal: bool = False) -> Optional[str]:
     """Why the scheduler would refuse ``value`` for ``model``, or None when it accepts it (or we
-    cannot tell). Raises ModelError when the model itself does not parse."""
+    cannot tell). Raises ModelError when the model itself does not parse. A value holding a
+    variable reference is not judged, unless ``literal`` says the reference stays as written
+    (it names no variable: the scheduler judges the text itself)."""
     parsed = parse(model)
     if parsed is None:
         return None
     kind, optional, argument = parsed
     text = "" if value is None else value
-    if _REFERENCE.search(text):
+    if _REFERENCE.search(text) and not literal:
         return None
     if optional and text == "":
         return None
