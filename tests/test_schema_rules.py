@@ -320,3 +320,10 @@ def test_a_variable_whose_value_names_no_variable_is_judged_as_written():
     defined = mutate('value="8080"', 'value="${OTHER}"').replace(
         '<variable name="PORT"', '<variable name="OTHER" value="1"/><variable name="PORT"', 1)
     assert problems(defined) == []
+
+
+@pytest.mark.parametrize("value, flagged", [("12:99", True), ("${A}:x", True), ("C:/java", False),
+                                            ("/usr/lib/jvm", False), ("${JAVA_HOME}", False), ("a/b:c", False)])
+def test_uri_attributes_need_a_scheme_before_a_colon(value, flagged):
+    found = problems(mutate('<forkEnvironment workingDir="/tmp">', f'<forkEnvironment workingDir="/tmp" javaHome="{value}">'))
+    assert [code for code, _ in found] == (["PA109"] if flagged else [])
