@@ -2,8 +2,9 @@
 
 The schema's content model (``jobdescriptor.py``: order, cardinality, attributes, value types,
 where text may stand) is checked in one walk of the tree; then what the job factory checks
-beyond it (task dependencies, control-flow targets, script URLs, variable models — ``StaxJobFactory`` and the model validators). ProActive's schema files are
-not shipped: the rules are restated, one place to correct if ProActive changes them.
+beyond it (task dependencies, control flow, script URLs, variable models — ``StaxJobFactory``,
+``FlowChecker`` and the model validators). ProActive's schema files are not shipped: the rules
+are restated, one place to correct if ProActive changes them.
 
 Each check yields ``Problem(code, element_or_attribute, message, fix)``; ``psa validate``
 turns them into findings. Values holding a variable reference (``${X}``) are accepted where
