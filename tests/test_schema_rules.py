@@ -229,8 +229,11 @@ SCRIPT = '<script><code language="cpython">x = 1</code></script>'
     ([task("A", flow=f"<replicate>{SCRIPT}</replicate>"), task("B", ["A"]), task("C", ["B"])], None),
     ([task("A", flow=f"<replicate>{SCRIPT}</replicate>"), task("Z"), task("B", ["A", "Z"]), task("C", ["B"])],
      "task 'B', replicated by task A, depends on other tasks too"),
-    ([task("A", flow=f"<replicate>{SCRIPT}</replicate>"), task("B", ["A"], block="end"), task("C", ["B"])],
+    ([task("S", block="start"), task("A", ["S"], flow=f"<replicate>{SCRIPT}</replicate>"),
+      task("B", ["A"], block="end"), task("C", ["B"])],
      "task 'B', replicated by task A, ends a task block"),
+    ([task("A", block="start"), task("B", ["A"])],
+     '1 task block start(s) and 0 end(s): each block="start" pairs with one block="end"'),
 ])
 def test_control_flow_the_scheduler_refuses(tasks, message):
     found = [m for code, m in problems(flow_job(tasks)) if code == "PA115"]
@@ -238,3 +241,89 @@ def test_control_flow_the_scheduler_refuses(tasks, message):
         assert found == []
     else:
         assert len(found) == 1 and found[0].startswith(message), found
+
+
+def test_a_spel_model_calling_a_method_on_a_variable_the_workflow_lacks():
+    model = "PA:SPEL(variables['ENGINE'].toLowerCase() == 'docker' ? showVar('PORT') : hideVar('PORT'))"
+    handler = f'<variable name="HANDLER" value="" model="{model}"/>'
+    with_engine = mutate('<variables>\n    <variable name="PORT"', f'<variables>\n    {handler}\n'
+                         '    <variable name="ENGINE" value="docker"/>\n    <variable name="PORT"')
+    assert problems(with_engine) == []
+    without = mutate('<variables>\n    <variable name="PORT"', f'<variables>\n    {handler}\n    <variable name="PORT"')
+    assert problems(without) == [("PA112", "variable HANDLER: the scheduler refuses its model: the expression needs "
+                                           "the variable ENGINE, which the workflow does not define")]
+    null_safe = without.replace("variables['ENGINE'].toLowerCase()", "variables['ENGINE']?.toLowerCase()")
+    assert problems(null_safe) == []
+    hidden = with_engine.replace("showVar('PORT') : hideVar('PORT')", "showVar('GONE') : hideVar('GONE')")
+    assert [m for _, m in problems(hidden)] == [
+        "variable HANDLER: the scheduler refuses its model: the expression needs the variable GONE, which the "
+        "workflow does not define"]
+
+
+@pytest.mark.parametrize("model, value, reason", [
+    ("PA:URL", "0", "'0' is not a URL: it names no protocol"),
+    ("PA:URL", "s3://bucket/key", "'s3://bucket/key' is not a URL: Java knows no protocol 's3'"),
+    ("PA:URL", "https://example.org/x", None),
+    ("PA:URL?", "", None),
+    ("PA:JSON", "12:99", "'12:99' is not JSON"),
+    ("PA:JSON", "{a: 1}", "'{a: 1}' is not JSON"),
+    ("PA:JSON", '{"a": [1, 2]}', None),
+    ("PA:JSON", "1 2", None),  # ProActive reads tokens: values one after another pass
+    ("PA:JSON", "", None),
+])
+def test_url_and_json_values_as_proactive_reads_them(model, value, reason):
+    quoted = value.replace('"', "&quot;")
+    variable = f'<variable name="V" value="{quoted}" model="{model}"/>'
+    found = problems(mutate('<variables>\n    <variable name="PORT"', f'<variables>\n    {variable}\n'
+                            '    <variable name="PORT"'))
+    if reason is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and found[0][1].startswith(f"variable V: the scheduler refuses its value: {reason}")
+
+
+def test_a_script_url_starting_with_a_variable_nobody_defines():
+    url = "${PA_CATALOG_REST_URL}/buckets/b/resources/Post/raw"
+    assert problems(mutate(url, "${SCRIPTS}/Post.py")) == [
+        ("PA110", "script URL '${SCRIPTS}/Post.py' starts with ${SCRIPTS}, which neither the workflow nor the server "
+                  "defines: the job factory finds no protocol and refuses the job")]
+    defined = mutate(url, "${SCRIPTS}/Post.py").replace('<variable name="PORT"', '<variable name="SCRIPTS" '
+                                                          'value="https://example.org/s"/><variable name="PORT"')
+    assert problems(defined) == []
+    assert problems(mutate(url, "${PA_SCHEDULER_REST_URL}/x.py")) == []
+    assert problems(mutate(url, "https://example.org/${UNKNOWN}/x.py")) == []  # the protocol is there
+
+
+
+@pytest.mark.parametrize("old, new, flagged", [
+    ('accessMode="transferFromUserSpace"', 'accessMode="${MODE}"', True),
+    ('maxNumberOfExecution="2"', 'maxNumberOfExecution="${TRIES}"', True),
+    ('numberOfNodes="2"', 'numberOfNodes="${NODES}"', True),
+    ('maxNumberOfExecution="2"', 'maxNumberOfExecution="${PORT}"', False),  # defined: substituted first
+    ('fork="true"', 'fork="${UNDEFINED}"', False),  # read with Boolean.parseBoolean: false, no error
+    ('priority="normal"', 'priority="${UNDEFINED}"', False),  # an unknown priority falls back to a default
+])
+def test_an_undefined_reference_where_the_factory_parses_the_value(old, new, flagged):
+    found = problems(mutate(old, new))
+    assert [code for code, _ in found] == (["PA109"] if flagged else [])
+    if flagged:
+        assert "names a variable the workflow does not define" in found[0][1]
+
+
+def test_a_variable_whose_value_names_no_variable_is_judged_as_written():
+    assert problems(mutate('value="8080"', 'value="${NOBODY}"')) == [
+        ("PA112", "variable PORT: the scheduler refuses its value: '${NOBODY}' is not a whole number "
+                  "(model PA:INTEGER)"),
+        ("PA112", "variable PORT: the scheduler refuses the job's value it inherits: '${NOBODY}' is not a whole "
+                  "number (model PA:INTEGER)")]
+    assert problems(mutate('value="8080"', 'value="${PA_JOB_ID}"')) == []  # the scheduler's own: not judged
+    defined = mutate('value="8080"', 'value="${OTHER}"').replace(
+        '<variable name="PORT"', '<variable name="OTHER" value="1"/><variable name="PORT"', 1)
+    assert problems(defined) == []
+
+
+@pytest.mark.parametrize("value, flagged", [("12:99", True), ("${A}:x", True), ("C:/java", False),
+                                            ("/usr/lib/jvm", False), ("${JAVA_HOME}", False), ("a/b:c", False)])
+def test_uri_attributes_need_a_scheme_before_a_colon(value, flagged):
+    found = problems(mutate('<forkEnvironment workingDir="/tmp">', f'<forkEnvironment workingDir="/tmp" javaHome="{value}">'))
+    assert [code for code, _ in found] == (["PA109"] if flagged else [])

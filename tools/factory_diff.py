@@ -10,9 +10,9 @@ dropped or given a bad value; a reference to no task), and asks two judges about
   jobdescriptor schema and then builds the job (variables, models, references); the variables
   are those a server defines for every job (``PA_CATALOG_REST_URL``...), which script URLs use.
   Then ``FlowChecker.validate(job)``, the control-flow check the scheduler runs at submission
-  (ow2-proactive/scheduling, ``InternalJobFactory``): a loop or if naming no task fails there. A small Java class, written out from
-  this file and compiled with javac at run time, calls it for every file and prints ACCEPT or
-  REJECT with the reason.
+  (ow2-proactive/scheduling, ``InternalJobFactory``): a loop or if naming no task fails there.
+  A small Java class, written out from this file and compiled with javac at run time, calls
+  them for every file and prints ACCEPT or REJECT with the reason.
 - ``psa validate``: does it report an error with a PA1xx code?
 
 It prints the counts (rejected by the factory, flagged by us, missed, false alarms), by kind of

@@ -76,6 +76,16 @@ CLASS_OR_VARIABLE = ValueType("a Java class name", _pattern(_CLASS), variable_ok
 TAGS = ValueType("comma-separated tags of letters, digits, '_', '-' and spaces", _pattern(_TAGS))
 NON_EMPTY = ValueType("a non-empty string", lambda value: value != "")
 INEXCLUDE = ValueType("a file pattern (a comma-separated list, not empty)", _pattern(_INEXCLUDE))
+def _uri_reference(value: str) -> bool:
+    """xsd:anyURI as MSV reads it, in the one respect checked here: a colon in the first segment
+    (before any '/', '?' or '#') ends a scheme, which is a letter then letters, digits, '+', '-'
+    or '.' (RFC 2396: "12:99" is no URI; "C:/java" and "http://h" are)."""
+    first = re.split(r"[/?#]", value.strip(), maxsplit=1)[0]
+    return ":" not in first or bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9+.\-]*", first.split(":", 1)[0]))
+
+
+URI_OR_VARIABLE = ValueType("a URI (a scheme before the first ':' of its first segment)", _uri_reference,
+                            variable_ok=True)
 NAME = ValueType("an XML name: a letter or '_' then letters, digits, '_', '.', '-'",
                  _pattern(_NCNAME, collapse=True), code="PA105")
 JOB_NAME = ValueType("at least 2 characters long", lambda value: len(value) >= 2, code="PA105")
@@ -142,7 +152,7 @@ class Definition:
 
 _SCRIPT_CHOICE = (("code", "code"), ("file", "file"))
 _SIMPLE_SCRIPT = (one("script", "simpleScript", minimum=1),)
-_SPACE = {"url": REQUIRED}
+_SPACE = {"url": Attribute(True, URI_OR_VARIABLE)}
 
 DEFINITIONS: Dict[str, Definition] = {
     "job": Definition(
@@ -214,12 +224,14 @@ DEFINITIONS: Dict[str, Definition] = {
     "simpleScript": Definition("simpleScript", content=(choice(*_SCRIPT_CHOICE),
                                                         one("arguments", "fileScriptArguments", after="code"))),
     "code": Definition("codeScript", {"language": Attribute(True, NON_EMPTY)}, text=True),
-    "file": Definition("fileScript", {"path": OPTIONAL, "url": OPTIONAL, "language": Attribute(type=NON_EMPTY)},
+    "file": Definition("fileScript", {"path": Attribute(type=URI_OR_VARIABLE),
+                                     "url": Attribute(type=URI_OR_VARIABLE), "language": Attribute(type=NON_EMPTY)},
                        (one("arguments", "fileScriptArguments"),), one_attribute_of=("url", "path")),
     "fileScriptArguments": Definition("fileScriptArguments",
                                       content=(one("argument", "valueOnly", minimum=1, maximum=None),)),
     "valueOnly": Definition("fileScriptArgument | commandArgument | jvmArg", {"value": REQUIRED}),
-    "forkEnvironment": Definition("forkEnvironment", {"workingDir": OPTIONAL, "javaHome": OPTIONAL},
+    "forkEnvironment": Definition("forkEnvironment",
+                                  {"workingDir": OPTIONAL, "javaHome": Attribute(type=URI_OR_VARIABLE)},
                                   (one("SystemEnvironment", "sysProps"), one("jvmArgs"), one("additionalClasspath"),
                                    one("envScript"))),
     "sysProps": Definition("sysProps", content=(one("variable", "sysProp", minimum=1, maximum=None),)),

@@ -43,8 +43,14 @@ The typed view: frozen dataclasses, each holding the ``element`` it was read fro
   object's raw URL), and ``element`` (``<script>``) / ``source`` (``<code>`` or ``<file>``).
 
 ``catalog_ref(url)`` and ``catalog_url(bucket, name)`` are the one place that knows the shape
-of a Catalog raw URL; ``retarget(text, old_buckets, new_bucket)`` moves a workflow's script
-URLs to another bucket by rewriting exactly those attribute values.
+of a Catalog raw URL; ``retarget(document, old_buckets, new_bucket)`` moves a workflow's script
+URLs to another bucket by rewriting exactly those attribute values (given the file's bytes, it
+gives bytes back in the file's own encoding).
+
+The reader refuses (``WorkflowError``, which ``psa validate`` reports as PA100) a DOCTYPE — so
+any entity declaration: ProActive workflows have none, and no entity is ever expanded — and
+elements nested deeper than ``MAX_DEPTH``. It honours the encoding the XML declaration names.
+Positions are computed in one pass (each byte decoded once): reading is linear in the file.
 Standard library only (expat, with the byte index of each start tag, mapped to line/column).
 """
 

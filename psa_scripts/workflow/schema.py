@@ -2,8 +2,9 @@
 
 The schema's content model (``jobdescriptor.py``: order, cardinality, attributes, value types,
 where text may stand) is checked in one walk of the tree; then what the job factory checks
-beyond it (task dependencies, control-flow targets, script URLs, variable models — ``StaxJobFactory`` and the model validators). ProActive's schema files are
-not shipped: the rules are restated, one place to correct if ProActive changes them.
+beyond it (task dependencies, control flow, script URLs, variable models — ``StaxJobFactory``,
+``FlowChecker`` and the model validators). ProActive's schema files are not shipped: the rules
+are restated, one place to correct if ProActive changes them.
 
 Each check yields ``Problem(code, element_or_attribute, message, fix)``; ``psa validate``
 turns them into findings. Values holding a variable reference (``${X}``) are accepted where
@@ -218,8 +219,13 @@ def _control_flow(workflow: Workflow) -> Iterator[Problem]:
     for name, refs in depends.items():
         for ref in refs:
             dependants.setdefault(ref or "", []).append(name or "")
-    targeted: Dict[str, str] = {}  # task -> the IF task whose target or else it is
     fix = "see the control-flow rules of ProActive's documentation (task blocks, loops, branches, replication)"
+    blocks = [_block(task) for task in tasks.values()]
+    if None not in blocks and blocks.count("start") != blocks.count("end"):
+        yield Problem("PA115", workflow.root.find("taskFlow") or workflow.root,
+                      f"{blocks.count('start')} task block start(s) and {blocks.count('end')} end(s): each "
+                      'block="start" pairs with one block="end" down its dependencies', fix)
+    targeted: Dict[str, str] = {}  # task -> the IF task whose target or else it is
     for name, task in tasks.items():
         block = _block(task)
         branch, loop = task.find("controlFlow/if"), task.find("controlFlow/loop")
@@ -276,6 +282,27 @@ def _control_flow(workflow: Workflow) -> Iterator[Problem]:
                 yield Problem("PA115", tasks[child], f"task {child!r}, replicated by task {name}, {problem}", fix)
 
 
+# Attributes the job factory parses after substituting variables (an enumeration, a whole number):
+# a ${X} naming no variable stays as it is and fails to parse. Other typed attributes are read
+# leniently (Boolean.parseBoolean, a default for an unknown policy): an undefined one passes there.
+_PARSED_AFTER_SUBSTITUTION = {("files", "accessMode"), ("job", "maxNumberOfExecution"),
+                              ("task", "maxNumberOfExecution"), ("task", "numberOfNodes"),
+                              ("parallel", "numberOfNodes")}
+
+
+def _undefined_references(workflow: Workflow) -> Iterator[Problem]:
+    defined = set(SERVER_URL_VARIABLES) | {v.get("name") for v in workflow.root.iter("variable")}
+    for element in workflow.root.iter():
+        for attribute in element.attributes:
+            reference = _REFERENCE.fullmatch(attribute.value)
+            if (element.tag, attribute.name) in _PARSED_AFTER_SUBSTITUTION and reference \
+                    and reference.group(1) not in defined:
+                yield Problem("PA109", attribute, f"<{element.tag}> attribute {attribute.name}={attribute.value!r} "
+                              f"names a variable the workflow does not define: the job factory parses "
+                              f"{attribute.value!r} itself and refuses the job",
+                              f"define the variable {reference.group(1)} in the job, or write the value")
+
+
 def _block(task: XmlElement) -> Optional[str]:
     """The task's block role (start, end or none), None when its block attribute is invalid."""
     flow = task.find("controlFlow")
@@ -306,24 +333,44 @@ def _cycles(root: XmlElement, depends: Dict[str, List[str]]) -> Iterator[Problem
             yield from visit(name, [name])
 
 
+# The URL variables a ProActive server defines for every job (the factory substitutes them).
+SERVER_URL_VARIABLES = ("PA_CATALOG_REST_URL", "PA_CATALOG_REST_PUBLIC_URL", "PA_SCHEDULER_REST_URL",
+                        "PA_SCHEDULER_REST_PUBLIC_URL")
+_REFERENCE = re.compile(r"\$\{([A-Za-z0-9._]+)\}")
+
+
 def _scripts(workflow: Workflow) -> Iterator[Problem]:
-    variables = {v.get("name"): v.get("value", "") for v in workflow.root.findall("variables/variable")}
-    for element in workflow.root.iter("file"):
-        url = element.attribute("url")  # neither url nor path: the content model's
-        if url is None:
-            continue
-        resolved = url.value.replace(CATALOG_URL_VARIABLE, "http://catalog.invalid/catalog")
-        resolved = re.sub(r"\$\{([A-Za-z0-9._]+)\}", lambda m: variables.get(m.group(1), m.group(0)), resolved)
-        if "${" in resolved or "$" in resolved.split("?")[0].split("/")[0]:
-            continue  # a reference we cannot resolve here: the scheduler may
-        if not re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://", resolved):
-            yield Problem("PA110", url, f"script URL {url.value!r} is not absolute once "
-                          f"{CATALOG_URL_VARIABLE} is substituted: the scheduler refuses the job",
-                          f"start it with {CATALOG_URL_VARIABLE}/buckets/... or a full http(s):// URL")
+    """Script URLs as the job factory reads them: each ``${X}`` replaced by the task's, the job's or
+    the server's variable X, then ``new URL(...)``, which needs a protocol."""
+    job_values = {v.get("name"): v.get("value", "") for v in workflow.root.findall("variables/variable")}
+    server = {name: f"http://server.invalid/{name}" for name in SERVER_URL_VARIABLES}
+    for task in workflow.root.findall("taskFlow/task"):
+        values = {**server, **job_values, **{v.get("name"): v.get("value", "") for v in task.findall("variables/variable")}}
+        for element in task.iter("file"):
+            url = element.attribute("url")  # neither url nor path: the content model's
+            if url is not None:
+                yield from _script_url(url, values)
+
+
+def _script_url(url: XmlAttribute, values: Dict[Optional[str], str]) -> Iterator[Problem]:
+    resolved = _REFERENCE.sub(lambda m: values.get(m.group(1), m.group(0)), url.value)
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://", resolved):
+        return
+    unresolved = _REFERENCE.match(resolved)
+    if unresolved:
+        yield Problem("PA110", url, f"script URL {url.value!r} starts with ${{{unresolved.group(1)}}}, which neither "
+                      "the workflow nor the server defines: the job factory finds no protocol and refuses the job",
+                      f"define the variable {unresolved.group(1)} in the job, or start the URL with "
+                      f"{CATALOG_URL_VARIABLE}/buckets/...")
+    elif "$" not in resolved.split("?")[0].split("/")[0]:  # "$X" forms: the scheduler may resolve them
+        yield Problem("PA110", url, f"script URL {url.value!r} is not absolute once "
+                      f"{CATALOG_URL_VARIABLE} is substituted: the scheduler refuses the job",
+                      f"start it with {CATALOG_URL_VARIABLE}/buckets/... or a full http(s):// URL")
 
 
 def _models(workflow: Workflow) -> Iterator[Problem]:
     job_values = {v.get("name"): v.get("value", "") for v in workflow.root.findall("variables/variable")}
+    defined = set(job_values) | {v.get("name") for v in workflow.root.findall("taskFlow/task/variables/variable")}
     for holder in ("variables/variable", "taskFlow/task/variables/variable"):
         for variable in workflow.root.findall(holder):
             model = variable.attribute("model")
@@ -334,8 +381,14 @@ def _models(workflow: Workflow) -> Iterator[Problem]:
             if holder.startswith("taskFlow") and _inherits(variable) and name in job_values:
                 # The scheduler gives an inherited task variable the job's value, then checks that.
                 value, whose = job_values[name], "the job's value it inherits: "
+            undefined = _spel_undefined(model.value, defined)
+            if undefined:
+                yield Problem("PA112", model, f"variable {name}: the scheduler refuses its model: the expression needs "
+                              f"the variable {undefined}, which the workflow does not define",
+                              f"define the variable {undefined}, or guard it (variables['{undefined}']?.method())")
+                continue
             try:
-                reason = variable_models.check_value(model.value, value)
+                reason = variable_models.check_value(model.value, value, literal=_names_nothing(value, defined))
             except variable_models.ModelError as error:
                 yield Problem("PA111", model, f"variable {name}: {error}", "write a model ProActive knows, e.g. "
                               "PA:INTEGER, PA:INTEGER[1,10], PA:BOOLEAN, PA:LIST(a,b), PA:REGEXP(...)")
@@ -344,6 +397,30 @@ def _models(workflow: Workflow) -> Iterator[Problem]:
                 yield Problem("PA112", variable.attribute("value") or variable,
                               f"variable {name}: the scheduler refuses {whose or 'its value: '}{reason}",
                               "give a value the model accepts (or change the model)")
+
+
+_SPEL_SHOW = re.compile(r"\b(?:showVar|hideVar)\(\s*'([A-Za-z0-9_.\-]+)'\s*\)")
+_SPEL_CALL = re.compile(r"variables\['([A-Za-z0-9_.\-]+)'\]\.[A-Za-z_]\w*\s*\(")
+
+
+def _spel_undefined(model: str, defined: Set[Optional[str]]) -> Optional[str]:
+    """The variable a ``PA:SPEL(...)`` model needs and the workflow lacks: one it calls a method on
+    (``variables['X'].m()``: the map gives null and the call fails; ``?.`` would be null-safe),
+    or the one variable all its ``showVar``/``hideVar`` calls name. The scheduler evaluates the
+    expression at submission and refuses the job when it fails."""
+    if not re.match(r"\s*PA:SPEL2?\(", model, re.IGNORECASE):
+        return None
+    shown = set(_SPEL_SHOW.findall(model))  # showVar('X') / hideVar('X'): one variable in every branch
+    if len(shown) == 1 and not shown <= defined:
+        return shown.pop()
+    return next((name for name in _SPEL_CALL.findall(model) if name not in defined), None)
+
+
+def _names_nothing(value: Optional[str], defined: Set[Optional[str]]) -> bool:
+    """The value is one ``${X}`` that no variable of the workflow (nor a PA_ variable the scheduler
+    defines) answers: the scheduler leaves it as written and judges that text."""
+    reference = _REFERENCE.fullmatch(value or "")
+    return bool(reference) and reference.group(1) not in defined and not reference.group(1).startswith("PA_")
 
 
 def _inherits(variable: XmlElement) -> bool:
@@ -369,5 +446,6 @@ def problems(workflow: Workflow) -> List[Problem]:
     found += _references(workflow)
     found += _control_flow(workflow)
     found += _scripts(workflow)
+    found += _undefined_references(workflow)
     found += _models(workflow)
     return found

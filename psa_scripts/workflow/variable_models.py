@@ -13,14 +13,16 @@ and refuses the job when one fails. The rules below follow ProActive's model val
   non-empty regular expression that compiles, and the whole value must match it;
 - ``BOOLEAN`` accepts ``true``, ``false``, ``1``, ``0`` (any case).
 Types whose check needs the server (catalog objects, credentials, files in data spaces, SPEL,
-models from a URL) or a library we do not carry (CRON, DATETIME, JSON, URI/URL beyond basics)
-are only checked for syntax here: precision before recall.
+models from a URL) or a library we do not carry (CRON, DATETIME, URI) are only checked for
+syntax here: precision before recall. A URL needs a protocol Java knows (``new URL(value)``);
+JSON is read token after token, as ProActive's validator does.
 A value holding a variable reference (``$X`` / ``${X}``) is not checked: the scheduler
 substitutes it first and we cannot know the result.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Optional, Tuple
 
@@ -111,15 +113,17 @@ def _check_syntax(model: str, kind: str, argument: str) -> None:
         raise ModelError(f"model {model!r}: PA:{kind} takes no parameter")
 
 
-def check_value(model: str, value: Optional[str]) -> Optional[str]:
+def check_value(model: str, value: Optional[str], *, literal: bool = False) -> Optional[str]:
     """Why the scheduler would refuse ``value`` for ``model``, or None when it accepts it (or we
-    cannot tell). Raises ModelError when the model itself does not parse."""
+    cannot tell). Raises ModelError when the model itself does not parse. A value holding a
+    variable reference is not judged, unless ``literal`` says the reference stays as written
+    (it names no variable: the scheduler judges the text itself)."""
     parsed = parse(model)
     if parsed is None:
         return None
     kind, optional, argument = parsed
     text = "" if value is None else value
-    if _REFERENCE.search(text):
+    if _REFERENCE.search(text) and not literal:
         return None
     if optional and text == "":
         return None
@@ -145,4 +149,42 @@ def check_value(model: str, value: Optional[str]) -> Optional[str]:
     if kind == "REGEXP":
         expression = argument[1:-1]
         return None if re.fullmatch(expression, text) else f"{text!r} does not match {expression} (model {model})"
+    if kind == "URL":
+        return _url_problem(text, model)
+    if kind == "JSON":
+        return _json_problem(text, model)
+    return None
+
+
+# The protocols Java 17's java.net.URL has a handler for: ProActive's URL validator is ``new URL(value)``.
+_URL_PROTOCOLS = ("http", "https", "ftp", "file", "jar", "mailto", "jrt")
+_URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+
+
+def _url_problem(text: str, model: str) -> Optional[str]:
+    """Why ``new URL(text)`` fails when it surely does: no protocol, or one Java has no handler
+    for (what a handler then refuses is not judged here)."""
+    found = _URL_SCHEME.match(text.strip())
+    if found is None:
+        return f"{text!r} is not a URL: it names no protocol (model {model})"
+    if found.group(1).lower() not in _URL_PROTOCOLS:
+        return f"{text!r} is not a URL: Java knows no protocol {found.group(1)!r} (model {model})"
+    return None
+
+
+_JSON_SPACE = re.compile(r"[ \t\r\n]*")
+
+
+def _json_problem(text: str, model: str) -> Optional[str]:
+    """Why ProActive's JSON validator refuses ``text``: it reads every token of the text (so
+    several values one after another pass, and an empty text too) and refuses what does not lex
+    as JSON. Python's decoder reads each value; it also accepts NaN, which we let pass."""
+    decoder = json.JSONDecoder()
+    index = _JSON_SPACE.match(text, 0).end()
+    while index < len(text):
+        try:
+            _, index = decoder.raw_decode(text, index)
+        except ValueError as error:
+            return f"{text!r} is not JSON ({error.args[0].split(':')[0]}) (model {model})"
+        index = _JSON_SPACE.match(text, index).end()
     return None
