@@ -64,9 +64,10 @@ def _existing(paths: "Sequence[Path]", what: str = "no such file or directory") 
 
 
 def _port(value: str) -> int:
-    if not value.isdigit() or not 0 < int(value) < 65536:
+    port = whole_number(value)
+    if port is None or not 0 < port < 65536:
         raise argparse.ArgumentTypeError(f"{value!r} is not a port number (1-65535)")
-    return int(value)
+    return port
 
 
 def _port_or_zero(value: str) -> int:

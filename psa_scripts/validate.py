@@ -194,8 +194,9 @@ RULES: Dict[str, Tuple[str, str]] = {
               "from a fixed list; without it (or with another value) they fail at run time."),
     "PSA233": ("undefined variable in a script URL", "The job factory substitutes ${NAME} in a script URL with the "
                "job's variables and those ProActive defines (PA_CATALOG_REST_URL, PA_SCHEDULER_REST_URL, ...). A name "
-               "nothing defines (${PA_CATALOG_REST_ULR}) stays as it is: the job is refused at submission (no "
-               "protocol) or the script is never found."),
+               "nothing defines stays as it is and the script is never found (.../resources/${SCRIPT}/raw). At the "
+               "start of the URL (${PA_CATALOG_REST_ULR}/...) it leaves no protocol: the job factory refuses the job, "
+               "which PA110 reports (with its did-you-mean), not this rule."),
     "PSA240": ("service state machine", "Across the workflows of one service (validated together): a state an "
               "instance reaches but no action leaves (FINISHED and KILLED excepted, ERROR included), an action "
               "starting from a state no workflow reaches, a service no workflow starts from VOID. Warnings: the "
@@ -494,6 +495,8 @@ class _Checker:
             return
         defined = None
         for match in _URL_VARIABLE.finditer(script.url):
+            if match.start() == 0:
+                continue  # a URL starting with an undefined ${X} has no protocol: PA110 (the schema's rule) says it
             name = match.group(1)
             defined = defined if defined is not None else self.variables_defined(task)
             if name in defined:

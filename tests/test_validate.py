@@ -638,14 +638,25 @@ def test_states_of_the_service_own_are_not_judged(tmp_path, known, states):
 
 
 def test_a_url_variable_nothing_defines(tmp_path, known):
-    text = deployment().replace("${PA_CATALOG_REST_URL}/buckets/service-automation-python/resources/Fetch_Logs",
-                                "${CATALOG}/buckets/service-automation-python/resources/Fetch_Logs")
+    text = deployment().replace("${PA_CATALOG_REST_URL}/buckets/service-automation-python/resources/Fetch_Logs/raw",
+                                "${PA_CATALOG_REST_URL}/buckets/service-automation-python/resources/Fetch_Logs/raw"
+                                "?revision=${REVISION}")
+    text = text.replace("<variables>", '<variables>\n    <variable name="REVISIONS" value="1"/>')
     finding = only(check(tmp_path, known, text))
-    assert (finding.code, finding.line) == ("PSA233", line_of(text, "${CATALOG}"))
-    assert finding.message == ("flow script of task Loop: its URL uses ${CATALOG}, which is not a variable of this "
-                               "workflow nor one ProActive defines")
-    defined = text.replace("<variables>", '<variables>\n    <variable name="CATALOG" value="https://h/catalog"/>')
+    assert (finding.code, finding.line) == ("PSA233", line_of(text, "${REVISION}"))
+    assert finding.message == ("flow script of task Loop: its URL uses ${REVISION}, which is not a variable of this "
+                               "workflow nor one ProActive defines (did you mean REVISIONS?)")
+    defined = text.replace('name="REVISIONS"', 'name="REVISION"')
     assert check(tmp_path, known, defined) == []
+
+
+def test_a_url_starting_with_an_undefined_variable_is_the_schemas_pa110_alone(tmp_path, known):
+    text = deployment().replace("${PA_CATALOG_REST_URL}/buckets/service-automation-python/resources/Fetch_Logs",
+                                "${PA_CATALOG_REST_ULR}/buckets/service-automation-python/resources/Fetch_Logs")
+    finding = only(check(tmp_path, known, text))
+    assert (finding.code, finding.line) == ("PA110", line_of(text, "${PA_CATALOG_REST_ULR}"))
+    assert finding.message.endswith("the job factory finds no protocol and refuses the job (did you mean "
+                                    "PA_CATALOG_REST_URL?)")
 
 
 def test_an_action_from_void_is_reported_once(tmp_path, known):

@@ -43,9 +43,10 @@ def test_the_untouched_scaffold_passes(service, capsys):
 
 
 @pytest.mark.parametrize("relative, old, new, code, message", [
-    (DEPLOYMENT, "${PA_CATALOG_REST_URL}", "${PA_CATALOG_REST_ULR}", "PSA233",
-     "selection script of task Start_Tiny_Httpd: its URL uses ${PA_CATALOG_REST_ULR}, which is not a variable of "
-     "this workflow nor one ProActive defines (did you mean PA_CATALOG_REST_URL?)"),
+    (DEPLOYMENT, "${PA_CATALOG_REST_URL}", "${PA_CATALOG_REST_ULR}", "PA110",
+     "script URL '${PA_CATALOG_REST_ULR}/buckets/service-automation-python/resources/Check_Not_Used_By_Other_Service/"
+     "raw' starts with ${PA_CATALOG_REST_ULR}, which neither the workflow nor the server defines: the job factory finds "
+     "no protocol and refuses the job (did you mean PA_CATALOG_REST_URL?)"),
     (FINISH, '"(RUNNING,FINISHED)', '"(RUNING,FINISHED)', "PSA205",
      "pca.states='(RUNING,FINISHED)(PAUSED,FINISHED)(ERROR,FINISHED)': unknown state 'RUNING' (did you mean "
      "RUNNING?); an instance never is in it, so PSA never offers this action from it or never shows the instance "

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
 from .. import names
+from ..numbers import whole_number
 from . import gateway, nativeshell
 from .control_flow import ControlFlow, task_order
 from .gateway_server import EngineService, GatewayServer, LiveMap, Session
@@ -187,13 +188,12 @@ class JobPlayer:
                               f"({task.flow.if_.target if branch == 'if' else task.flow.if_.else_})")
         elif task.flow.replicate is not None:
             runs = writeback.get("runs")
-            digits = str(runs).strip()  # ASCII digits only: "²" is a digit to str.isdigit, not to int()
-            if isinstance(runs, bool) or not isinstance(runs, (int, str)) or not (digits.isascii() and digits.isdigit()) \
-                    or int(digits) < 1:
+            count = None if isinstance(runs, bool) or not isinstance(runs, (int, str)) else whole_number(str(runs))
+            if count is None or count < 1:
                 return f"task {task.name}: its replicate flow script must set runs to a whole number >= 1, got {runs!r}"
             for replicated in flow.replicated(task.name):
-                replications[replicated] = int(runs)
-            self.timeline.say(f"   {task.name}: replicate {int(runs)} time(s): "
+                replications[replicated] = count
+            self.timeline.say(f"   {task.name}: replicate {count} time(s): "
                               f"{', '.join(flow.replicated(task.name)) or 'no task depends on it'}")
         return None
 

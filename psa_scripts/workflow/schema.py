@@ -13,11 +13,11 @@ the schema accepts ``variableRefType``: the scheduler substitutes them before it
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
+from ..suggest import closest, did_you_mean
 from . import variable_models
 from .jobdescriptor import DEFINITIONS, JOB_NAME, ROOT, XSI_SCHEMA_LOCATION, Definition, ValueType
 from .model import CATALOG_URL_VARIABLE, NAMESPACE_PREFIX, Workflow, XmlAttribute, XmlElement
@@ -44,8 +44,8 @@ def _describe(element: XmlElement, definition: Definition) -> str:
 
 
 def _suggestion(tag: str, known: Sequence[str]) -> str:
-    close = difflib.get_close_matches(tag, known, n=1, cutoff=0.6)
-    return f" (did you mean <{close[0]}>?)" if close else ""
+    close = closest(tag, known, cutoff=0.6)  # element names are short: a looser match than for scripts
+    return f" (did you mean <{close}>?)" if close else ""
 
 
 def _content_problems(element: XmlElement, name: str) -> Iterator[Problem]:
@@ -138,9 +138,9 @@ def _attribute_problems(element: XmlElement, definition: Definition) -> Iterator
             continue
         rule = None if attribute.namespace else allowed.get(attribute.name)
         if rule is None:
-            close = difflib.get_close_matches(attribute.name, list(allowed), n=1, cutoff=0.6)
+            close = closest(attribute.name, allowed, cutoff=0.6)
             yield Problem("PA104", attribute, f"unknown attribute {attribute.name!r} on <{element.tag}>"
-                          + (f" (did you mean {close[0]!r}?)" if close else ""),
+                          + (f" (did you mean {close!r}?)" if close else ""),
                           "remove it (check its spelling and case)" + (
                               f"; <{element.tag}> takes: " + ", ".join(allowed) if allowed
                               else f"; <{element.tag}> takes no attribute"))
@@ -359,7 +359,8 @@ def _script_url(url: XmlAttribute, values: Dict[Optional[str], str]) -> Iterator
     unresolved = _REFERENCE.match(resolved)
     if unresolved:
         yield Problem("PA110", url, f"script URL {url.value!r} starts with ${{{unresolved.group(1)}}}, which neither "
-                      "the workflow nor the server defines: the job factory finds no protocol and refuses the job",
+                      "the workflow nor the server defines: the job factory finds no protocol and refuses the job"
+                      + did_you_mean(unresolved.group(1), [name for name in values if name]),
                       f"define the variable {unresolved.group(1)} in the job, or start the URL with "
                       f"{CATALOG_URL_VARIABLE}/buckets/...")
     elif "$" not in resolved.split("?")[0].split("/")[0]:  # "$X" forms: the scheduler may resolve them
