@@ -27,7 +27,7 @@ _ALLOWED = {
     "rmapi": {"connect", "addNodeToken", "removeNodeToken", "disconnect"},
     "synchronizationapi": {"createChannelIfAbsent", "channelExists", "deleteChannel", "put", "get",
                            "containsKey", "remove", "keySet"},
-    "engine": {"is_running", "read_logs", "deploy", "stop", "start", "remove"},
+    "engine": {"is_running", "read_logs", "inspect", "deploy", "stop", "start", "remove"},
     "script": {"bindings", "writeback"},
 }
 
@@ -81,6 +81,9 @@ class EngineService:
     def read_logs(self, name: str, cursor: Optional[str], max_lines: int, max_bytes: int) -> Dict[str, Any]:
         batch = self.engine.read_logs(name, cursor, max_lines=max_lines, max_bytes=max_bytes)
         return {"lines": list(batch.lines), "cursor": batch.cursor, "skipped": batch.skipped}
+
+    def inspect(self, name: str) -> Optional[Dict[str, Any]]:
+        return self.engine.inspect(name)
 
     def deploy(self, spec: Dict[str, Any]) -> Dict[str, Any]:
         from ..containers.spec import DeploySpec
