@@ -1,7 +1,6 @@
 """No script or input crashes psa run: bad keys, endless loops, self-referencing variables;
 and the report keeps secrets (PA:HIDDEN values, credentials) out, in a file only its owner reads."""
 
-import io
 import json
 import stat
 from pathlib import Path

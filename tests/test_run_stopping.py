@@ -3,7 +3,6 @@ timeouts and a background child, with nothing left behind (process, socket, temp
 
 import io
 import json
-import os
 import signal
 import stat
 from pathlib import Path

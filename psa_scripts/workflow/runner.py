@@ -30,7 +30,6 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, TextIO, Tuple
@@ -38,10 +37,10 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 from .. import names
 from .control_flow import ControlFlow
 from .gateway_server import GatewayServer
-from ..errors import EngineError
 from .job_player import (BEFORE_SCRIPT, CRON_WAIT, NODE_HOST, NODE_NAME, NODE_SOURCE, NODE_URL, SCRIPT_TIMEOUT,
                          JobPlayer, LocalNode)
 from .model import Workflow, parse_workflow
+from .run_containers import RunContainers, docker_engine
 from .run_control import RunControl, RunForced
 from .run_error import RunError
 from .run_report import RunReport, WorkflowRun
@@ -165,10 +164,10 @@ class Runner:
 
         if self.engine_kind == "memory" and self.engine is None:
             self.engine = FakeEngine(on_start=_announce_start)
-        self.containers = self.engine if self.engine is not None else docker_engine(self.environ)
         self.instance_id = 0
-        self.labels = self._instance_labels(1)
-        self._found_before = {c["id"] for c in self.containers.labelled(self.labels)}
+        service_id = self.deployment.job.gi.get(names.GI_SERVICE_ID) if self.deployment.job is not None else None
+        self.containers = RunContainers(self.engine if self.engine is not None else docker_engine(self.environ),
+                                        service_id, self.timeline)  # before any step: the engine answers
         self.workdir = tempfile.mkdtemp(prefix="psa-run-")
         os.chmod(self.workdir, 0o700)
         try:
@@ -210,14 +209,6 @@ class Runner:
             shutil.rmtree(self.workdir, ignore_errors=True)
         return self.report
 
-    def _instance_labels(self, instance_id: int) -> Dict[str, str]:
-        """The labels the instance's containers carry (``containers.spec.owner_labels``)."""
-        labels = {names.LABEL_INSTANCE_ID: str(instance_id)}
-        service_id = self.deployment.job.gi.get(names.GI_SERVICE_ID) if self.deployment.job is not None else None
-        if service_id and service_id.strip():
-            labels[names.LABEL_SERVICE_ID] = service_id.strip()
-        return labels
-
     def _play(self) -> None:
         deployment = self.deployment
         job = deployment.job
@@ -228,7 +219,7 @@ class Runner:
             "user_name": "admin", "instance_status": f"{source} -> {target}",
             "creation_time": int(time.time() * 1000), "variables": {}, "deployments": [], "groups": [],
             "job_submissions": []})
-        self.labels = self._instance_labels(self.instance_id)
+        self.containers.instance_id = self.instance_id
         self._status_seen = None
         job_id = self._submit(deployment, f"{source} -> {target}", {})
         with self.emulator.lock:  # PSA keeps the variables the service was started with
@@ -255,7 +246,7 @@ class Runner:
             self._close_job(deployment_run, "its status loop was still running after the actions"
                             if self.actions else None)
         if not self.actions and not self.keep:
-            self._remove_leftovers()
+            self.containers.remove_leftovers({str(variables.get(names.INSTANCE_NAME)) for variables in self._submitted})
 
     def _ending_said(self) -> str:
         if self.actions:
@@ -380,30 +371,8 @@ class Runner:
             "node_tokens": sorted(t for tokens in self.rm.node_tokens.values() for t in tokens),
             "channels": sorted(self.sync.channels),
             "credentials": sorted(self.scheduler.credentials),
-            "containers": [c["name"] for c in self._created_containers()],
+            "containers": [c["name"] for c in self.containers.created()],
         }
-
-    def _created_containers(self) -> List[Dict[str, Any]]:
-        """The containers that carry the instance's labels and were not there before the run."""
-        try:
-            return [c for c in self.containers.labelled(self.labels) if c["id"] not in self._found_before]
-        except EngineError as error:
-            self.timeline.say(f"psa run: cannot list the run's containers: {error}")
-            return []
-
-    def _remove_leftovers(self) -> None:
-        """The ending's last resort: remove what the run created and nothing took away. Only a
-        container named as one of the run's ``INSTANCE_NAME`` values: another run of the same service
-        on the same engine has the same instance labels (every run's instance is number 1)."""
-        own_names = {str(variables.get(names.INSTANCE_NAME)) for variables in self._submitted}
-        for container in self._created_containers():
-            if container["name"] not in own_names:
-                continue
-            try:
-                self.containers.remove(container["name"], owner=self.labels)
-                self.timeline.say(f"   removed container {container['name']}, which the run created")
-            except EngineError as error:
-                self.timeline.say(f"   could not remove container {container['name']}: {error}")
 
     # --- the scheduler ------------------------------------------------------------------------
     def _job(self, workflow: Workflow, job_id: str) -> Iterator[None]:
@@ -429,21 +398,6 @@ class Runner:
 def hidden_variables(job: Any) -> set:
     """The names of ``job``'s variables whose model is ``PA:HIDDEN`` (secrets: never written)."""
     return {v.name for v in job.variables if (v.model or "").strip().upper().startswith("PA:HIDDEN")}
-
-
-def docker_engine(environ: Mapping[str, str]) -> Any:
-    """The Docker API ``environ`` names, for the runner's own questions (which containers the run
-    left): RunError in one line, before any step, when it does not answer."""
-    from ..containers.docker_engine import DockerEngine
-
-    where = environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock (DOCKER_HOST is not set)"
-    try:
-        engine = DockerEngine.from_env(environ, timeout=10)
-        engine.ping()
-    except EngineError:
-        raise RunError(f"no container engine answers at DOCKER_HOST={where}: start one (tools/engine-up.sh "
-                       "provisions Podman's), or run with --engine memory") from None
-    return engine
 
 
 def _announce_start(name: str, container: Any) -> None:
