@@ -981,6 +981,18 @@ def with_bucket(package: Package, bucket: str) -> Package:
     return replace(package, bucket=bucket, objects=objects)
 
 
+# The standard bucket's package definition, installed with psa-scripts (package data; in the source
+# tree a link to bundles/service-automation-python), so a wheel builds it without a clone.
+STANDARD_PACKAGE_DIR = Path(__file__).resolve().parent / "templates" / "service-automation-python"
+
+
+def build_standard(out_dir: Path, *, bucket: Optional[str] = None) -> Tuple[Path, Package]:
+    """Build ``<out_dir>/service-automation-python.zip``: every script of SCRIPTS, self-contained,
+    from the installed psa-scripts (``bucket``: another bucket for it)."""
+    package = build_package(STANDARD_PACKAGE_DIR, bucket=bucket)
+    return write_zip(package, out_dir / f"{package.slug}{ZIP_SUFFIX}"), package
+
+
 def build_all(bundles_dir: Path, out_dir: Path, *, bucket: Optional[str] = None,
               search_path: Optional[Sequence[Path]] = None) -> List[Tuple[Path, Package]]:
     """Build ``<out_dir>/<slug>.zip`` for every package of ``bundles_dir`` (author scripts'

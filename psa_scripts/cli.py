@@ -58,11 +58,16 @@ def _url(value: str) -> str:
 
 
 def _bundle(args: argparse.Namespace) -> int:
-    from .bundler import build_all
+    from .bundler import build_all, build_standard
 
-    if not args.bundles.is_dir():
-        raise UsageError(f"{args.bundles} is not a directory: pass the bundles/ directory of the repository")
-    for path, package in build_all(args.bundles, args.out, bucket=args.bucket, search_path=args.path):
+    if args.standard:
+        built = [build_standard(args.out, bucket=args.bucket)]
+    elif not args.bundles.is_dir():
+        raise UsageError(f"{args.bundles} is not a directory: pass the directory of your packages (--bundles DIR), "
+                         "or --standard for the standard bucket")
+    else:
+        built = build_all(args.bundles, args.out, bucket=args.bucket, search_path=args.path)
+    for path, package in built:
         kinds = sorted({o.kind for o in package.objects})
         print(f"{path}: {package.slug} {package.version}, bucket {package.bucket}, "
               f"{len(package.objects)} objects ({', '.join(kinds)})")
@@ -272,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--out", type=Path, default=Path("dist"), help="where the zips go (default: dist)")
     bundle.add_argument("--bucket", type=_bucket, help="bucket of every package (and of the workflows' script URLs)")
     bundle.add_argument("--bundles", type=Path, default=DEFAULT_BUNDLES, help="package definitions (default: bundles)")
+    bundle.add_argument("--standard", action="store_true", help="build only the standard bucket's package, "
+                        "service-automation-python (our scripts), from the installed psa-scripts")
     bundle.add_argument("--path", type=Path, action="append", metavar="DIR",
                         help="where the modules of your scripts (package.json \"scripts\") are found; repeatable "
                              "(default: the current directory)")

@@ -1,11 +1,12 @@
-"""The scripts' reference tables, generated from their contracts and their imports.
+"""The reference pages' generated sections: the scripts' tables and the validation rules.
 
-README's "Variables" and "What a node needs" sections are generated here, from each script's
-``CONTRACT`` (``psa_scripts.contract``) and from the modules its bundled file embeds
-(``bundler.module_closure``), so the documentation says exactly what the code does. A test
-fails when README drifts; to refresh it::
+docs/scripts.md's "Variables" and "What a node needs" sections are generated here, from each
+script's ``CONTRACT`` (``psa_scripts.contract``) and from the modules its bundled file embeds
+(``bundler.module_closure``); docs/validate.md's rules from the rule registry
+(``validate.RULES``). So the documentation says exactly what the code does: a test fails when a
+page drifts; to refresh them::
 
-    python -m psa_scripts.reference --write README.md
+    python -m psa_scripts.reference --write docs/scripts.md --write docs/validate.md
 """
 
 from __future__ import annotations
@@ -53,30 +54,49 @@ def packages_table() -> str:
     return "\n".join(rows)
 
 
-SECTIONS = {"variables": variables_table, "packages": packages_table}
+def rules_list() -> str:
+    """Every rule of ``psa validate``: its code, its title and the paragraph ``--explain`` prints."""
+    from .validate import RULES
+
+    return "\n\n".join(f"### {code}: {title}\n\n{text}" for code, (title, text) in sorted(RULES.items()))
+
+
+SECTIONS = {"variables": variables_table, "packages": packages_table, "rules": rules_list}
+# The page each generated section lives in, relative to the repository.
+PAGES = {"docs/scripts.md": ("variables", "packages"), "docs/validate.md": ("rules",)}
 
 
 def _pattern(name: str) -> "re.Pattern[str]":
     return re.compile(re.escape(BEGIN.format(name=name)) + r"\n.*?" + re.escape(END.format(name=name)), re.S)
 
 
-def refresh(text: str) -> str:
-    """``text`` with every generated section replaced by what the code says today."""
-    for name, render in SECTIONS.items():
-        block = f"{BEGIN.format(name=name)}\n{render()}\n{END.format(name=name)}"
+def sections_in(text: str) -> List[str]:
+    """The generated sections ``text`` holds (by their opening marker)."""
+    return [name for name in SECTIONS if BEGIN.format(name=name) in text]
+
+
+def refresh(text: str, sections: Optional[Sequence[str]] = None) -> str:
+    """``text`` with each of ``sections`` (default: the scripts' tables) replaced by what the code says today."""
+    for name in sections if sections is not None else PAGES["docs/scripts.md"]:
+        block = f"{BEGIN.format(name=name)}\n{SECTIONS[name]()}\n{END.format(name=name)}"
         text, count = _pattern(name).subn(lambda _: block, text)
         if count != 1:
-            raise ValueError(f"README must hold exactly one generated '{name}' section, found {count}")
+            raise ValueError(f"the page must hold exactly one generated '{name}' section, found {count}")
     return text
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m psa_scripts.reference", description=__doc__.splitlines()[0])
-    parser.add_argument("--write", metavar="FILE", type=Path, help="refresh the generated sections of FILE")
+    parser.add_argument("--write", metavar="FILE", type=Path, action="append",
+                        help="refresh the generated sections FILE holds (repeatable)")
     args = parser.parse_args(argv)
-    if args.write:
-        args.write.write_text(refresh(args.write.read_text(encoding="utf-8")), encoding="utf-8")
-    else:
+    for page in args.write or ():
+        text = page.read_text(encoding="utf-8")
+        found = sections_in(text)
+        if not found:
+            parser.error(f"{page}: holds no generated section (markers like {BEGIN.format(name='variables')})")
+        page.write_text(refresh(text, found), encoding="utf-8")
+    if not args.write:
         for render in SECTIONS.values():
             print(render(), end="\n\n")
     return 0

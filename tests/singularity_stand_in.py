@@ -4,7 +4,7 @@
 ``directory``. It answers the two commands our engine uses the way the Apptainer sources say
 ``singularity`` does (``instance list --json [name]``, ``instance stop name``), from a JSON
 state file the test controls, and appends each argv it was run with to a log the test reads.
-What a real engine would answer beyond that is not observed: README marks it unverified.
+What a real engine would answer beyond that is not observed: docs/groovy-bucket.md marks it unverified.
 """
 
 import json

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from psa_scripts import __version__
 from psa_scripts.cli import main, scheduler_url_for
 from psa_scripts.scripts import SCRIPTS
 from psa_scripts.testing.emulator import ProActiveEmulator
@@ -61,7 +62,16 @@ def test_bundle_without_a_bundles_directory_is_one_clear_line(capsys, tmp_path, 
     monkeypatch.chdir(tmp_path)
     code, out, err = run(capsys, "bundle")
     assert code == 2 and out == ""  # a missing path is a usage error
-    assert err == "psa bundle: bundles is not a directory: pass the bundles/ directory of the repository\n"
+    assert err == "psa bundle: bundles is not a directory: pass the directory of your packages (--bundles DIR), or --standard for the standard bucket\n"
+
+
+def test_bundle_standard_builds_the_standard_bucket_anywhere(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no bundles/ here: the package definition comes with psa-scripts
+    code, out, err = run(capsys, "bundle", "--standard", "--out", "dist")
+    assert (code, err) == (0, "")
+    assert out.startswith(f"dist/service-automation-python.zip: service-automation-python {__version__}, "
+                          f"bucket service-automation-python, {len(SCRIPTS)} objects (Script/clean, ")
+    assert sorted(p.name for p in (tmp_path / "dist").iterdir()) == ["service-automation-python.zip"]
 
 
 def test_bundle_refuses_a_bad_bucket_name(capsys):
@@ -260,7 +270,7 @@ def test_version(capsys):
     (["validate", "nope.xml"], "psa validate: no such file or directory: nope.xml"),
     (["publish", "nope", "--url", "http://127.0.0.1:9/catalog", "--session-id", "x"],
      "psa publish: no such file or directory: nope (give a dist directory or a package zip)"),
-    (["bundle", "--bundles", "nope"], "psa bundle: nope is not a directory: pass the bundles/ directory of the repository"),
+    (["bundle", "--bundles", "nope"], "psa bundle: nope is not a directory: pass the directory of your packages (--bundles DIR), or --standard for the standard bucket"),
 ])
 def test_a_missing_path_is_a_usage_error_exit_2(capsys, tmp_path, monkeypatch, argv, message):
     monkeypatch.chdir(tmp_path)
@@ -343,7 +353,7 @@ def test_package_metadata_has_an_spdx_license_classifiers_urls_py_typed_and_the_
     assert metadata["license"] == "Apache-2.0"  # an SPDX string: no setuptools deprecation noise
     assert "Typing :: Typed" in metadata["classifiers"] and metadata["urls"]
     assert project["tool"]["setuptools"]["package-data"]["psa_scripts"] == [
-        "py.typed", "templates/docker-service-template/*"]  # psa new's template: see tests/test_installed_wheel.py
+        "py.typed", "templates/docker-service-template/*", "templates/service-automation-python/*"]  # psa new's template: see tests/test_installed_wheel.py
     assert (REPO / "psa_scripts" / "py.typed").is_file()
 
 

@@ -34,7 +34,8 @@ def venv_bin(tmp_path_factory):
     source = work / "source"
     shutil.copytree(ROOT / "psa_scripts", source / "psa_scripts", symlinks=True,
                     ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "bundles" / "docker-service-template", source / "bundles" / "docker-service-template")
+    for package in ("docker-service-template", "service-automation-python"):  # what psa_scripts/templates links to
+        shutil.copytree(ROOT / "bundles" / package, source / "bundles" / package)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
     shell(sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps",
@@ -77,3 +78,15 @@ def test_a_service_made_from_the_wheel_validates_tests_and_bundles(venv_bin, ser
     assert "3 passed" in tested
     assert shell(venv_bin / "psa", "bundle", "--out", tmp_path, cwd=service, bin_dir=venv_bin) == \
         f"{tmp_path}/tiny-httpd.zip: tiny-httpd 0.1.0, bucket tiny-httpd, 5 objects (Script/task, Workflow/psa)\n"
+
+
+def test_the_standard_bucket_is_built_from_the_wheel_and_the_rehearsal_publishes_both(venv_bin, service, tmp_path):
+    """No clone: psa bundle --standard builds service-automation-python from the installed package, and
+    the publish rehearsal (a local Catalog: dry run, publish, republish) takes both zips."""
+    dist = service / "dist"
+    shell(venv_bin / "psa", "bundle", cwd=service, bin_dir=venv_bin)
+    built = shell(venv_bin / "psa", "bundle", "--standard", cwd=service, bin_dir=venv_bin)
+    assert built.startswith("dist/service-automation-python.zip: service-automation-python ")
+    assert sorted(p.name for p in dist.iterdir()) == ["service-automation-python.zip", "tiny-httpd.zip"]
+    rehearsal = shell(venv_bin / "python", "-m", "psa_scripts.publish", "dist", cwd=service, bin_dir=venv_bin)
+    assert "Start_Tiny_Httpd" in rehearsal and "Post_Start_Service" in rehearsal

@@ -27,7 +27,7 @@ from typing import Dict, List, Sequence, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "build" / "mutate"
-COPIED = ("psa_scripts", "tests", "bundles", "README.md")
+COPIED = ("psa_scripts", "tests", "bundles", "docs", "tools", "README.md")
 
 # mutmut's exit codes for one mutant: a test failed (killed), the run timed out (killed), or
 # no test failed (survived) / no test covers the mutated function (survived, uncovered).
@@ -70,7 +70,7 @@ def _config(shard: Shard, tree: Path) -> str:
         # psa-scripts is not installed here (mutmut must import the mutated copy), so its pytest
         # plugin's entry point is not either: load the plugin by name.
         f"pytest_add_cli_args = {json.dumps(['-p', 'no:cacheprovider', '-p', 'psa_scripts.testing.plugin', '-q', *shard.tests])}",
-        'also_copy = ["bundles/", "README.md"]',
+        'also_copy = ["bundles/", "docs/", "tools/", "README.md"]',
         "",
         "[tool.pytest.ini_options]",
         'pythonpath = ["tests"]',

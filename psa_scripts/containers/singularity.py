@@ -8,7 +8,7 @@ on PATH; ``apptainer`` works: it answers the same commands), else ``singularity`
 
 What is used, from the Apptainer sources (``cmd/internal/cli/instance_list_linux.go``,
 ``instance_stop_linux.go``, ``internal/app/apptainer/instance_linux.go``) — *unverified*
-against a real engine, none could be installed where this was written (README):
+against a real engine, none could be installed where this was written (docs/groovy-bucket.md):
 
 - ``singularity instance list --json <name>`` prints ``{"instances": [{"instance": <name>,
   "pid": .., "img": .., "ip": .., "logErrPath": .., "logOutPath": ..}]}``; the name argument
