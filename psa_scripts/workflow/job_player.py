@@ -29,7 +29,7 @@ from .gateway_server import EngineService, GatewayServer, LiveMap, Session
 from .model import ScriptRef, Task, Workflow
 from .run_control import RunControl
 from .run_report import RunReport, ScriptRun, WorkflowRun
-from .script_process import last_words, run_script_file, write_script
+from .script_process import ScriptExit, last_words, run_script_file, write_script
 from .script_source import ScriptSource
 from .substitution import read_flag, substitute
 from .timeline import Timeline
@@ -301,10 +301,7 @@ class JobPlayer:
             os.unlink(path)
         code, lines = ended.code, ended.lines
         ok = code == 0 and not ended.timed_out
-        error = None if ok else (f"killed after {self.script_timeout:g} s (the script timeout), with what it started"
-                                 if ended.timed_out else "killed: psa run was forced to stop"
-                                 if self.control.forced.is_set() else
-                                 last_words(lines) or f"Python process execution has failed with exit code {code}")
+        error = None if ok else self._why_failed(ended)
         seconds = time.monotonic() - started
         self.timeline.say(f"{label} {ref.label}: " + ("ok" if ok else f"FAILED (exit code {code}): {error}")
                           + f" ({seconds:.1f} s)")
@@ -314,3 +311,11 @@ class JobPlayer:
             self.report.log_lines.extend(lines)
         self.on_script_done()
         return _ScriptResult(ok, session.writeback if ok else {}, error)
+
+    def _why_failed(self, ended: ScriptExit) -> str:
+        """The error of a script run that failed: its timeout, a forced stop, else its last words."""
+        if ended.timed_out:
+            return f"killed after {self.script_timeout:g} s (the script timeout), with what it started"
+        if self.control.forced.is_set():
+            return "killed: psa run was forced to stop"
+        return last_words(ended.lines) or f"Python process execution has failed with exit code {ended.code}"
