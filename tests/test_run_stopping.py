@@ -124,3 +124,22 @@ def test_keep_leaves_the_service_running_and_says_how_to_remove_it(tmp_path):
     assert lines[1] == ("  container docker-service-1 (kept running: --keep): remove it with: "
                         "docker --host unix:///run/engine.sock rm -f docker-service-1")
     assert "  node token PSA_docker-service-1: in the run's own PSA, gone with this run" in lines[2]
+
+
+class _InterfaceOnly:
+    """A test's own engine double: the script-facing interface, no way to list by label."""
+
+    def __init__(self, engine):
+        self._engine = engine
+
+    def __getattr__(self, name):
+        if name not in ("is_running", "read_logs", "inspect", "deploy", "stop", "start", "remove"):
+            raise AttributeError(name)
+        return getattr(self._engine, name)
+
+
+def test_an_engine_double_that_cannot_list_by_label_still_runs(tmp_path):
+    inner = FakeEngine()
+    report = Runner(DEPLOYMENT, engine=_InterfaceOnly(inner), ticks=0, out=io.StringIO()).run()
+    assert report.ok and report.status == "FINISHED"  # the finish workflow took the container away
+    assert inner.containers == {} and report.left_behind["containers"] == []
