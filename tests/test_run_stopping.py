@@ -11,7 +11,7 @@ import pytest
 from psa_run_process import PsaRun, gone
 
 from psa_scripts.testing import FakeEngine
-from psa_scripts.workflow.run_command import summary_lines
+from psa_scripts.workflow.summary import summary_lines
 from psa_scripts.workflow.runner import Runner
 
 BUNDLES = Path(__file__).resolve().parent.parent / "bundles"
@@ -143,3 +143,23 @@ def test_an_engine_double_that_cannot_list_by_label_still_runs(tmp_path):
     report = Runner(DEPLOYMENT, engine=_InterfaceOnly(inner), ticks=0, out=io.StringIO()).run()
     assert report.ok and report.status == "FINISHED"  # the finish workflow took the container away
     assert inner.containers == {} and report.left_behind["containers"] == []
+
+
+def test_another_runs_container_with_the_same_labels_is_neither_listed_nor_removed(tmp_path):
+    """Every run's instance is number 1: another run of the same service on the same engine makes
+    containers with the same labels, under its own INSTANCE_NAME. This run leaves them alone."""
+    from psa_scripts import names
+    from psa_scripts.testing import ContainerState
+
+    alone = tmp_path / "Docker_Service_Template.xml"  # no finish workflow: the ending removes by label
+    alone.write_text(DEPLOYMENT.read_text())
+    engine = FakeEngine()
+    labels = {names.LABEL_INSTANCE_ID: "1", names.LABEL_SERVICE_ID: "Docker_Service_Template"}
+
+    def another_run_deploys(runner, n):
+        engine.containers["their-service-1"] = ContainerState(running=True, id="ab" * 32, labels=dict(labels))
+
+    report = Runner(alone, engine=engine, ticks=2, tick_seconds=0, on_tick=another_run_deploys,
+                    out=io.StringIO()).run()
+    assert sorted(engine.containers) == ["their-service-1"]
+    assert report.left_behind["containers"] == []

@@ -16,8 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from .run_report import RunReport, write_report
+from .run_report import write_report
 from .runner import Runner
+from .summary import summary_lines
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -65,36 +66,3 @@ def undeclared_variables(runner: Runner, variables: Dict[str, str]) -> List[str]
     """The ``--var`` names that no workflow of the run declares."""
     declared = {variable.name for workflow in runner.workflows() for variable in workflow.job.variables}
     return sorted(name for name in variables if name not in declared)
-
-
-def summary_lines(report: RunReport, engine: str, docker_host: Optional[str], keep: bool) -> List[str]:
-    """The closing lines: how the instance ended, then one line for each thing left, with how it goes."""
-    left = report.left_behind
-    failures = [w.reason or f"{w.workflow} failed" for w in report.workflows if not w.ok]
-    if report.status == "ERROR":
-        failures.append("the instance is in ERROR")
-    if report.forced:
-        failures.append(f"forced to stop ({report.stopped_by}, twice): its ending did not run")
-    things = _left_lines(left, engine, docker_host, keep)
-    head = (f"psa run: instance {report.instance.get('instance_id')} ended {report.status}; "
-            + ("left behind:" if things else "nothing left behind")
-            + ("" if report.ok else "; FAILED: " + "; ".join(failures)))
-    return [head] + things
-
-
-def _left_lines(left: Dict[str, Any], engine: str, docker_host: Optional[str], keep: bool) -> List[str]:
-    lines = []
-    for name in left.get("containers") or ():
-        if engine == "memory":
-            lines.append(f"  container {name}: in the in-memory engine, gone with this run")
-        else:
-            host = ["--host", docker_host] if docker_host else []
-            command = " ".join(["docker", *host, "rm", "-f", name])
-            lines.append(f"  container {name}" + (" (kept running: --keep)" if keep else "")
-                         + f": remove it with: {command}")
-    for kind, label in (("node_tokens", "node token"), ("channels", "synchronization channel"),
-                        ("credentials", "third-party credential")):
-        for item in left.get(kind) or ():
-            lines.append(f"  {label} {item}: in the run's own PSA, gone with this run (the service did not "
-                         "release it)")
-    return lines

@@ -3,9 +3,9 @@
 Every container the Docker scripts create carries the instance's labels
 (``containers.spec.owner_labels``: ``PCA_INSTANCE_ID`` and ``pca.service.id``). The run notes
 those already there before it starts (not its own), lists the others at the end on the real
-engine as on the in-memory one, and, as the ending's last resort, removes those named by one
-of its ``INSTANCE_NAME`` values: every run's instance is number 1, so another run of the same
-service on the same engine carries the same labels, under another name.
+engine as on the in-memory one, and, as the ending's last resort, removes them. Only those
+named by one of its ``INSTANCE_NAME`` values count: every run's instance is number 1, so
+another run of the same service on the same engine carries the same labels, under another name.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class RunContainers:
         self.service_id = (service_id or "").strip() or None
         self.timeline = timeline
         self.instance_id = instance_id
+        self.own_names: Set[str] = set()  # the run's INSTANCE_NAME values: the names its containers get
         self.found_before: Set[str] = {c["id"] for c in self._labelled()}
 
     @property
@@ -37,9 +38,10 @@ class RunContainers:
         return labels
 
     def created(self) -> List[Dict[str, Any]]:
-        """The containers (``name``, ``id``, ``running``) with the instance's labels that were not there before."""
+        """The run's containers (``name``, ``id``, ``running``): the instance's labels, one of its names,
+        not there before it started."""
         try:
-            return [c for c in self._labelled() if c["id"] not in self.found_before]
+            return [c for c in self._labelled() if c["id"] not in self.found_before and c["name"] in self.own_names]
         except EngineError as error:
             self.timeline.say(f"psa run: cannot list the run's containers: {error}")
             return []
@@ -50,11 +52,9 @@ class RunContainers:
         labelled = getattr(self.engine, "labelled", None)
         return labelled(self.labels) if labelled is not None else []
 
-    def remove_leftovers(self, own_names: Set[str]) -> None:
-        """Remove the created containers named in ``own_names`` (the run's INSTANCE_NAME values)."""
+    def remove_leftovers(self) -> None:
+        """Remove the run's containers still there (the ending's last resort)."""
         for container in self.created():
-            if container["name"] not in own_names:
-                continue
             try:
                 self.engine.remove(container["name"], owner=self.labels)
                 self.timeline.say(f"   removed container {container['name']}, which the run created")

@@ -116,7 +116,6 @@ class Runner:
             raise RunError(f"engine {engine!r}: expected docker or memory")
         self.engine = engine if not isinstance(engine, str) else None
         self._jobs = 0
-        self._submitted: List[Dict[str, str]] = []  # each job's variables, as submitted
         self._flows: Dict[int, ControlFlow] = {}
         for workflow_ in [self.deployment] + self.actions:
             self.source.check(workflow_)
@@ -246,7 +245,7 @@ class Runner:
             self._close_job(deployment_run, "its status loop was still running after the actions"
                             if self.actions else None)
         if not self.actions and not self.keep:
-            self.containers.remove_leftovers({str(variables.get(names.INSTANCE_NAME)) for variables in self._submitted})
+            self.containers.remove_leftovers()
 
     def _ending_said(self) -> str:
         if self.actions:
@@ -312,7 +311,8 @@ class Runner:
         declared.update({k: v for k, v in self.overrides.items() if k in declared or not inherited})
         declared[names.PCA_INSTANCE_ID] = str(self.instance_id)
         self._job_variables = resolve_variables(declared, context)
-        self._submitted.append(self._job_variables)
+        if self._job_variables.get(names.INSTANCE_NAME):
+            self.containers.own_names.add(self._job_variables[names.INSTANCE_NAME])
         self.report.secrets.update(value for name, value in self._job_variables.items()
                                    if name in hidden_variables(job) and value)
         with self.emulator.lock:
