@@ -163,3 +163,23 @@ def test_another_runs_container_with_the_same_labels_is_neither_listed_nor_remov
                     out=io.StringIO()).run()
     assert sorted(engine.containers) == ["their-service-1"]
     assert report.left_behind["containers"] == []
+
+
+def test_a_run_that_cannot_go_on_still_removes_the_containers_it_created(tmp_path):
+    from psa_scripts.workflow.runner import RunError
+
+    alone = tmp_path / "Docker_Service_Template.xml"
+    alone.write_text(DEPLOYMENT.read_text())
+    script = tmp_path / "act.py"
+    script.write_text('print("acting")\n')
+    action = tmp_path / "Act.xml"
+    action.write_text('<job xmlns="urn:proactive:jobdescriptor:3.14" name="Act"><genericInformation>'
+                      '<info name="pca.states" value="(RUNNING,RUNNING)"/></genericInformation><taskFlow>'
+                      '<task name="A"><scriptExecutable><script><file path="act.py" language="cpython"/>'
+                      "</script></scriptExecutable></task></taskFlow></job>")
+    engine = FakeEngine()
+    runner = Runner(alone, engine=engine, ticks=2, tick_seconds=0, then=[action], out=io.StringIO(),
+                    on_tick=lambda run, n: script.unlink())  # gone once checked: the action cannot run
+    with pytest.raises(RunError, match="cannot read script file"):
+        runner.run()
+    assert engine.containers == {}

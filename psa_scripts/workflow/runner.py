@@ -191,6 +191,11 @@ class Runner:
                         self.report.forced = True
                         self.timeline.say(f"psa run: forced to stop ({self.control.reason}, twice): the scripts' "
                                           "processes were killed; the ending did not run")
+                    except Exception:  # the run cannot go on (a script file gone...): still nothing left
+                        self.control.kill_all()
+                        if not self.keep:
+                            self.containers.remove_leftovers()
+                        raise
                     finally:
                         self.control.kill_all()
                         for job in self._open_jobs:
@@ -379,7 +384,9 @@ class Runner:
         """The job ``job_id`` of ``workflow`` played by the scheduler, with the variables of its submission."""
         job = workflow.job
         assert job is not None
-        return self.player.job(workflow, job_id, self._scheduler_variables(job_id, job.name), self._job_variables)
+        run = self.player.job(workflow, job_id, self._scheduler_variables(job_id, job.name), self._job_variables)
+        self._open_jobs.append(run)  # closed when the run ends, whatever the ending
+        return run
 
     def _scheduler_variables(self, job_id: str, job_name: str) -> Dict[str, str]:
         emulator = self.emulator
