@@ -99,3 +99,44 @@ def test_a_script_past_its_time_limit_is_killed():
 def test_output_is_read_as_utf_8_with_bad_bytes_replaced_and_spaces_kept():
     outcome = run("printf 'caf\\303\\251 \\377  \\n'\nread line; echo \"stdin: [$line]\"")
     assert outcome.ok and outcome.lines == ["caf\u00e9 \ufffd  ", "stdin: []"]  # no input: an empty stdin
+
+
+def _in_thread(target):
+    """Run ``target`` in a thread; the thread and what ``target`` gives back (a list of one)."""
+    import threading
+
+    given = []
+    thread = threading.Thread(target=lambda: given.append(target()), daemon=True)
+    thread.start()
+    return thread, given
+
+
+def test_a_kept_child_holding_the_output_does_not_hold_the_script(tmp_path):
+    # DISABLE_PTK keeps the child, and the child keeps bash's stdout open for ever: the run must
+    # still end once bash has exited (the output is read for a short grace, not to its end).
+    pid_file = tmp_path / "child.pid"
+    script = f"sleep 100000 &\necho $! > {pid_file}\necho started"
+    thread, given = _in_thread(lambda: run(script, {"genericInformation": {"DISABLE_PTK": "true"}}))
+    try:
+        thread.join(30)
+        assert not thread.is_alive(), "a child holding bash's output held the script"
+        assert given[0].ok and given[0].lines == ["started"]
+    finally:
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text()), 9)
+
+
+def test_a_forced_stop_kills_a_running_bash_script_and_its_children():
+    from psa_scripts.workflow.run_control import RunControl
+
+    control = RunControl()
+    thread, given = _in_thread(lambda: run("sleep 100000 &\nsleep 100000", control=control))
+    deadline = time.monotonic() + 10
+    while not control._groups and time.monotonic() < deadline:  # registered once started
+        time.sleep(0.01)
+    assert control._groups, "the bash script never registered its process group"
+    control.stop("SIGINT")
+    assert control.stop("SIGINT") is True  # the second request forces: every group killed
+    thread.join(30)
+    assert not thread.is_alive() and given[0].ok is False
+    assert control._groups == set()

@@ -106,3 +106,14 @@ def test_a_script_context_uses_the_engine_handed_as_a_binding():
 
     engine = object()
     assert ScriptContext({"variables": {}, names.ENGINE_BINDING: engine}).engine is engine
+
+
+def test_the_runners_gateway_serves_every_call_of_the_engine_interface():
+    """What a script can ask the real engine it can ask the run's in-memory engine (Resume's inspect...)."""
+    from psa_scripts.engine import ContainerEngine
+    from psa_scripts.workflow.gateway_server import _ALLOWED, EngineService
+
+    interface = {name for name in vars(ContainerEngine) if not name.startswith("_")}
+    assert interface == {"is_running", "read_logs", "inspect", "deploy", "stop", "start", "remove"}
+    assert interface == _ALLOWED["engine"]
+    assert all(hasattr(EngineService, name) and hasattr(gateway.RemoteEngine, name) for name in interface)

@@ -1,7 +1,6 @@
 """No script or input crashes psa run: bad keys, endless loops, self-referencing variables;
 and the report keeps secrets (PA:HIDDEN values, credentials) out, in a file only its owner reads."""
 
-import io
 import json
 import stat
 from pathlib import Path
@@ -108,3 +107,14 @@ def test_the_runs_emulator_takes_only_the_runners_sessions_on_loopback(tmp_path)
     report = Runner(_workflow(tmp_path, _task("Probe", PROBE))).run()
     assert report.scripts[0].output.splitlines() == [
         "login 401", "anonymous 401", "guessed 401", "runner's session 200", "127.0.0.1 127.0.0.1"]
+
+
+def test_no_engine_answering_is_one_line_before_any_step(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    deployment = Path(__file__).resolve().parent.parent / "bundles" / "docker-service-template" / \
+        "Docker_Service_Template.xml"
+    assert cli.main(["run", str(deployment), "--engine", "docker", "--ticks", "0"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (f"psa run: no container engine answers at DOCKER_HOST=unix://{tmp_path}/no-engine.sock: "
+                            "start one (tools/engine-up.sh provisions Podman's), or run with --engine memory\n")

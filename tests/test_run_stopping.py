@@ -3,7 +3,6 @@ timeouts and a background child, with nothing left behind (process, socket, temp
 
 import io
 import json
-import os
 import signal
 import stat
 from pathlib import Path
@@ -125,3 +124,62 @@ def test_keep_leaves_the_service_running_and_says_how_to_remove_it(tmp_path):
     assert lines[1] == ("  container docker-service-1 (kept running: --keep): remove it with: "
                         "docker --host unix:///run/engine.sock rm -f docker-service-1")
     assert "  node token PSA_docker-service-1: in the run's own PSA, gone with this run" in lines[2]
+
+
+class _InterfaceOnly:
+    """A test's own engine double: the script-facing interface, no way to list by label."""
+
+    def __init__(self, engine):
+        self._engine = engine
+
+    def __getattr__(self, name):
+        if name not in ("is_running", "read_logs", "inspect", "deploy", "stop", "start", "remove"):
+            raise AttributeError(name)
+        return getattr(self._engine, name)
+
+
+def test_an_engine_double_that_cannot_list_by_label_still_runs(tmp_path):
+    inner = FakeEngine()
+    report = Runner(DEPLOYMENT, engine=_InterfaceOnly(inner), ticks=0, out=io.StringIO()).run()
+    assert report.ok and report.status == "FINISHED"  # the finish workflow took the container away
+    assert inner.containers == {} and report.left_behind["containers"] == []
+
+
+def test_another_runs_container_with_the_same_labels_is_neither_listed_nor_removed(tmp_path):
+    """Every run's instance is number 1: another run of the same service on the same engine makes
+    containers with the same labels, under its own INSTANCE_NAME. This run leaves them alone."""
+    from psa_scripts import names
+    from psa_scripts.testing import ContainerState
+
+    alone = tmp_path / "Docker_Service_Template.xml"  # no finish workflow: the ending removes by label
+    alone.write_text(DEPLOYMENT.read_text())
+    engine = FakeEngine()
+    labels = {names.LABEL_INSTANCE_ID: "1", names.LABEL_SERVICE_ID: "Docker_Service_Template"}
+
+    def another_run_deploys(runner, n):
+        engine.containers["their-service-1"] = ContainerState(running=True, id="ab" * 32, labels=dict(labels))
+
+    report = Runner(alone, engine=engine, ticks=2, tick_seconds=0, on_tick=another_run_deploys,
+                    out=io.StringIO()).run()
+    assert sorted(engine.containers) == ["their-service-1"]
+    assert report.left_behind["containers"] == []
+
+
+def test_a_run_that_cannot_go_on_still_removes_the_containers_it_created(tmp_path):
+    from psa_scripts.workflow.runner import RunError
+
+    alone = tmp_path / "Docker_Service_Template.xml"
+    alone.write_text(DEPLOYMENT.read_text())
+    script = tmp_path / "act.py"
+    script.write_text('print("acting")\n')
+    action = tmp_path / "Act.xml"
+    action.write_text('<job xmlns="urn:proactive:jobdescriptor:3.14" name="Act"><genericInformation>'
+                      '<info name="pca.states" value="(RUNNING,RUNNING)"/></genericInformation><taskFlow>'
+                      '<task name="A"><scriptExecutable><script><file path="act.py" language="cpython"/>'
+                      "</script></scriptExecutable></task></taskFlow></job>")
+    engine = FakeEngine()
+    runner = Runner(alone, engine=engine, ticks=2, tick_seconds=0, then=[action], out=io.StringIO(),
+                    on_tick=lambda run, n: script.unlink())  # gone once checked: the action cannot run
+    with pytest.raises(RunError, match="cannot read script file"):
+        runner.run()
+    assert engine.containers == {}

@@ -334,3 +334,20 @@ def test_a_replicate_that_asks_no_whole_number_of_runs_fails(tmp_path, runs):
     assert report.workflows[0].reason == (f"task Split: its replicate flow script must set runs to a whole number "
                                           f">= 1, got '{runs}'")
     assert [s.output for s in report.scripts if s.slot == "executable"] == ["split"]
+
+
+def test_an_all_finished_action_ends_the_service_through_the_memory_engines_gateway(tmp_path):
+    """An action whose pca.states is (ALL,FINISHED) is offered from any status, and its Docker
+    script reaches the in-memory engine over the runner's gateway."""
+    deployment, finish, name = PAIRS["docker-service-template"]
+    text = (BUNDLES / "docker-service-template" / finish).read_text()
+    states = '"(RUNNING,FINISHED)(PAUSED,FINISHED)(ERROR,FINISHED)"'
+    assert states in text
+    from_all = tmp_path / "Finish_From_All.xml"
+    from_all.write_text(text.replace(states, '"(ALL,FINISHED)"'))
+    engine = FakeEngine()
+    report = Runner(BUNDLES / "docker-service-template" / deployment, engine=engine, ticks=1, tick_seconds=0,
+                    then=[from_all], out=io.StringIO()).run()
+    assert report.ok and report.status_history == ["VOID -> RUNNING", "RUNNING", "FINISHED"]
+    assert report.workflows[1].transition == "RUNNING -> FINISHED"
+    assert engine.containers == {} and name not in report.left_behind["containers"]

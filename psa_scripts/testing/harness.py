@@ -213,19 +213,22 @@ class Harness:
 
     def run_workflow(self, workflow: Any, *, then: Any = (), ticks: Optional[int] = 1,
                      variables: Optional[Mapping[str, str]] = None, engine: Any = None,
-                     on_tick: Optional[Callable[[Any, int], None]] = None, out: Any = None) -> Any:
-        """Run a service's deployment workflow, its status loop ``ticks`` times, then the ``then``
-        actions, end to end as ``psa run`` does (its own local PSA and node; each script in a
-        fresh interpreter). ``engine``: ``"docker"``, ``"memory"`` or an engine object (default:
-        this harness's engine, else a fresh ``FakeEngine``). ``on_tick(runner, n)`` runs between
-        loop iterations (a test appends log lines there). Returns the ``RunReport``."""
+                     on_tick: Optional[Callable[[Any, int], None]] = None, out: Any = None,
+                     keep: bool = False) -> Any:
+        """Run a service's deployment workflow, its status loop ``ticks`` times, then its ending,
+        end to end as ``psa run`` does (its own local PSA and node; each script in a fresh
+        interpreter): the ``then`` actions, else the service's finish workflow beside the
+        deployment, else the removal of the containers it created; ``keep``: none of that.
+        ``engine``: ``"docker"``, ``"memory"`` or an engine object (default: this harness's
+        engine, else a fresh ``FakeEngine``). ``on_tick(runner, n)`` runs between loop iterations
+        (a test appends log lines there). Returns the ``RunReport``."""
         from pathlib import Path
 
         from ..workflow.runner import Runner
 
         chosen = engine if engine is not None else (self.engine if self.engine is not None else "memory")
         return Runner(Path(workflow), variables=variables, engine=chosen, ticks=ticks,
-                      then=[Path(p) for p in then], out=out, tick_seconds=0.0, on_tick=on_tick).run()
+                      then=[Path(p) for p in then], out=out, tick_seconds=0.0, on_tick=on_tick, keep=keep).run()
 
     def run(self, script: Any, state: State = State(), *, kind: Optional[str] = None, **variables: Any) -> Outcome:
         """Run ``script`` on ``state`` (``variables`` override the state's) and report.

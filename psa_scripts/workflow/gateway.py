@@ -148,6 +148,9 @@ class RemoteEngine:
         batch = self._call("read_logs", name, cursor, max_lines, max_bytes)
         return LogBatch(batch["lines"], batch["cursor"], batch["skipped"])
 
+    def inspect(self, name: str):
+        return self._call("inspect", name)
+
     def deploy(self, spec):
         from dataclasses import asdict
 

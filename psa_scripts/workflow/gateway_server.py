@@ -13,12 +13,19 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import socketserver
+import tempfile
 import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional
 
 from ..local.apis import JavaMap
+from .run_error import RunError
+
+SOCKET_NAME = "gateway.sock"
+MAX_SOCKET_PATH = 107  # bytes of an AF_UNIX path on Linux (sun_path is 108, with its NUL)
+SHORT_TEMP = "/tmp"  # where the socket goes when TMPDIR makes its path too long
 
 _ALLOWED = {
     "variables": {"get", "put", "containsKey", "keySet", "size", "remove", "isEmpty", "putAll"},
@@ -27,7 +34,7 @@ _ALLOWED = {
     "rmapi": {"connect", "addNodeToken", "removeNodeToken", "disconnect"},
     "synchronizationapi": {"createChannelIfAbsent", "channelExists", "deleteChannel", "put", "get",
                            "containsKey", "remove", "keySet"},
-    "engine": {"is_running", "read_logs", "deploy", "stop", "start", "remove"},
+    "engine": {"is_running", "read_logs", "inspect", "deploy", "stop", "start", "remove"},
     "script": {"bindings", "writeback"},
 }
 
@@ -82,6 +89,9 @@ class EngineService:
         batch = self.engine.read_logs(name, cursor, max_lines=max_lines, max_bytes=max_bytes)
         return {"lines": list(batch.lines), "cursor": batch.cursor, "skipped": batch.skipped}
 
+    def inspect(self, name: str) -> Optional[Dict[str, Any]]:
+        return self.engine.inspect(name)
+
     def deploy(self, spec: Dict[str, Any]) -> Dict[str, Any]:
         from ..containers.spec import DeploySpec
 
@@ -120,7 +130,11 @@ class GatewayServer:
     script run (a script can reach only its own variables)."""
 
     def __init__(self, directory: str, on_note: Callable[[str], None] = lambda text: None) -> None:
-        self.address = os.path.join(directory, "gateway.sock")
+        self.own_directory: Optional[str] = None  # a shorter private directory, when ``directory`` is too long
+        self.address = os.path.join(directory, SOCKET_NAME)
+        if len(os.fsencode(self.address)) > MAX_SOCKET_PATH:
+            self.own_directory = _short_directory(self.address)
+            self.address = os.path.join(self.own_directory, SOCKET_NAME)
         self.on_note = on_note
         self.sessions: Dict[str, Session] = {}
         self.lock = threading.Lock()
@@ -183,6 +197,24 @@ class GatewayServer:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        if self.own_directory is not None:
+            shutil.rmtree(self.own_directory, ignore_errors=True)
+
+
+def _short_directory(wanted: str) -> str:
+    """A private directory under /tmp for the socket ``wanted`` could not be (AF_UNIX paths are short)."""
+    try:
+        directory = tempfile.mkdtemp(prefix="psa-run-", dir=SHORT_TEMP)
+    except OSError as error:
+        directory = None
+        why = error.strerror or str(error)
+    if directory is not None and len(os.fsencode(os.path.join(directory, SOCKET_NAME))) <= MAX_SOCKET_PATH:
+        return directory
+    if directory is not None:
+        os.rmdir(directory)
+        why = "still too long"
+    raise RunError(f"the gateway socket {wanted} is longer than a Unix socket path may be ({MAX_SOCKET_PATH} bytes) "
+                   f"and {SHORT_TEMP} cannot hold it ({why}): set TMPDIR to a shorter directory")
 
 
 def _error(kind: str, message: str) -> Dict[str, Any]:

@@ -30,7 +30,7 @@ from .gateway_server import EngineService, GatewayServer, LiveMap, Session
 from .model import Job, ScriptRef, Task, Workflow
 from .run_control import RunControl
 from .run_report import RunReport, ScriptRun, WorkflowRun
-from .script_process import last_words, run_script_file, write_script
+from .script_process import ScriptExit, last_words, run_script_file, write_script
 from .script_source import ScriptSource
 from .substitution import read_flag, substitute
 from .timeline import Timeline
@@ -287,8 +287,9 @@ class JobPlayer:
         label, started = f"[{where} {ref.slot}]", time.monotonic()
         if nativeshell.plays(ref.language, ref.slot):  # bash: as ProActive's native shell engine runs it
             shell = nativeshell.run_bash(text, dict(values, variables=dict(variables)), cwd=localspace or self.node.workdir,
-                                         base_environment=self.node.environ, timeout=SCRIPT_TIMEOUT,
-                                         on_line=lambda line: self.timeline.say(f"{label} {line}"))
+                                         base_environment=self.node.environ, timeout=self.script_timeout,
+                                         on_line=lambda line: self.timeline.say(f"{label} {line}"),
+                                         control=self.control)
             variables[nativeshell.EXIT_VALUE] = shell.exit_code
             error = shell.error and shell.error + (f": {last_words(shell.lines)}" if last_words(shell.lines) else "")
             return self._ended(job, task, ref, label, iteration, started, shell.exit_code, shell.lines, error, {})
@@ -306,10 +307,7 @@ class JobPlayer:
             self.node.gateway.close_session(token)
             os.unlink(path)
         code, lines = ended.code, ended.lines
-        error = None if code == 0 and not ended.timed_out else (
-            f"killed after {self.script_timeout:g} s (the script timeout), with what it started"
-            if ended.timed_out else "killed: psa run was forced to stop" if self.control.forced.is_set() else
-            last_words(lines) or f"Python process execution has failed with exit code {code}")
+        error = None if code == 0 and not ended.timed_out else self._why_failed(ended)
         return self._ended(job, task, ref, label, iteration, started, code, lines, error, session.writeback)
 
     def _ended(self, job: Job, task: Task, ref: ScriptRef, label: str, iteration: int, started: float, code: int,
@@ -325,3 +323,11 @@ class JobPlayer:
             self.report.log_lines.extend(lines)
         self.on_script_done()
         return _ScriptResult(ok, writeback if ok else {}, error)
+
+    def _why_failed(self, ended: ScriptExit) -> str:
+        """The error of a script run that failed: its timeout, a forced stop, else its last words."""
+        if ended.timed_out:
+            return f"killed after {self.script_timeout:g} s (the script timeout), with what it started"
+        if self.control.forced.is_set():
+            return "killed: psa run was forced to stop"
+        return last_words(ended.lines) or f"Python process execution has failed with exit code {ended.code}"

@@ -24,12 +24,12 @@ first argument and every value travels in the environment or as an argument.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import tempfile
-import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional
+
+from .run_control import RunControl
+from .script_process import run_process
 
 LANGUAGES = ("bash",)
 # The slots a bash script can stand in (a selection or flow script must hand a value back).
@@ -95,9 +95,12 @@ def environment(bindings: Mapping[str, Any], base: Mapping[str, str]) -> Dict[st
 
 def run_bash(script: str, bindings: Mapping[str, Any], *, cwd: str, base_environment: Mapping[str, str],
              on_line: Callable[[str], None] = lambda line: None, timeout: float = 600.0,
-             bash: str = "bash") -> ShellRun:
+             bash: str = "bash", control: Optional[RunControl] = None) -> ShellRun:
     """Run ``script`` with ``bindings`` (``args``: the positional parameters; ``genericInformation``:
-    ``DISABLE_PTK`` read there) in ``cwd``; each output line goes to ``on_line`` as it comes."""
+    ``DISABLE_PTK`` read there) in ``cwd``; each output line goes to ``on_line`` as it comes. The
+    process runs as every script of ``psa run`` does (``script_process.run_process``: its own
+    process group, killed past ``timeout``, on a forced stop through ``control``, and at its end
+    unless ``DISABLE_PTK``)."""
     arguments = [java_string(a) for a in bindings.get("args") or ()]
     info = bindings.get("genericInformation") or {}
     keep_children = java_string(info.get(DISABLE_PTK)).lower() == "true"
@@ -106,45 +109,8 @@ def run_bash(script: str, bindings: Mapping[str, Any], *, cwd: str, base_environ
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(script.strip() + os.linesep)
-        return _run([bash, path, *arguments], cwd, env, on_line, timeout, keep_children)
+        ended = run_process([bash, path, *arguments], cwd=cwd, environ=env, on_line=on_line, timeout=timeout,
+                            control=control, keep_children=keep_children)
+        return ShellRun(ended.code, ended.lines, ended.timed_out)
     finally:
         os.unlink(path)
-
-
-def _run(command: List[str], cwd: str, env: Dict[str, str], on_line: Callable[[str], None], timeout: float,
-         keep_children: bool) -> ShellRun:
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace",
-                               start_new_session=True)
-    expired = threading.Event()
-
-    def expire() -> None:
-        expired.set()
-        _kill_group(process.pid)
-
-    timer = threading.Timer(timeout, expire)
-    timer.start()
-    lines: List[str] = []
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:  # until every process holding the output has closed it, as the engine
-            lines.append(line.rstrip("\n"))
-            on_line(lines[-1])
-        code = process.wait()
-    finally:
-        timer.cancel()
-        if process.poll() is None:
-            _kill_group(process.pid)
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-        if not keep_children:
-            _kill_group(process.pid)
-    return ShellRun(code, lines, expired.is_set())
-
-
-def _kill_group(group: int) -> None:
-    try:
-        os.killpg(group, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass

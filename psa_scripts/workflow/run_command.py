@@ -36,9 +36,9 @@ def run_command(workflow: Path, *, variables: Dict[str, str], engine: str, ticks
     def on_signal(signum: int, frame: Any) -> None:
         name = signal.Signals(signum).name
         if runner.stop(name):
-            print(f"psa run: {name} again: forcing the stop (the scripts are killed)", flush=True)
+            _say_now(f"psa run: {name} again: forcing the stop (the scripts are killed)")
         else:
-            print(f"psa run: {name}: stopping at the next step", flush=True)
+            _say_now(f"psa run: {name}: stopping at the next step")
 
     previous = {signum: signal.signal(signum, on_signal) for signum in STOP_SIGNALS}
     try:
@@ -51,6 +51,15 @@ def run_command(workflow: Path, *, variables: Dict[str, str], engine: str, ticks
     for line in summary_lines(report, engine, os.environ.get("DOCKER_HOST"), keep):
         print(line, flush=True)
     return 0 if report.ok else 1
+
+
+def _say_now(line: str) -> None:
+    """A line from a signal handler: straight to the file descriptor, since the handler may run
+    while the main thread is inside a write to ``sys.stdout`` (a reentrant write raises)."""
+    try:
+        os.write(sys.stdout.fileno(), (line + "\n").encode("utf-8"))
+    except (OSError, ValueError, AttributeError):  # no real stdout (captured): the summary says it
+        pass
 
 
 def undeclared_variables(runner: Runner, variables: Dict[str, str]) -> List[str]:

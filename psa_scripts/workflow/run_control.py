@@ -27,7 +27,7 @@ class RunControl:
         self.forced = threading.Event()
         self.reason: Optional[str] = None
         self._groups: Set[int] = set()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a signal handler may run while the main thread holds it
 
     def stop(self, reason: str) -> bool:
         """A stop request (``reason``: "SIGINT"...); True when it forces (the second one)."""

@@ -30,7 +30,6 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, TextIO, Tuple
@@ -39,10 +38,10 @@ from .. import names
 from . import endpoint_check
 from .control_flow import ControlFlow
 from .gateway_server import GatewayServer
-from ..errors import EngineError
 from .job_player import (BEFORE_SCRIPT, CRON_WAIT, NODE_HOST, NODE_NAME, NODE_SOURCE, NODE_URL, SCRIPT_TIMEOUT,
                          JobPlayer, LocalNode)
 from .model import Workflow, parse_workflow
+from .run_containers import RunContainers, docker_engine
 from .run_control import RunControl, RunForced
 from .run_error import RunError
 from .run_report import RunReport, WorkflowRun
@@ -118,7 +117,6 @@ class Runner:
             raise RunError(f"engine {engine!r}: expected docker or memory")
         self.engine = engine if not isinstance(engine, str) else None
         self._jobs = 0
-        self._submitted: List[Dict[str, str]] = []  # each job's variables, as submitted
         self._flows: Dict[int, ControlFlow] = {}
         for workflow_ in [self.deployment] + self.actions:
             self.source.check(workflow_)
@@ -166,10 +164,10 @@ class Runner:
 
         if self.engine_kind == "memory" and self.engine is None:
             self.engine = FakeEngine(on_start=_announce_start)
-        self.containers = self.engine if self.engine is not None else docker_engine(self.environ)
         self.instance_id = 0
-        self.labels = self._instance_labels(1)
-        self._found_before = {c["id"] for c in self.containers.labelled(self.labels)}
+        service_id = self.deployment.job.gi.get(names.GI_SERVICE_ID) if self.deployment.job is not None else None
+        self.containers = RunContainers(self.engine if self.engine is not None else docker_engine(self.environ),
+                                        service_id, self.timeline)  # before any step: the engine answers
         self.workdir = tempfile.mkdtemp(prefix="psa-run-")
         os.chmod(self.workdir, 0o700)
         try:
@@ -194,6 +192,11 @@ class Runner:
                         self.report.forced = True
                         self.timeline.say(f"psa run: forced to stop ({self.control.reason}, twice): the scripts' "
                                           "processes were killed; the ending did not run")
+                    except Exception:  # the run cannot go on (a script file gone...): still nothing left
+                        self.control.kill_all()
+                        if not self.keep:
+                            self.containers.remove_leftovers()
+                        raise
                     finally:
                         self.control.kill_all()
                         for job in self._open_jobs:
@@ -211,14 +214,6 @@ class Runner:
             shutil.rmtree(self.workdir, ignore_errors=True)
         return self.report
 
-    def _instance_labels(self, instance_id: int) -> Dict[str, str]:
-        """The labels the instance's containers carry (``containers.spec.owner_labels``)."""
-        labels = {names.LABEL_INSTANCE_ID: str(instance_id)}
-        service_id = self.deployment.job.gi.get(names.GI_SERVICE_ID) if self.deployment.job is not None else None
-        if service_id and service_id.strip():
-            labels[names.LABEL_SERVICE_ID] = service_id.strip()
-        return labels
-
     def _play(self) -> None:
         deployment = self.deployment
         job = deployment.job
@@ -229,7 +224,7 @@ class Runner:
             "user_name": "admin", "instance_status": f"{source} -> {target}",
             "creation_time": int(time.time() * 1000), "variables": {}, "deployments": [], "groups": [],
             "job_submissions": []})
-        self.labels = self._instance_labels(self.instance_id)
+        self.containers.instance_id = self.instance_id
         self._status_seen = None
         job_id = self._submit(deployment, f"{source} -> {target}", {})
         with self.emulator.lock:  # PSA keeps the variables the service was started with
@@ -256,7 +251,7 @@ class Runner:
             self._close_job(deployment_run, "its status loop was still running after the actions"
                             if self.actions else None)
         if not self.actions and not self.keep:
-            self._remove_leftovers()
+            self.containers.remove_leftovers()
 
     def _ending_said(self) -> str:
         if self.actions:
@@ -322,7 +317,8 @@ class Runner:
         declared.update({k: v for k, v in self.overrides.items() if k in declared or not inherited})
         declared[names.PCA_INSTANCE_ID] = str(self.instance_id)
         self._job_variables = resolve_variables(declared, context)
-        self._submitted.append(self._job_variables)
+        if self._job_variables.get(names.INSTANCE_NAME):
+            self.containers.own_names.add(self._job_variables[names.INSTANCE_NAME])
         self.report.secrets.update(value for name, value in self._job_variables.items()
                                    if name in hidden_variables(job) and value)
         with self.emulator.lock:
@@ -383,37 +379,17 @@ class Runner:
             "node_tokens": sorted(t for tokens in self.rm.node_tokens.values() for t in tokens),
             "channels": sorted(self.sync.channels),
             "credentials": sorted(self.scheduler.credentials),
-            "containers": [c["name"] for c in self._created_containers()],
+            "containers": [c["name"] for c in self.containers.created()],
         }
-
-    def _created_containers(self) -> List[Dict[str, Any]]:
-        """The containers that carry the instance's labels and were not there before the run."""
-        try:
-            return [c for c in self.containers.labelled(self.labels) if c["id"] not in self._found_before]
-        except EngineError as error:
-            self.timeline.say(f"psa run: cannot list the run's containers: {error}")
-            return []
-
-    def _remove_leftovers(self) -> None:
-        """The ending's last resort: remove what the run created and nothing took away. Only a
-        container named as one of the run's ``INSTANCE_NAME`` values: another run of the same service
-        on the same engine has the same instance labels (every run's instance is number 1)."""
-        own_names = {str(variables.get(names.INSTANCE_NAME)) for variables in self._submitted}
-        for container in self._created_containers():
-            if container["name"] not in own_names:
-                continue
-            try:
-                self.containers.remove(container["name"], owner=self.labels)
-                self.timeline.say(f"   removed container {container['name']}, which the run created")
-            except EngineError as error:
-                self.timeline.say(f"   could not remove container {container['name']}: {error}")
 
     # --- the scheduler ------------------------------------------------------------------------
     def _job(self, workflow: Workflow, job_id: str) -> Iterator[None]:
         """The job ``job_id`` of ``workflow`` played by the scheduler, with the variables of its submission."""
         job = workflow.job
         assert job is not None
-        return self.player.job(workflow, job_id, self._scheduler_variables(job_id, job.name), self._job_variables)
+        run = self.player.job(workflow, job_id, self._scheduler_variables(job_id, job.name), self._job_variables)
+        self._open_jobs.append(run)  # closed when the run ends, whatever the ending
+        return run
 
     def _scheduler_variables(self, job_id: str, job_name: str) -> Dict[str, str]:
         emulator = self.emulator
@@ -432,21 +408,6 @@ class Runner:
 def hidden_variables(job: Any) -> set:
     """The names of ``job``'s variables whose model is ``PA:HIDDEN`` (secrets: never written)."""
     return {v.name for v in job.variables if (v.model or "").strip().upper().startswith("PA:HIDDEN")}
-
-
-def docker_engine(environ: Mapping[str, str]) -> Any:
-    """The Docker API ``environ`` names, for the runner's own questions (which containers the run
-    left): RunError in one line, before any step, when it does not answer."""
-    from ..containers.docker_engine import DockerEngine
-
-    where = environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock (DOCKER_HOST is not set)"
-    try:
-        engine = DockerEngine.from_env(environ, timeout=10)
-        engine.ping()
-    except EngineError:
-        raise RunError(f"no container engine answers at DOCKER_HOST={where}: start one (tools/engine-up.sh "
-                       "provisions Podman's), or run with --engine memory") from None
-    return engine
 
 
 def _announce_start(name: str, container: Any) -> None:

@@ -52,16 +52,27 @@ def write_script(path: str, text: str) -> None:
 
 def run_script_file(python: str, path: str, *, cwd: str, environ: Mapping[str, str],
                     on_line: Callable[[str], None], timeout: float, control: RunControl) -> ScriptExit:
-    """Run ``path`` with ``python``; each output line to ``on_line`` as it comes; the process
-    group killed once the interpreter exits or past ``timeout`` seconds."""
+    """Run ``path`` with ``python`` (``run_process``)."""
+    return run_process([python, "-u", path], cwd=cwd, environ=environ, on_line=on_line, timeout=timeout,
+                       control=control)
+
+
+def run_process(command: Sequence[str], *, cwd: str, environ: Mapping[str, str], on_line: Callable[[str], None],
+                timeout: float, control: Optional[RunControl] = None, keep_children: bool = False) -> ScriptExit:
+    """Run ``command`` (a script's interpreter and its file: never a shell line) in a session of its
+    own; each output line to ``on_line`` as it comes. Its process group is killed past ``timeout``
+    seconds, when ``control`` forces the run to stop, and once it exits (what it left running ends
+    with it, unless ``keep_children``); the output is read until it exits, then for a short grace,
+    so a child holding the output cannot hold the caller."""
     lines: List[str] = []
     try:
-        process = subprocess.Popen([python, "-u", path], cwd=cwd, env=dict(environ),
+        process = subprocess.Popen(list(command), cwd=cwd, env=dict(environ),
                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    text=True, encoding="utf-8", errors="replace", start_new_session=True)
     except OSError as error:
-        raise RunError(f"cannot start {python}: {error.strerror or error}") from None
-    control.started(process.pid)  # its own session: the group id is its pid
+        raise RunError(f"cannot start {command[0]}: {error.strerror or error}") from None
+    if control is not None:
+        control.started(process.pid)  # its own session: the group id is its pid
 
     def read() -> None:
         assert process.stdout is not None
@@ -81,8 +92,10 @@ def run_script_file(python: str, path: str, *, cwd: str, environ: Mapping[str, s
             kill_group(process.pid)
             code = process.wait()
     finally:
-        kill_group(process.pid)  # what the script left running ends with it
-        control.ended(process.pid)
+        if not keep_children or timed_out or process.returncode is None:
+            kill_group(process.pid)
+        if control is not None:
+            control.ended(process.pid)
         reader.join(OUTPUT_GRACE)
         if process.stdout is not None and not reader.is_alive():
             process.stdout.close()

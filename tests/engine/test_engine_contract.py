@@ -77,6 +77,23 @@ def test_a_fixed_port_is_published_and_a_clash_leaves_no_container(contract):
     assert engine.inspect(second) is None
 
 
+def test_a_stopped_container_frees_its_fixed_host_port(contract):
+    """As Docker does: a paused service's port can be taken; it cannot start again while taken."""
+    engine = contract.engine
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        fixed = probe.getsockname()[1]
+    paused, other = contract.names(), contract.names()
+    engine.deploy(contract.spec(paused, service_port=fixed))
+    assert engine.stop(paused, 1) is ActionOutcome.DONE
+    assert engine.deploy(contract.spec(other, service_port=fixed)).host_port == fixed
+    with pytest.raises(EngineError, match=f"{paused}"):
+        engine.start(paused)
+    assert not engine.is_running(paused)
+    assert engine.remove(other) is ActionOutcome.DONE
+    assert engine.start(paused) is ActionOutcome.DONE and engine.is_running(paused)
+
+
 def test_stop_start_kill_and_exit_codes(contract):
     engine, name = contract.engine, contract.names()
     first = engine.deploy(contract.spec(name))

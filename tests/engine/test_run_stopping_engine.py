@@ -25,12 +25,18 @@ def _args(name, *more):
             *more]
 
 
-def test_ctrl_c_without_then_runs_the_services_finish_and_leaves_nothing(engine, container_names, tmp_path):
+@pytest.mark.parametrize("signum, more", [
+    (signal.SIGINT, []),  # Ctrl-C without --then: the service's own finish workflow
+    (signal.SIGTERM, ["--then", str(TEMPLATE / "Finish_Docker_Service_Template.xml")]),  # the --then actions
+    (None, ["--ticks", "0"]),  # no signal: the ticks spent, the finish workflow
+])
+def test_each_ending_leaves_nothing(engine, container_names, tmp_path, signum, more):
     name = container_names("psa-run-stop")
-    run = PsaRun(_args(name), tmp_path)
-    run.wait_for("status: RUNNING")
-    assert containers_named(engine, name)
-    run.send(signal.SIGINT)
+    run = PsaRun(_args(name, *more), tmp_path)
+    if signum is not None:
+        run.wait_for("status: RUNNING")
+        assert containers_named(engine, name)
+        run.send(signum)
     assert run.finish() == 0, run.output
     assert "== Finish_Docker_Service_Template: job 2, transition RUNNING -> FINISHED" in run.output
     assert run.lines[-1] == "psa run: instance 1 ended FINISHED; nothing left behind"
