@@ -145,3 +145,14 @@ def test_run_reads_a_latin1_workflow(latin1_bundles, capsys):
     assert code == 0, printed
     assert printed.endswith("psa run: instance 1 ended FINISHED; nothing left behind\n")
     assert parse_workflow(package / "Docker_Service_Template.xml").text.count("Café crème") == 1
+
+
+@pytest.mark.parametrize("bom, codec", [(b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"),
+                                        (b"\xfe\xff", "utf-16-be")])
+def test_a_byte_order_mark_names_the_encoding_and_is_written_back_as_it_was(bom, codec):
+    from psa_scripts.workflow.model import decode_document
+
+    data = bom + '<?xml version="1.0"?><job name="é"/>'.encode(codec)
+    decoded = decode_document(data, "w.xml")
+    assert (decoded.text, decoded.encoding, decoded.bom) == ('<?xml version="1.0"?><job name="é"/>', codec, bom)
+    assert decoded.encode(decoded.text) == data

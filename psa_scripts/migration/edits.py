@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 from ..errors import InputError
-from ..workflow.model import XmlAttribute, XmlElement, replace_spans
+from ..workflow.model import WorkflowError, XmlAttribute, XmlElement, decode_document, replace_spans
 
 Order = Sequence[Union[str, Tuple[str, ...]]]
 
@@ -180,25 +180,17 @@ def depends_block(prefix: str, task: str) -> Block:
     return Block("depends", ((0, f"<{p}depends>"), (1, f'<{p}task ref="{task}"/>'), (0, f"</{p}depends>")))
 
 
-_ENCODING_DECLARATION = re.compile(rb"""^<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
-_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
-
-
 def encoded(original: bytes, text: str, edited: str, source: str) -> bytes:
-    """``edited`` in the encoding of ``original`` (whose decoded text is ``text``); InputError when
-    ``text`` does not encode back to ``original`` exactly (nothing could be kept byte for byte)."""
-    bom, encoding = b"", None
-    for mark, name in _BOMS:
-        if original.startswith(mark):
-            bom, encoding = mark, name
-            break
-    if encoding is None:
-        declared = _ENCODING_DECLARATION.match(original)
-        encoding = declared.group(1).decode("ascii") if declared else "utf-8"
+    """``edited`` in the encoding of ``original`` (whose decoded text is ``text``; read as the
+    workflow model reads every file); InputError when ``text`` does not encode back to
+    ``original`` exactly (nothing could be kept byte for byte)."""
+    encoding = "its declared one"
     try:
-        if bom + text.encode(encoding) != original:
+        decoded = decode_document(original, source)
+        encoding = decoded.encoding
+        if decoded.encode(text) != original:
             raise ValueError
-        return bom + edited.encode(encoding)
-    except (LookupError, ValueError, UnicodeError):
+        return decoded.encode(edited)
+    except (LookupError, ValueError, UnicodeError, WorkflowError):
         raise InputError(f"{source}: cannot rewrite it byte for byte in its encoding ({encoding}): "
                          "save it as UTF-8 and migrate again") from None

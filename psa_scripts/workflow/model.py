@@ -297,8 +297,12 @@ def _attribute_spans(data: bytes, start: int) -> List[Tuple[bytes, Tuple[int, in
 _ENCODING_DECLARATION = re.compile(rb"""^<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
+# A byte-order mark names the encoding, and is kept apart from the text (written back as it was).
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
 @dataclass(frozen=True)
-class _Decoded:
+class Decoded:
     """A document's text and how to write it back as the same bytes (its BOM, its encoding)."""
 
     text: str
@@ -309,23 +313,25 @@ class _Decoded:
         return self.bom + text.encode(self.encoding)
 
 
-def _decode(data: bytes, source: str) -> _Decoded:
-    if data.startswith(b"\xef\xbb\xbf"):
-        encoding, bom, body = "utf-8", data[:3], data[3:]
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding, bom, body = "utf-16", b"", data  # the codec reads and writes the BOM itself
+def decode_document(data: bytes, source: str) -> Decoded:
+    """``data`` decoded as its BOM, else its XML declaration, else UTF-8 says (WorkflowError when it
+    cannot be): the one reading of a workflow file's encoding, for every command."""
+    for mark, encoding in _BOMS:
+        if data.startswith(mark):
+            bom, body = mark, data[len(mark):]
+            break
     else:
         declared = _ENCODING_DECLARATION.match(data)
         encoding, bom, body = (declared.group(1).decode("ascii") if declared else "utf-8"), b"", data
     try:
-        return _Decoded(body.decode(encoding), encoding, bom)
+        return Decoded(body.decode(encoding), encoding, bom)
     except (LookupError, UnicodeDecodeError) as error:
         raise WorkflowError(source, 1, 1, f"cannot decode the file as {encoding}: {error}") from None
 
 
 def parse_tree(data: bytes, source: str = "<workflow>") -> Tuple[str, XmlElement]:
     """The decoded text and the root element of an XML document (in its declared encoding)."""
-    text = _decode(data, source).text
+    text = decode_document(data, source).text
     return text, _parse_text(text, source)
 
 
@@ -659,7 +665,7 @@ def retarget(document: AnyStr, old_buckets: Iterable[str], new_bucket: str, sour
     ``old_buckets`` moved to ``new_bucket``; only those attribute values change, every other
     character stays. Bytes come back in the document's own encoding (its declaration, its BOM)."""
     if isinstance(document, bytes):
-        decoded = _decode(document, source)
+        decoded = decode_document(document, source)
         return decoded.encode(_retarget_text(decoded.text, old_buckets, new_bucket, source))
     return _retarget_text(document, old_buckets, new_bucket, source)
 
