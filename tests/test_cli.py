@@ -313,6 +313,10 @@ USAGE_ERRORS = {  # every command, with a missing path and with a bad argument: 
                                 "psa new: the Docker service template is not at MISSING"),
     "serve-catalog, a bad port": (["serve-catalog", "--port", "99999"],
                                   "psa serve-catalog: argument --port: '99999' is not a port number (1-65535)"),
+    "migrate, a missing path": (["migrate", "MISSING", "--out", "out"], "psa migrate: no such file or directory: MISSING"),
+    "migrate, no output chosen": (["migrate", str(COCO)],
+                                  "psa migrate: one of the arguments --out --in-place --diff is required "
+                                  "(see psa migrate --help)"),
     "no command": ([], "psa: the following arguments are required: COMMAND (see psa --help)"),
     "an unknown command": (["nosuch"], "psa: argument COMMAND: invalid choice: 'nosuch'"),
 }
