@@ -275,7 +275,11 @@ def _psa_install(modules):
     """Serve the embedded modules under their real names, ahead of any installed copy."""
     import os
     import sys
-    from importlib.machinery import ModuleSpec
+
+    try:  # importlib.machinery's ModuleSpec, from the import system every interpreter has loaded
+        from _frozen_importlib import ModuleSpec
+    except ImportError:  # not CPython: importing importlib costs a little there
+        from importlib.machinery import ModuleSpec
 
     roots = {name.split(".")[0] for name in modules}
     cache = os.environ.get("PSA_SCRIPTS_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "psa-scripts")

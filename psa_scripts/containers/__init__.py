@@ -26,9 +26,11 @@ def __getattr__(name: str):
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
+    import sys
 
-    value = getattr(import_module(f"{__name__}.{module}"), name)
+    full_name = f"{__name__}.{module}"
+    __import__(full_name)  # importlib.import_module, without importing importlib (and warnings)
+    value = getattr(sys.modules[full_name], name)
     globals()[name] = value
     return value
 

@@ -3,7 +3,8 @@
 The ``ContainerEngine`` interface for services that run as Singularity (or Apptainer)
 *instances* (``ENGINE=singularity``): is the instance running, and stop it. Every call runs
 the command with an argument list (never a shell), stdin closed (the cpython engine's stdin
-never ends) and a timeout. The command is ``SINGULARITY_BINARY`` of the node's environment (a
+never ends) and a timeout, through ``command.run_command``; the listing is read with
+``jsontext.loads`` (neither ``subprocess`` nor ``json``: a script of these starts lean). The command is ``SINGULARITY_BINARY`` of the node's environment (a
 path, or a name looked up on PATH; ``apptainer`` works: it answers the same commands), else
 ``singularity`` on PATH.
 
@@ -29,11 +30,11 @@ against a real engine, none could be installed where this was written (docs/groo
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 
 from .. import names
+from ..jsontext import loads
+from .command import CommandTimeout, Finished, run_command
 from .logbatch import LogBatch
 from ..errors import EngineError, InputError
 from .outcome import ActionOutcome
@@ -110,7 +111,7 @@ class SingularityEngine:
         if process.returncode != 0:
             raise EngineError(_failure(arguments, process))
         try:
-            listed = json.loads(process.stdout or "{}").get("instances") or []
+            listed = loads(process.stdout or "{}").get("instances") or []
             return [str(entry["instance"]) for entry in listed]
         except (ValueError, AttributeError, TypeError, KeyError) as error:
             raise EngineError(
@@ -118,12 +119,11 @@ class SingularityEngine:
                 f"{{\"instances\": [{{\"instance\": ...}}]}} JSON ({error}): {process.stdout[:200]!r}"
             ) from None
 
-    def _run(self, arguments: List[str], timeout: float) -> subprocess.CompletedProcess:
+    def _run(self, arguments: List[str], timeout: float) -> Finished:
         command = [self.binary, *arguments]
         try:
-            return subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                   timeout=timeout, check=False)
-        except subprocess.TimeoutExpired:
+            return run_command(command, timeout)
+        except CommandTimeout:
             raise EngineError(f"`{' '.join(command)}` did not finish within {timeout:g} s") from None
         except OSError as error:
             raise EngineError(f"cannot run {self.binary}: {error}") from None
@@ -144,6 +144,6 @@ def find_command(wanted: str, search_path: str) -> Optional[str]:
     return None
 
 
-def _failure(arguments: List[str], process: subprocess.CompletedProcess) -> str:
+def _failure(arguments: List[str], process: Finished) -> str:
     said = (process.stderr or process.stdout or "").strip()[-_OUTPUT_LIMIT:] or "no output"
     return f"singularity {' '.join(arguments)} failed (exit {process.returncode}): {said}"

@@ -21,7 +21,6 @@ from .. import names
 from ..names import check_instance_name
 from ..numbers import whole_number
 from ..errors import EngineError, InputError
-from .outcome import ActionOutcome, action_status, record_action  # noqa: F401 - at home in outcome.py
 
 DOCKER_IMAGE = names.DOCKER_IMAGE
 CONTAINER_PORT = names.CONTAINER_PORT

@@ -17,7 +17,8 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
-from ..containers.spec import DEFAULT_STOP_TIMEOUT, ActionOutcome, check_owner
+from ..containers.outcome import ActionOutcome
+from ..containers.spec import DEFAULT_STOP_TIMEOUT, check_owner
 from ..containers.status import LogResponse, StatusReader
 from ..engine import LogBatch
 from ..errors import EngineError

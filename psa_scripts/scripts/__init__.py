@@ -16,8 +16,8 @@ the task fails, as it would with the Groovy script.
 
 from __future__ import annotations
 
-import importlib
-import types
+import sys
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds at start-up: annotations here are strings
     from typing import Any, Callable, Dict, Optional
@@ -25,6 +25,17 @@ if TYPE_CHECKING:  # typing costs milliseconds at start-up: annotations here are
 from .. import names
 from ..context import ScriptContext
 from ..errors import InputError
+
+
+# A script's start-up pays for what it imports (docs/scripts.md, "Starting lean"): the module type
+# and importing by name without ``types`` and ``importlib`` (which brings ``warnings``).
+MODULE_TYPE = type(sys)  # types.ModuleType
+
+
+def import_module(name: str) -> Any:
+    """The module of absolute dotted name ``name``, imported: ``importlib.import_module(name)``."""
+    __import__(name)
+    return sys.modules[name]
 
 
 class ScriptInfo:
@@ -46,7 +57,7 @@ class ScriptInfo:
         module = self._loaded
         if module is None:
             try:
-                module = importlib.import_module(self.module)
+                module = import_module(self.module)
             except ImportError as error:
                 if self.module.startswith(__name__ + "."):
                     raise
@@ -118,7 +129,7 @@ def script_info(target: Any, kind: Optional[str] = None) -> ScriptInfo:
     of an author's script; a catalog script has its own."""
     if isinstance(target, ScriptInfo):
         info = target
-    elif isinstance(target, types.ModuleType):
+    elif isinstance(target, MODULE_TYPE):
         info = ScriptInfo(target.__name__, kind or names.DEFAULT_SCRIPT_KIND, target.__name__, target)
     elif isinstance(target, str) and target in SCRIPTS:
         info = SCRIPTS[target]

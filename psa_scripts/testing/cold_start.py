@@ -27,7 +27,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, FrozenSet, Mapping, Optional
+from typing import Dict, FrozenSet, Mapping, Optional, Tuple
 
 from ..bundler import render_script
 from ..scripts import SCRIPTS
@@ -88,6 +88,25 @@ STDLIB_SCRIPTS: Dict[str, str] = {
 EMPTY = "empty script"  # the floor: the prologue and epilogue around bindings only
 FORMS = ("bundled", "installed")
 
+# The commands a Singularity action runs in the runs above: its work, which no script can skip.
+# Its floor is the empty script running these with ``os.posix_spawn`` (job ``"<name> commands"``),
+# so that what is measured over it is what the script itself costs (imports, reading, writing).
+_LIST = ("instance", "list", "--json", "svc-1")
+COMMANDS: Dict[str, Tuple[Tuple[str, ...], ...]] = {
+    "Finish_Singularity_Service": (_LIST, ("instance", "stop", "svc-1")),  # listed, then stopped
+    "Pause_Singularity_Service": (_LIST,),  # listed (still running: it says it keeps running)
+    "Resume_Singularity_Service": (_LIST,),  # listed (running: nothing to do)
+}
+_COMMANDS_ONLY = ("for _arguments in {commands!r}:\n"
+                  "    os.waitpid(os.posix_spawn(os.environ['SINGULARITY_BINARY'], ['singularity', *_arguments], "
+                  "dict(os.environ)), 0)\n")
+
+
+def floor_of(script: str) -> str:
+    """The job ``script``'s cost is measured over: the empty script, or the empty script running
+    the same ``singularity`` commands (``"<script> commands"``)."""
+    return f"{script} commands" if script in COMMANDS else EMPTY
+
 
 @dataclass(frozen=True)
 class Start:
@@ -108,7 +127,8 @@ def fresh_modules(program: str = "import site", python: str = sys.executable) ->
 
 
 class ColdStarts:
-    """The job files of the stdlib-only scripts (both forms) and of the empty script, in
+    """The job files of the stdlib-only scripts (both forms), of the empty script and of the
+    Singularity actions' floors (``floor_of``), in
     ``directory``, and how to start one. ``directory`` also holds the localspace, the bundled
     files' bytecode cache and the stand-in ``singularity`` (named by the node's environment)."""
 
@@ -128,6 +148,8 @@ class ColdStarts:
             self.jobs[f"{name} bundled"] = self._write(f"{name}.bundled", bindings + render_script(SCRIPTS[name]))
             self.jobs[f"{name} installed"] = self._write(
                 f"{name}.installed", bindings + _INSTALLED.format(root=SOURCE_ROOT, name=name))
+        for name, commands in COMMANDS.items():
+            self.jobs[floor_of(name)] = self._write(f"{name}.commands", _COMMANDS_ONLY.format(commands=commands))
 
     def _write(self, stem: str, body: str) -> Path:
         path = self.directory / f"{stem.replace(' ', '_')}.py"

@@ -159,9 +159,9 @@ class RemoteEngine:
         return Deployed(**self._call("deploy", asdict(spec)))
 
     def _action(self, method: str, *args):
-        from psa_scripts.containers.spec import ActionOutcome
+        from psa_scripts.containers.outcome import ActionOutcome
 
-        return ActionOutcome[self._call(method, *args)]
+        return ActionOutcome.named(self._call(method, *args))
 
     def stop(self, name: str, timeout: int = 10, *, owner=None):
         return self._action("stop", name, timeout, dict(owner) if owner else None)

@@ -1,0 +1,147 @@
+"""containers/command.py: run_command, what subprocess.run(capture_output, stdin=DEVNULL, timeout)
+does for the Singularity actions, on real processes.
+
+What a script relies on: separate stdout and stderr, the exit code (negative for a signal),
+stdin at its end, the deadline kills the whole process group, nothing is left (no process, no
+descriptor) whether it ends, times out, fails to start or the script is interrupted.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from psa_scripts.containers import command
+from psa_scripts.containers.command import CommandTimeout, run_command
+
+SH = "/bin/sh"
+
+
+def gone(pid: int) -> bool:
+    """The process has ended (a zombie waiting for init counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def wait_until(condition, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+def open_descriptors():
+    return sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
+
+
+def test_stdout_stderr_and_exit_code_come_back_apart():
+    done = run_command([SH, "-c", "echo out; echo err >&2; exit 3"], 10)
+    assert (done.returncode, done.stdout, done.stderr) == (3, "out\n", "err\n")
+
+
+def test_a_program_killed_by_a_signal_has_its_negative_number():
+    assert run_command([SH, "-c", "kill -TERM $$"], 10).returncode == -signal.SIGTERM
+
+
+def test_stdin_is_at_its_end():
+    """The cpython engine's own stdin never ends: the command must not wait on it."""
+    done = run_command([SH, "-c", "cat; echo read-all"], 10)
+    assert (done.returncode, done.stdout) == (0, "read-all\n")
+
+
+def test_the_arguments_reach_the_program_as_they_are_never_through_a_shell():
+    done = run_command([SH, "-c", 'printf "%s|" "$@"', "sh", "a b", "$HOME", ";rm -rf x", "*"], 10)
+    assert done.stdout == "a b|$HOME|;rm -rf x|*|"
+
+
+def test_the_environment_is_the_process_s_unless_given(monkeypatch):
+    monkeypatch.setenv("PSA_COMMAND_TEST", "from-the-node")
+    assert run_command([SH, "-c", "echo $PSA_COMMAND_TEST"], 10).stdout == "from-the-node\n"
+    assert run_command([SH, "-c", "echo [$PSA_COMMAND_TEST]"], 10, environ={"A": "1"}).stdout == "[]\n"
+
+
+def test_output_that_is_not_utf8_is_read_with_replacement_characters():
+    assert run_command([SH, "-c", r"printf 'caf\351\n'"], 10).stdout == "caf\ufffd\n"
+
+
+def test_output_beyond_the_limit_is_read_and_dropped_so_the_program_ends(monkeypatch):
+    monkeypatch.setattr(command, "OUTPUT_LIMIT", 1000)
+    done = run_command([SH, "-c", "head -c 3000000 /dev/zero | tr '\\0' x; echo done >&2"], 30)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "x" * 1000, "done\n")
+
+
+def test_at_the_deadline_the_whole_process_group_is_killed(tmp_path):
+    pids = tmp_path / "pids"
+    before = open_descriptors()
+    started = time.monotonic()
+    with pytest.raises(CommandTimeout):
+        # A background child keeps the output open: killing the shell alone would leave it.
+        run_command([SH, "-c", f"sleep 60 & echo $$ $! > {pids}; wait"], 0.5)
+    assert time.monotonic() - started < 30
+    shell, child = map(int, pids.read_text().split())
+    assert gone(shell)
+    assert wait_until(lambda: gone(child)), "the background child outlived the deadline"
+    assert open_descriptors() == before
+
+
+def test_a_program_that_closes_its_output_but_runs_on_times_out_and_is_killed(tmp_path):
+    pid_file = tmp_path / "pid"
+    with pytest.raises(CommandTimeout):
+        run_command([SH, "-c", f"exec >&- 2>&-; echo $$ > {pid_file}; sleep 60"], 0.5)
+    assert gone(int(pid_file.read_text()))
+
+
+def test_a_program_that_cannot_start_is_an_os_error_and_leaves_nothing(tmp_path):
+    before = open_descriptors()
+    with pytest.raises(FileNotFoundError):
+        run_command([str(tmp_path / "none")], 10)
+    not_executable = tmp_path / "plain"
+    not_executable.write_text("echo hi\n")
+    with pytest.raises(PermissionError):
+        run_command([str(not_executable)], 10)
+    assert open_descriptors() == before
+
+
+def test_inherited_descriptors_are_closed_in_the_program():
+    read_end, write_end = os.pipe()
+    os.set_inheritable(write_end, True)
+    try:
+        done = run_command([SH, "-c", "ls /proc/$$/fd"], 10)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert sorted(int(fd) for fd in done.stdout.split()) == [0, 1, 2]
+
+
+def test_an_interrupted_script_kills_the_program_it_was_waiting_for(tmp_path):
+    """Ctrl-C (or the engine stopping the task) while a command runs: the script ends and the
+    command's process group with it."""
+    pids = tmp_path / "pids"
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(Path(command.__file__).resolve().parents[2])!r})
+        from psa_scripts.containers.command import run_command
+        run_command(["/bin/sh", "-c", "sleep 60 & echo $$ $! > {pids}; wait"], 60)
+    """))
+    script_process = subprocess.Popen([sys.executable, "-I", str(script)], stderr=subprocess.PIPE)
+    try:
+        assert wait_until(lambda: pids.exists() and len(pids.read_text().split()) == 2)
+        script_process.send_signal(signal.SIGINT)
+        _, stderr = script_process.communicate(timeout=30)
+    finally:
+        script_process.kill()
+        script_process.wait()
+    assert b"KeyboardInterrupt" in stderr
+    shell, child = map(int, pids.read_text().split())
+    assert wait_until(lambda: gone(shell) and gone(child)), "the command outlived the script"
