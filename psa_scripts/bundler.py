@@ -5,8 +5,11 @@ bindings as module globals. ``render_script`` turns a script module into
 such a file: a header comment (what it does, kind, variables read and written, version),
 the modules the script needs (the transitive closure of its imports, lazy ones included,
 the testing package excluded: ``psa_scripts`` modules, and for a service author's script
-the author's own packages found in the search path) embedded as source text, a tiny
-meta-path importer that serves them under their real names, and the call of ``run``.
+the author's own packages found in the search path) embedded as source text, a meta-path
+importer that serves them under their real names (in two parts: the part that opens and
+judges the bytecode cache is written out; the loader proper travels as text, compiled once
+and then read from that cache, since the engine compiles the whole file at every start), and
+the call of ``run``.
 
 Decisions the generated file encodes:
 - The embedded copy always wins: its importer goes first on ``sys.meta_path`` and any
@@ -270,39 +273,24 @@ def packed_literal(source: str) -> str:
 
 
 # --- the generated file --------------------------------------------------------------------------
-_LOADER = '''\
+# The generated file's importer, in two parts. Compiling Python costs about 5 us a line at
+# every start (the bundled file is compiled whole each time the engine runs it): the first part,
+# written out in the file, only opens the bytecode cache and judges it; the second, the loader
+# proper, travels as text and is compiled once, then read from the cache like the modules.
+_LOADER = """\
 def _psa_install(modules):
-    """Serve the embedded modules under their real names, ahead of any installed copy."""
+    \"""Serve the embedded modules under their real names, ahead of any installed copy: open
+    the bytecode cache if it is safe, then run the loader proper, read from the cache or
+    compiled.\"""
     import os
     import sys
 
-    try:  # importlib.machinery's ModuleSpec, from the import system every interpreter has loaded
-        from _frozen_importlib import ModuleSpec
-    except ImportError:  # not CPython: importing importlib costs a little there
-        from importlib.machinery import ModuleSpec
-
-    roots = {name.split(".")[0] for name in modules}
     cache = os.environ.get("PSA_SCRIPTS_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "psa-scripts")
     cache = None if cache == "off" else os.path.join(cache, sys.implementation.cache_tag or "none")
     # The cache needs what makes it safe: uids, no-follow opens and calls relative to a directory.
     if not (hasattr(os, "getuid") and hasattr(os, "O_NOFOLLOW") and hasattr(os, "O_DIRECTORY")
             and os.open in os.supports_dir_fd and os.rename in os.supports_dir_fd):  # replace: as rename
         cache = None
-
-    def filename(name):
-        return "<embedded>/" + name.replace(".", "/") + ("/__init__.py" if modules[name][0] else ".py")
-
-    def source_of(name):
-        # Modules a script reaches only on some paths (network, engine) travel compressed.
-        _, _, source, packed = modules[name]
-        if source is None:
-            import binascii
-            import zlib
-
-            source = zlib.decompress(binascii.a2b_base64(packed)).decode("utf-8")
-        return source
-
-    opened = []  # the cache directory's handle, opened once a run (None: no cache this run)
 
     def trusted_path(path):
         # Who can write a directory on the way can swap what lies below it: every existing
@@ -354,38 +342,89 @@ def _psa_install(modules):
         os.close(handle)
         return None
 
-    def cache_handle():
-        if not opened:
-            opened.append(open_cache() if cache else None)
-        return opened[0]
+    directory = open_cache() if cache else None
+
+    def cached(digest):
+        # The code kept under ``digest`` in the judged directory, or None.
+        if directory is None:
+            return None
+        import marshal
+
+        try:
+            with os.fdopen(os.open(digest + ".bin", os.O_RDONLY | os.O_NOFOLLOW, dir_fd=directory), "rb") as stream:
+                return marshal.loads(stream.read())
+        except (OSError, ValueError, EOFError, TypeError):
+            return None
+
+    digest = LOADER_DIGEST
+    code = cached(digest)
+    fresh = code is None
+    if fresh:  # the loader proper's text
+        code = compile(LOADER_SOURCE, "<embedded>/_psa_loader.py", "exec", dont_inherit=True)
+    namespace = {"__name__": "_psa_loader"}
+    exec(code, namespace)
+    return namespace["install"](modules, directory, cached, (digest, code) if fresh else None)
+"""
+
+# The loader proper (see _LOADER): a module whose ``install`` puts the embedded modules on
+# ``sys.meta_path`` and returns the function that takes them off again.
+_LOADER_PROPER = """\
+\"""The loader proper of a bundled psa-scripts file: serves its embedded modules.\"""
+
+import os
+import sys
+
+try:  # importlib.machinery's ModuleSpec, from the import system every interpreter has loaded
+    from _frozen_importlib import ModuleSpec
+except ImportError:  # not CPython: importing importlib costs a little there
+    from importlib.machinery import ModuleSpec
+
+
+def install(modules, directory, cached, loader):
+    \"""Serve ``modules`` (name: (is package, digest, source or None, packed source or None)),
+    their code kept in the cache ``directory`` (a handle, or None) and read by ``cached``;
+    ``loader``: this module's own (digest, code) to keep, when it was just compiled.\"""
+    roots = {name.split(".")[0] for name in modules}
+
+    def filename(name):
+        return "<embedded>/" + name.replace(".", "/") + ("/__init__.py" if modules[name][0] else ".py")
+
+    def source_of(name):
+        # Modules a script reaches only on some paths (network, engine) travel compressed.
+        _, _, source, packed = modules[name]
+        if source is None:
+            import binascii
+            import zlib
+
+            source = zlib.decompress(binascii.a2b_base64(packed)).decode("utf-8")
+        return source
 
     def code_of(name):
         # Compiling costs milliseconds a module and this runs every minute: keep the bytecode,
         # keyed by the source's digest (taken at bundle time), like __pycache__ does.
-        import marshal
-
         digest = modules[name][1]
-        directory = cache_handle()
-        if directory is not None:
-            try:
-                with os.fdopen(os.open(digest + ".bin", os.O_RDONLY | os.O_NOFOLLOW, dir_fd=directory), "rb") as stream:
-                    return marshal.loads(stream.read())
-            except (OSError, ValueError, EOFError, TypeError):
-                pass
-        code = compile(source_of(name), filename(name), "exec", dont_inherit=True)
-        if directory is not None:
-            partial = "%s.bin.%d" % (digest, os.getpid())
-            try:
-                flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
-                with os.fdopen(os.open(partial, flags, 0o600, dir_fd=directory), "wb") as stream:
-                    stream.write(marshal.dumps(code))
-                os.replace(partial, digest + ".bin", src_dir_fd=directory, dst_dir_fd=directory)
-                prune(directory)
-            except OSError:
-                pass  # a full disk only costs the compile
+        code = cached(digest)
+        if code is None:
+            code = compile(source_of(name), filename(name), "exec", dont_inherit=True)
+            keep(digest, code)
         return code
 
-    def prune(directory, keep=1000):
+    def keep(digest, code):
+        if directory is None:
+            return
+        import marshal
+
+        partial = "%s.bin.%d" % (digest, os.getpid())
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+            with os.fdopen(os.open(partial, flags, 0o600, dir_fd=directory), "wb") as stream:
+                stream.write(marshal.dumps(code))
+            os.replace(partial, digest + ".bin", src_dir_fd=directory, dst_dir_fd=directory)
+            prune()
+        except OSError:
+            pass  # a full disk only costs the compile
+
+    def prune(keep=1000):
         # Each new library version adds entries (a digest each): after a write, the newest `keep`
         # stay and older ones go, so the cache stays bounded (a few MB). Only a miss pays for it.
         try:
@@ -430,6 +469,8 @@ def _psa_install(modules):
             linecache.cache[filename(name)] = (len(source), None, source.splitlines(True), filename(name))
         traceback.print_exception(kind, value, traceback_)
 
+    if loader is not None:
+        keep(*loader)
     shadowed = {name: sys.modules.pop(name) for name in list(sys.modules) if name.split(".")[0] in roots}
     previous_hook = sys.excepthook
     if previous_hook is sys.__excepthook__:
@@ -438,8 +479,8 @@ def _psa_install(modules):
 
     def uninstall():
         sys.meta_path.remove(Finder)
-        if opened and opened[0] is not None:
-            os.close(opened.pop())
+        if directory is not None:
+            os.close(directory)
         if sys.excepthook is excepthook:
             sys.excepthook = previous_hook
         for name in [name for name in sys.modules if name.split(".")[0] in roots]:
@@ -447,7 +488,7 @@ def _psa_install(modules):
         sys.modules.update(shadowed)
 
     return uninstall
-'''
+"""
 
 _ASCII = {"\u2014": "--", "\u2013": "-", "\u2192": "->", "\u2190": "<-", "\u2026": "...",
           "\u00d7": "x", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00a7": "S"}
@@ -577,7 +618,9 @@ def render_script(info: Any, *, version: str = __version__, closure: Optional[Cl
         "del _psa_install, _psa_uninstall, _psa_run",
         "",
     ]
-    return "\n".join(header + ["", "", _LOADER.rstrip("\n"), "", ""] + tail)
+    loader = (_LOADER.replace("LOADER_DIGEST", repr(source_digest("_psa_loader", _LOADER_PROPER)))
+              .replace("LOADER_SOURCE", source_literal(_LOADER_PROPER)))
+    return "\n".join(header + ["", "", loader.rstrip("\n"), "", ""] + tail)
 
 
 # --- packages ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ PSA is the loopback emulator. The outcomes checked are those of the module tests
 
 import ast
 import json
+import marshal
 import os
 import re
 import shutil
@@ -27,7 +28,7 @@ import pytest
 from engine_support import PAGE_MARKER, TEST_IMAGE, fetch_page, require_engine
 from samples import INSTANCE_ID, NAME, instance_json, service_variables
 
-from psa_scripts.bundler import render_script
+from psa_scripts.bundler import _LOADER_PROPER, render_script, source_digest
 from psa_scripts.scripts import SCRIPTS
 from psa_scripts.testing.emulator import ProActiveEmulator
 
@@ -282,6 +283,37 @@ def test_embedded_modules_compile_once_then_load_from_the_cache(engine_run, tmp_
     second = engine_run("Fetch_Logs", variables={"IS_FINISHED": "false"}).ok()
     assert second.out["writeback"] == first.out["writeback"] == {"loop": "*/1 * * * *"}
     assert {path: path.stat().st_mtime_ns for path in sorted(cache.rglob("*.bin"))} == stamps  # read, not rewritten
+
+
+def test_the_loader_proper_is_compiled_once_then_read_from_the_cache(engine_run, tmp_path):
+    """The file's importer is compiled whole at every start except its loader proper, which is
+    kept in the cache under its own key, like a module; a damaged entry is compiled again."""
+    entry = _cache_dir(tmp_path) / f"{source_digest('_psa_loader', _LOADER_PROPER)}.bin"
+    engine_run("Fetch_Logs", variables={"IS_FINISHED": "false"}).ok()
+    kept = entry.read_bytes()
+    assert type(marshal.loads(kept)).__name__ == "code"
+    entry.write_bytes(b"not bytecode")
+    run = engine_run("Fetch_Logs", variables={"IS_FINISHED": "false"}).ok()
+    assert run.out["writeback"] == {"loop": "*/1 * * * *"} and entry.read_bytes() == kept
+    stamp = entry.stat().st_mtime_ns
+    engine_run("Fetch_Logs", variables={"IS_FINISHED": "false"}).ok()
+    assert entry.stat().st_mtime_ns == stamp  # read, not rewritten
+
+
+def test_a_planted_loader_proper_runs_only_from_a_cache_that_is_ours(engine_run, tmp_path):
+    """What the cache holds runs as our code, the loader proper first: in a cache others can
+    write it is neither read nor replaced."""
+    cache, marker = _cache_dir(tmp_path), tmp_path / "planted-code-ran"
+    engine_run("Fetch_Logs", variables={"IS_FINISHED": "false"}).ok()
+    entry = cache / f"{source_digest('_psa_loader', _LOADER_PROPER)}.bin"
+    planted = marshal.dumps(compile(f"open({str(marker)!r}, 'w').write('planted')\n", "<planted>", "exec"))
+    entry.write_bytes(planted)
+    cache.chmod(0o770)
+    engine_run("Fetch_Logs", variables={"IS_FINISHED": "false"}).ok()
+    assert not marker.exists() and entry.read_bytes() == planted
+    cache.chmod(0o700)  # the control: ours alone, it is read
+    engine_run("Fetch_Logs", variables={"IS_FINISHED": "false"})
+    assert marker.exists()
 
 
 def test_a_corrupt_cache_entry_is_recompiled_and_tracebacks_still_name_embedded_files(engine_run, tmp_path):

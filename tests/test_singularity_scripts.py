@@ -202,14 +202,14 @@ def test_check_rest_failures(harness, singularity, method):
 def test_finish_stops_the_instance(harness, singularity):
     outcome = harness.run("Finish_Singularity_Service", action_state()).raise_error()
     assert outcome.state.files == {f"{NAME}_status": NAME}
-    assert singularity.argv == [LIST, STOP] and singularity.instances == []
+    assert singularity.argv == [STOP] and singularity.instances == []  # no listing first: one command
 
 
 def test_finish_an_instance_already_gone(harness, singularity):
     singularity.set(instances=[])
     outcome = harness.run("Finish_Singularity_Service", action_state()).raise_error()
     assert outcome.state.files == {f"{NAME}_status": f"Error: No such container: {NAME}"}
-    assert singularity.argv == [LIST]
+    assert singularity.argv == [STOP, LIST]  # the stop failed: the listing says it was gone
 
 
 def test_finish_a_failing_stop_writes_the_command_error(harness, singularity):
@@ -217,6 +217,7 @@ def test_finish_a_failing_stop_writes_the_command_error(harness, singularity):
     outcome = harness.run("Finish_Singularity_Service", action_state()).raise_error()
     assert outcome.state.files == {
         f"{NAME}_status": f"singularity instance stop {NAME} failed (exit 255): FATAL:   permission denied"}
+    assert singularity.argv == [STOP, LIST] and singularity.instances == [NAME]
     then = harness.run("Post_Trigger_Action", State(variables={"PCA_INSTANCE_ID": "7", "INSTANCE_NAME": NAME},
                                                     args=("FINISHED",), instance=instance_json("RUNNING"),
                                                     files=outcome.state.files))

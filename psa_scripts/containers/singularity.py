@@ -35,13 +35,14 @@ import os
 from .. import names
 from ..jsontext import loads
 from .command import CommandTimeout, Finished, run_command
-from .logbatch import LogBatch
 from ..errors import EngineError, InputError
 from .outcome import ActionOutcome
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, List, Mapping, Optional
+
+    from .logbatch import LogBatch
 
 DEFAULT_COMMAND = "singularity"
 LIST_TIMEOUT = 30.0  # seconds: a listing reads a few small files
@@ -90,17 +91,22 @@ class SingularityEngine:
 
     def read_logs(self, name: str, cursor: Optional[str], *, max_lines: int, max_bytes: int) -> LogBatch:
         """No lines: a Singularity instance has no log stream this engine reads (see above)."""
+        from .logbatch import LogBatch  # here: the actions, which never read logs, do not load it
+
         return LogBatch([], cursor, 0)
 
     def remove(self, name: str) -> ActionOutcome:
-        """Stop the instance (a stopped instance is gone: nothing is left to remove)."""
-        if not self.is_running(name):
-            return ActionOutcome.NO_SUCH_CONTAINER
-        process = self._run(["instance", "stop", name], self.stop_timeout)
+        """Stop the instance (a stopped instance is gone: nothing is left to remove). The stop
+        comes first, without a listing before it: each ``singularity`` run costs a start of the
+        command, and an exact name is no glob pattern (``names.check_instance_name``), so the
+        stop reaches that instance only. When it fails, a listing tells "already gone" (no such
+        container) from a failure of the command (EngineError with its words)."""
+        arguments = ["instance", "stop", names.check_instance_name(name)]
+        process = self._run(arguments, self.stop_timeout)
         if process.returncode != 0:
-            if not self.is_running(name):  # it ended on its own meanwhile
+            if not self.is_running(name):  # none ran, or it ended on its own meanwhile
                 return ActionOutcome.NO_SUCH_CONTAINER
-            raise EngineError(_failure(["instance", "stop", name], process))
+            raise EngineError(_failure(arguments, process))
         return ActionOutcome.DONE
 
     # --- the command ---------------------------------------------------------------------
