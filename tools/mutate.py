@@ -67,6 +67,9 @@ SHARDS = (
     Shard("script-layer", ("psa_scripts/numbers.py", "psa_scripts/contract.py", "psa_scripts/containers/outcome.py"),
           ("tests/test_context.py", "tests/test_contracts.py", "tests/test_containers_unit.py",
            "tests/test_multi_deployment_scripts.py")),
+    Shard("command", ("psa_scripts/containers/command.py", "psa_scripts/jsontext.py",
+                      "psa_scripts/containers/singularity.py"),
+          ("tests/test_command.py", "tests/test_jsontext.py", "tests/test_singularity_scripts.py")),
 )
 
 

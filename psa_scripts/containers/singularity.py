@@ -4,7 +4,8 @@ The ``ContainerEngine`` interface for services that run as Singularity (or Appta
 *instances* (``ENGINE=singularity``): is the instance running, and stop it. Every call runs
 the command with an argument list (never a shell), stdin closed (the cpython engine's stdin
 never ends) and a timeout, through ``command.run_command``; the listing is read with
-``jsontext.loads`` (neither ``subprocess`` nor ``json``: a script of these starts lean). The command is ``SINGULARITY_BINARY`` of the node's environment (a
+``jsontext.loads``, imported when a listing is read (neither ``subprocess`` nor ``json``: a
+script of these starts lean). The command is ``SINGULARITY_BINARY`` of the node's environment (a
 path, or a name looked up on PATH; ``apptainer`` works: it answers the same commands), else
 ``singularity`` on PATH.
 
@@ -33,7 +34,6 @@ from __future__ import annotations
 import os
 
 from .. import names
-from ..jsontext import loads
 from .command import CommandTimeout, Finished, run_command
 from ..errors import EngineError, InputError
 from .outcome import ActionOutcome
@@ -116,6 +116,8 @@ class SingularityEngine:
         process = self._run(arguments, self.list_timeout)
         if process.returncode != 0:
             raise EngineError(_failure(arguments, process))
+        from ..jsontext import loads  # here: Finish reads no listing when its stop works
+
         try:
             listed = loads(process.stdout or "{}").get("instances") or []
             return [str(entry["instance"]) for entry in listed]
