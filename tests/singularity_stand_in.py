@@ -26,6 +26,9 @@ if args[:2] == ["instance", "list"]:
     rest = args[2:]
     as_json = "--json" in rest or "-j" in rest
     pattern = ([a for a in rest if not a.startswith("-")] or ["*"])[0]
+    if state.get("list_error"):
+        print("FATAL:   " + state["list_error"], file=sys.stderr)
+        sys.exit(255)
     if "list_output" in state:
         print(state["list_output"])
         sys.exit(0)
@@ -42,6 +45,9 @@ if args[:2] == ["instance", "list"]:
     sys.exit(0)
 if args[:2] == ["instance", "stop"] and len(args) == 3:
     name = args[2]
+    if "stop_output" in state:  # a failure that says nothing on stderr
+        print(state["stop_output"], end="")
+        sys.exit(3)
     if state.get("stop_error"):
         print("FATAL:   " + state["stop_error"], file=sys.stderr)
         sys.exit(255)
@@ -71,7 +77,9 @@ class StandIn:
         self.path.chmod(0o755)
 
     def set(self, **state) -> None:
-        """Replace the state: ``instances`` (running names), ``stop_error``, ``hang`` (seconds),
+        """Replace the state: ``instances`` (running names), ``stop_error`` (``instance stop``
+        fails saying it on stderr), ``stop_output`` (it fails with exit 3 printing only this on
+        stdout), ``list_error`` (``instance list`` fails saying it), ``hang`` (seconds),
         ``list_output`` (what ``instance list`` prints instead)."""
         state.setdefault("instances", [])
         self.state_file.write_text(json.dumps(state))

@@ -20,6 +20,7 @@ from psa_scripts.containers import command
 from psa_scripts.containers.command import CommandTimeout, run_command
 
 SH = "/bin/sh"
+SOURCE_ROOT = str(Path(command.__file__).resolve().parents[2])
 
 
 def gone(pid: int) -> bool:
@@ -53,10 +54,35 @@ def test_a_program_killed_by_a_signal_has_its_negative_number():
     assert run_command([SH, "-c", "kill -TERM $$"], 10).returncode == -signal.SIGTERM
 
 
-def test_stdin_is_at_its_end():
-    """The cpython engine's own stdin never ends: the command must not wait on it."""
-    done = run_command([SH, "-c", "cat; echo read-all"], 10)
-    assert (done.returncode, done.stdout) == (0, "read-all\n")
+def _in_a_script(tmp_path, body, **popen):
+    """Run ``body`` (Python, with run_command imported) in a fresh interpreter; its output."""
+    script = tmp_path / "script.py"
+    script.write_text(f"import os, sys\nsys.path.insert(0, {SOURCE_ROOT!r})\n"
+                      "from psa_scripts.containers.command import run_command\n" + textwrap.dedent(body))
+    return subprocess.run([sys.executable, "-I", str(script)], capture_output=True, text=True, timeout=60, **popen)
+
+
+def test_stdin_is_at_its_end_though_the_script_s_own_never_ends(tmp_path):
+    """The cpython engine's stdin is a pipe that never reaches its end: the command must not
+    inherit it (a `cat` would wait for ever)."""
+    writer_keeps_it_open = subprocess.PIPE
+    done = _in_a_script(tmp_path, """
+        done = run_command(["/bin/sh", "-c", "cat; echo read-all"], 5)
+        print(done.returncode, done.stdout.strip())
+    """, stdin=writer_keeps_it_open)
+    assert done.stdout == "0 read-all\n", done.stderr
+
+
+def test_the_program_gets_its_signals_at_their_defaults_none_blocked():
+    """Python ignores SIGPIPE and SIGXFSZ, and an ignored signal stays ignored across exec: the
+    program gets them back at their default (as subprocess restores them); none is blocked,
+    though SIGINT and SIGTERM are held while it starts."""
+    status = run_command(["/bin/cat", "/proc/self/status"], 10).stdout  # cat touches no signal
+    masks = {line.split(":")[0]: int(line.split()[1], 16) for line in status.splitlines()
+             if line.startswith(("SigBlk:", "SigIgn:"))}
+    assert masks["SigBlk"] == 0
+    assert not masks["SigIgn"] & (1 << (signal.SIGPIPE - 1) | 1 << (signal.SIGXFSZ - 1))
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == set()  # and this process holds nothing after
 
 
 def test_the_arguments_reach_the_program_as_they_are_never_through_a_shell():
@@ -78,6 +104,15 @@ def test_output_beyond_the_limit_is_read_and_dropped_so_the_program_ends(monkeyp
     monkeypatch.setattr(command, "OUTPUT_LIMIT", 1000)
     done = run_command([SH, "-c", "head -c 3000000 /dev/zero | tr '\\0' x; echo done >&2"], 30)
     assert (done.returncode, done.stdout, done.stderr) == (0, "x" * 1000, "done\n")
+
+
+def test_the_limit_holds_across_reads(monkeypatch):
+    """Output that comes in pieces (the program pauses between them): the first bytes up to
+    the limit, whatever the size of each read."""
+    monkeypatch.setattr(command, "OUTPUT_LIMIT", 1000)
+    done = run_command([SH, "-c", "head -c 600 /dev/zero | tr '\\0' a; sleep 0.2; "
+                                  "head -c 3000 /dev/zero | tr '\\0' b"], 30)
+    assert done.stdout == "a" * 600 + "b" * 400
 
 
 def test_at_the_deadline_the_whole_process_group_is_killed(tmp_path):
@@ -112,6 +147,15 @@ def test_a_program_that_cannot_start_is_an_os_error_and_leaves_nothing(tmp_path)
     assert open_descriptors() == before
 
 
+def test_an_inherited_descriptor_3_is_closed_in_the_program_too(tmp_path):
+    done = _in_a_script(tmp_path, """
+        read_end, write_end = os.pipe()
+        os.dup2(write_end, 3, inheritable=True)
+        print(run_command(["/bin/sh", "-c", "ls /proc/$$/fd"], 10).stdout.split())
+    """)
+    assert done.stdout == "['0', '1', '2']\n", done.stderr
+
+
 def test_inherited_descriptors_are_closed_in_the_program():
     read_end, write_end = os.pipe()
     os.set_inheritable(write_end, True)
@@ -130,7 +174,7 @@ def test_an_interrupted_script_kills_the_program_it_was_waiting_for(tmp_path):
     script = tmp_path / "script.py"
     script.write_text(textwrap.dedent(f"""
         import sys
-        sys.path.insert(0, {str(Path(command.__file__).resolve().parents[2])!r})
+        sys.path.insert(0, {SOURCE_ROOT!r})
         from psa_scripts.containers.command import run_command
         run_command(["/bin/sh", "-c", "sleep 60 & echo $$ $! > {pids}; wait"], 60)
     """))

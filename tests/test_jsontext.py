@@ -20,6 +20,7 @@ INVALID = [
     '', ' ', '\n', '{', '[1,]', '{"a": 1,}', "{'a': 1}", '{"a" 1}', '{"a": 1} x', '1 2', '[] []',
     '01', '+1', '.5', '1.', '-', 'nul', 'True', 'nan', '"unterminated', '"tab\there"',
     '"\\x41"', '\ufeff{}', '\x0b1', '\u00a01', '{1: 2}', '[1 2]', '"\\u12"',
+    '{}\x0b', '1\u00a0', '[] \x0c', '"a"\u2028',  # after the value, only JSON's four whitespace
 ]
 
 

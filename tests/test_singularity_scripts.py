@@ -66,6 +66,47 @@ def test_listing_output_that_is_not_the_json_is_an_engine_error(singularity):
         SingularityEngine(str(singularity.path)).is_running(NAME)
 
 
+def test_listing_output_that_is_not_the_json_is_quoted_in_the_error(singularity):
+    singularity.set(list_output="x" * 300)
+    with pytest.raises(EngineError) as raised:
+        SingularityEngine(str(singularity.path)).is_running(NAME)
+    assert str(raised.value) == (
+        f"`{singularity.path} instance list --json {NAME}` printed what is not the expected "
+        '{"instances": [{"instance": ...}]} JSON (Expecting value: char 0): ' + repr("x" * 200))
+
+
+def test_an_empty_listing_lists_no_instance(singularity):
+    singularity.set(instances=[NAME], list_output="")  # printed: a newline only
+    assert not SingularityEngine(str(singularity.path)).is_running(NAME)
+
+
+def test_a_failing_listing_is_an_engine_error_with_its_words(singularity):
+    singularity.set(instances=[NAME], list_error="could not open the instance directory")
+    with pytest.raises(EngineError) as raised:
+        SingularityEngine(str(singularity.path)).is_running(NAME)
+    assert str(raised.value) == (f"singularity instance list --json {NAME} failed (exit 255): "
+                                 "FATAL:   could not open the instance directory")
+
+
+def test_a_failing_stop_quotes_stdout_when_stderr_is_silent_else_says_no_output(singularity):
+    engine = SingularityEngine(str(singularity.path))
+    singularity.set(instances=[NAME], stop_output="  stopping refused \n")
+    with pytest.raises(EngineError) as raised:
+        engine.remove(NAME)
+    assert str(raised.value) == f"singularity instance stop {NAME} failed (exit 3): stopping refused"
+    singularity.set(instances=[NAME], stop_output="")
+    with pytest.raises(EngineError) as raised:
+        engine.remove(NAME)
+    assert str(raised.value) == f"singularity instance stop {NAME} failed (exit 3): no output"
+
+
+def test_a_command_that_cannot_be_run_is_an_engine_error(singularity):
+    singularity.path.chmod(0o644)  # found when the engine was made, no longer executable
+    with pytest.raises(EngineError) as raised:
+        SingularityEngine(str(singularity.path)).is_running(NAME)
+    assert str(raised.value) == f"cannot run {singularity.path}: [Errno 13] Permission denied: '{singularity.path}'"
+
+
 def test_a_command_that_hangs_is_stopped_at_its_timeout(singularity):
     singularity.set(instances=[NAME], hang=30)
     engine = SingularityEngine(str(singularity.path), list_timeout=0.5)
@@ -90,6 +131,14 @@ def test_the_command_is_singularity_binary_else_singularity_on_path(singularity,
                                   "node's agent to its path")
     with pytest.raises(EngineError, match="'/opt/none/singularity' is not an executable file"):
         SingularityEngine.from_settings({"SINGULARITY_BINARY": "/opt/none/singularity"})
+
+
+def test_without_path_the_default_search_path_is_searched_and_a_directory_is_no_command(singularity, tmp_path):
+    assert SingularityEngine.from_settings({"SINGULARITY_BINARY": "sh"}).binary in ("/bin/sh", "/usr/bin/sh")
+    shadow = tmp_path / "shadow"
+    (shadow / "singularity").mkdir(parents=True)  # a directory of that name, executable bit and all
+    found = SingularityEngine.from_settings({"PATH": f"{shadow}:{singularity.directory}"})
+    assert found.binary == str(singularity.path)
 
 
 def test_a_relative_path_entry_is_not_searched(singularity, tmp_path, monkeypatch):

@@ -12,24 +12,34 @@ scripts that run a command on the node (the Singularity actions), without import
   read through two pipes, each kept up to ``OUTPUT_LIMIT`` bytes (the rest is read and dropped,
   so the program never blocks on a full pipe), decoded as UTF-8 with replacement characters;
 - the program gets its own process group: at the deadline, or when the script itself is
-  interrupted, the whole group is killed (SIGKILL) and reaped — nothing it started is left;
+  interrupted, the whole group is killed (SIGKILL) and reaped — nothing it started is left
+  (SIGINT and SIGTERM are held while it starts, so an interruption never finds its pid unknown);
+- it gets this process's environment (with the engine's marker variable: the engine kills
+  what is left with it when it ends a task) and its signals at their defaults (SIGPIPE and
+  SIGXFSZ, which Python ignores, as ``subprocess`` restores them), none blocked;
 - the file descriptors the interpreter inherited, other than 0-2, are closed in the program,
   as ``close_fds=True`` does (Python's own descriptors are not inheritable anyway).
 """
 
 from __future__ import annotations
 
+import _signal  # the C module under ``signal``, loaded by every interpreter (signal.py imports enum)
 import os
 import select
 import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Dict, List, Mapping, Optional, Sequence
+    from typing import List, Mapping, Optional, Sequence
 
 OUTPUT_LIMIT = 4 * 1024 * 1024  # bytes kept of each stream
 _CHUNK = 65536
-_SIGKILL = 9  # fixed by POSIX; the signal module would import enum
+# Signals the program gets back at their default action, as subprocess does (restore_signals):
+# Python ignores SIGPIPE (and SIGXFSZ), and an ignored signal stays ignored across exec.
+_RESTORED = (_signal.SIGPIPE, _signal.SIGXFSZ)
+# Signals held while the program starts: one arriving before its pid is known would end this
+# script with the program left running (Ctrl-C; SIGTERM when a host handles it).
+_HELD = {_signal.SIGINT, _signal.SIGTERM}
 # Seconds between two looks at a program that has closed its output: it is exiting, and is
 # reapable within microseconds, unless it runs on without output (then up to the deadline).
 _FIRST_PAUSE, _LONGEST_PAUSE = 0.0001, 0.02
@@ -58,32 +68,34 @@ def run_command(argv: Sequence[str], timeout: float, environ: Optional[Mapping[s
     ``environ`` defaults to this process's environment. CommandTimeout when it runs longer (it is
     killed), OSError when it cannot be started."""
     deadline = time.monotonic() + timeout
-    pipes: Dict[int, int] = {}  # read end -> write end, until the program has its copies
+    read_ends: List[int] = []
+    write_ends: List[int] = []  # ours until the program has its copies
     child = None
     try:
-        out_read, out_write = os.pipe()
-        pipes[out_read] = out_write
-        err_read, err_write = os.pipe()
-        pipes[err_read] = err_write
+        for _ in ("stdout", "stderr"):
+            read_end, write_end = os.pipe()
+            read_ends.append(read_end)
+            write_ends.append(write_end)
         actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                   (os.POSIX_SPAWN_DUP2, out_write, 1), (os.POSIX_SPAWN_DUP2, err_write, 2)]
+                   (os.POSIX_SPAWN_DUP2, write_ends[0], 1), (os.POSIX_SPAWN_DUP2, write_ends[1], 2)]
         actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inherited_descriptors()]
-        child = os.posix_spawn(argv[0], list(argv), dict(os.environ if environ is None else environ),
-                               file_actions=actions, setpgroup=0)
-        for read_end in pipes:
-            os.close(pipes[read_end])
-            pipes[read_end] = -1
-        outputs = _read_until_closed([out_read, err_read], deadline)
+        mask = _signal.pthread_sigmask(_signal.SIG_BLOCK, _HELD)
+        try:
+            child = os.posix_spawn(argv[0], list(argv), dict(os.environ if environ is None else environ),
+                                   file_actions=actions, setpgroup=0, setsigmask=mask, setsigdef=_RESTORED)
+        finally:  # a held signal is handled from here on, with the pid known
+            _signal.pthread_sigmask(_signal.SIG_SETMASK, mask)
+        while write_ends:  # else the pipes never reach their end
+            os.close(write_ends.pop())
+        outputs = _read_until_closed(read_ends, deadline)
         status = _reap(child, deadline)
         child = None
-        return Finished(os.waitstatus_to_exitcode(status), _text(outputs[out_read]), _text(outputs[err_read]))
+        return Finished(os.waitstatus_to_exitcode(status), _text(outputs[0]), _text(outputs[1]))
     finally:
         if child is not None:  # the deadline passed, or this script was interrupted
             _kill_group(child)
-        for read_end, write_end in pipes.items():
-            os.close(read_end)
-            if write_end >= 0:
-                os.close(write_end)
+        for fd in read_ends + write_ends:
+            os.close(fd)
 
 
 def _inherited_descriptors() -> List[int]:
@@ -103,9 +115,9 @@ def _inherited_descriptors() -> List[int]:
     return found
 
 
-def _read_until_closed(read_ends: List[int], deadline: float) -> Dict[int, bytearray]:
-    """Everything written to ``read_ends`` until every writer has closed them (the first
-    ``OUTPUT_LIMIT`` bytes of each); CommandTimeout at ``deadline``."""
+def _read_until_closed(read_ends: List[int], deadline: float) -> List[bytearray]:
+    """Everything written to each of ``read_ends`` until every writer has closed them (the
+    first ``OUTPUT_LIMIT`` bytes of each), in their order; CommandTimeout at ``deadline``."""
     outputs = {fd: bytearray() for fd in read_ends}
     poller = select.poll()
     for fd in read_ends:
@@ -115,14 +127,15 @@ def _read_until_closed(read_ends: List[int], deadline: float) -> Dict[int, bytea
         left = deadline - time.monotonic()
         if left <= 0:
             raise CommandTimeout()
-        for fd, _ in poller.poll(max(1, int(left * 1000 + 0.999))):
+        for fd, _ in poller.poll(int(left * 1000) + 1):  # milliseconds, rounded up
             chunk = os.read(fd, _CHUNK)
             if not chunk:
                 poller.unregister(fd)
                 open_ends.discard(fd)
-            elif len(outputs[fd]) < OUTPUT_LIMIT:
-                outputs[fd] += chunk[:OUTPUT_LIMIT - len(outputs[fd])]
-    return outputs
+            else:
+                kept = outputs[fd]
+                kept += chunk[:OUTPUT_LIMIT - len(kept)]
+    return [outputs[fd] for fd in read_ends]
 
 
 def _reap(child: int, deadline: float) -> int:
@@ -143,7 +156,7 @@ def _reap(child: int, deadline: float) -> int:
 def _kill_group(child: int) -> None:
     """Kill ``child``'s process group (the program and whatever it started) and reap it."""
     try:
-        os.killpg(child, _SIGKILL)
+        os.killpg(child, _signal.SIGKILL)
     except OSError:
         pass  # the group is gone already; the child may still wait to be reaped
     try:

@@ -93,7 +93,7 @@ class SingularityEngine:
         """No lines: a Singularity instance has no log stream this engine reads (see above)."""
         from .logbatch import LogBatch  # here: the actions, which never read logs, do not load it
 
-        return LogBatch([], cursor, 0)
+        return LogBatch(cursor=cursor)
 
     def remove(self, name: str) -> ActionOutcome:
         """Stop the instance (a stopped instance is gone: nothing is left to remove). The stop
@@ -119,7 +119,7 @@ class SingularityEngine:
         from ..jsontext import loads  # here: Finish reads no listing when its stop works
 
         try:
-            listed = loads(process.stdout or "{}").get("instances") or []
+            listed = loads(process.stdout.strip() or "{}").get("instances") or []
             return [str(entry["instance"]) for entry in listed]
         except (ValueError, AttributeError, TypeError, KeyError) as error:
             raise EngineError(
