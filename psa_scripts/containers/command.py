@@ -79,8 +79,9 @@ def run_command(argv: Sequence[str], timeout: float, environ: Optional[Mapping[s
         actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                    (os.POSIX_SPAWN_DUP2, write_ends[0], 1), (os.POSIX_SPAWN_DUP2, write_ends[1], 2)]
         actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inherited_descriptors()]
-        mask = _signal.pthread_sigmask(_signal.SIG_BLOCK, _HELD)
+        mask = _signal.pthread_sigmask(_signal.SIG_BLOCK, ())  # read only: nothing held yet
         try:
+            _signal.pthread_sigmask(_signal.SIG_BLOCK, _HELD)
             child = os.posix_spawn(argv[0], list(argv), dict(os.environ if environ is None else environ),
                                    file_actions=actions, setpgroup=0, setsigmask=mask, setsigdef=_RESTORED)
         finally:  # a held signal is handled from here on, with the pid known
