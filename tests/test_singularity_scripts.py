@@ -114,6 +114,13 @@ def test_a_command_that_hangs_is_stopped_at_its_timeout(singularity):
         engine.is_running(NAME)
 
 
+def test_an_instance_has_no_log_lines_and_the_cursor_stays(singularity):
+    from psa_scripts.containers.logbatch import LogBatch
+
+    batch = SingularityEngine(str(singularity.path)).read_logs(NAME, "cursor-7", max_lines=10, max_bytes=100)
+    assert batch == LogBatch([], "cursor-7", 0) and singularity.argv == []
+
+
 def test_a_name_that_is_no_container_name_never_reaches_the_command(singularity):
     with pytest.raises(InputError, match="is not a valid container name"):
         SingularityEngine(str(singularity.path)).is_running("web*")
