@@ -37,9 +37,10 @@ class _Settings:
 def _c_scanner() -> "Callable[[str, int], Any] | None":
     try:
         from _json import make_scanner
-    except ImportError:
+
+        return make_scanner(_Settings())
+    except (ImportError, AttributeError, TypeError):  # absent, or asking what a newer Python's reads
         return None
-    return make_scanner(_Settings())
 
 
 _scan = _c_scanner()

@@ -2,6 +2,7 @@
 error for error (ValueError), on the C scanner and on the fallback without _json."""
 
 import json
+import sys
 
 import pytest
 
@@ -63,3 +64,17 @@ def test_the_error_says_where(reader):
         reader("  ")
     with pytest.raises(ValueError, match="Extra data: .*char 5"):
         reader("{}   x")
+
+
+def test_a_scanner_that_cannot_be_made_leaves_json_loads(monkeypatch):
+    """_json is CPython's private module: absent, or asking for a setting we do not give (a
+    future Python), the reader is json.loads itself, never a failing import."""
+    import _json
+
+    def refuses(context):
+        raise AttributeError("'_Settings' object has no attribute 'array_hook'")
+
+    monkeypatch.setattr(_json, "make_scanner", refuses)
+    assert jsontext._c_scanner() is None
+    monkeypatch.setitem(sys.modules, "_json", None)  # the module is not there at all
+    assert jsontext._c_scanner() is None
