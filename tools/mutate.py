@@ -40,6 +40,9 @@ class Shard:
     name: str
     modules: Tuple[str, ...]  # paths under the repository root
     tests: Tuple[str, ...]
+    # mutmut's mutant names (fnmatch globs) when only some functions of the modules are to be mutated,
+    # e.g. "psa_scripts.workflow.model.x_decode_document__mutmut_*"; empty: every mutant of the modules
+    only: Tuple[str, ...] = ()
 
 
 SHARDS = (
@@ -67,6 +70,14 @@ SHARDS = (
     Shard("script-layer", ("psa_scripts/numbers.py", "psa_scripts/contract.py", "psa_scripts/containers/outcome.py"),
           ("tests/test_context.py", "tests/test_contracts.py", "tests/test_containers_unit.py",
            "tests/test_multi_deployment_scripts.py")),
+    Shard("run-summary", ("psa_scripts/workflow/summary.py", "psa_scripts/workflow/inline.py"),
+          ("tests/test_run_summary.py", "tests/test_inline.py", "tests/test_validate_own_scripts.py")),
+    Shard("script-process", ("psa_scripts/workflow/script_process.py",),
+          ("tests/test_run_bash.py", "tests/test_run_stopping.py"),
+          only=("psa_scripts.workflow.script_process.x_run_process__mutmut_*",)),
+    Shard("decode-document", ("psa_scripts/workflow/model.py",),
+          ("tests/test_xml_reader.py", "tests/test_workflow_model.py", "tests/test_migrate.py"),
+          only=("psa_scripts.workflow.model.x_decode_document__mutmut_*",)),
 )
 
 
@@ -121,7 +132,7 @@ def run(shard: Shard, mutmut: str, children: int) -> Dict[str, Tuple[int, int]]:
     tree = prepare(shard)
     print(f"== shard {shard.name}: {', '.join(shard.modules)}", flush=True)
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH",)}
-    completed = subprocess.run([mutmut, "run", "--max-children", str(children)], cwd=tree, env=env,
+    completed = subprocess.run([mutmut, "run", "--max-children", str(children), *shard.only], cwd=tree, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=3600)
     if completed.returncode != 0:
         print(completed.stderr[-2000:], file=sys.stderr)
