@@ -41,7 +41,35 @@ def test_an_error_with_leftovers_says_which_action_releases_them():
 
 
 def test_a_deployment_failing_before_its_start_task_gets_a_hint_not_a_bare_transition():
-    head = lines("VOID -> RUNNING", failed="task Prepare failed: no disk")[0]
-    assert head.startswith("psa run: instance 1 ended VOID -> RUNNING; FAILED: task Prepare failed: no disk (the "
-                           "deployment failed before a lifecycle script could set the status")
-    assert head.endswith("see the first failed task above); nothing left behind")
+    assert lines("VOID -> RUNNING", failed="task Prepare failed: no disk") == [
+        "psa run: instance 1 ended VOID -> RUNNING; FAILED: task Prepare failed: no disk (the deployment failed "
+        "before a lifecycle script could set the status (Clean_Start_Service, the cleaning script of the deployment "
+        "task, sets ERROR): PSA would show this transition for ever; see the first failed task above); nothing left "
+        "behind"]
+
+
+def test_a_forced_stop_says_which_signal_and_that_the_ending_did_not_run():
+    forced = report("RUNNING")
+    forced.stopped_by, forced.forced = "SIGINT", True
+    assert summary_lines(forced, "memory", None, keep=False) == [
+        "psa run: instance 1 ended RUNNING; FAILED: forced to stop (SIGINT, twice): its ending did not run; "
+        "nothing left behind"]
+
+
+def test_a_failed_workflow_without_a_reason_is_named():
+    failed = report("RUNNING")
+    failed.workflows[0].ok = False
+    assert summary_lines(failed, "memory", None, keep=False)[0] == \
+        "psa run: instance 1 ended RUNNING; FAILED: Tiny_Httpd failed; nothing left behind"
+
+
+def test_a_container_of_the_in_memory_engine_goes_with_the_run():
+    assert lines("RUNNING", {"containers": ["web-1"]}, engine="memory") == [
+        "psa run: instance 1 ended RUNNING; left behind:",
+        "  container web-1: in the in-memory engine, gone with this run"]
+
+
+def test_a_kept_container_on_the_default_docker_host_is_removed_without_a_host_option():
+    found = summary_lines(report("RUNNING", {"containers": ["web-1"]}), "docker", None, keep=True)
+    assert found == ["psa run: instance 1 ended RUNNING; left behind:",
+                     "  container web-1 (kept running: --keep): remove it with: docker rm -f web-1"]

@@ -156,3 +156,23 @@ def test_a_byte_order_mark_names_the_encoding_and_is_written_back_as_it_was(bom,
     decoded = decode_document(data, "w.xml")
     assert (decoded.text, decoded.encoding, decoded.bom) == ('<?xml version="1.0"?><job name="é"/>', codec, bom)
     assert decoded.encode(decoded.text) == data
+
+
+def test_a_file_without_a_mark_or_a_declaration_is_utf_8():
+    from psa_scripts.workflow.model import Decoded, decode_document
+
+    assert decode_document('<job name="é"/>'.encode(), "w.xml") == Decoded('<job name="é"/>', "utf-8", b"")
+
+
+@pytest.mark.parametrize("data, said", [
+    (b'<?xml version="1.0" encoding="no-such"?><job/>',
+     "cannot decode the file as no-such: unknown encoding: no-such"),
+    (b'<?xml version="1.0" encoding="UTF-8"?><job name="caf\xe9"/>',
+     "cannot decode the file as UTF-8: 'utf-8' codec can't decode byte 0xe9 in position 52: invalid continuation byte"),
+])
+def test_a_file_that_cannot_be_decoded_as_it_says_is_one_error_at_its_start(data, said):
+    from psa_scripts.workflow.model import decode_document
+
+    with pytest.raises(WorkflowError) as raised:
+        decode_document(data, "w.xml")
+    assert (str(raised.value), raised.value.line, raised.value.column) == (f"w.xml:1:1: {said}", 1, 1)

@@ -40,6 +40,9 @@ class Shard:
     name: str
     modules: Tuple[str, ...]  # paths under the repository root
     tests: Tuple[str, ...]
+    # mutmut's mutant names (fnmatch globs) when only some functions of the modules are to be mutated,
+    # e.g. "psa_scripts.workflow.model.x_decode_document__mutmut_*"; empty: every mutant of the modules
+    only: Tuple[str, ...] = ()
 
 
 SHARDS = (
@@ -70,6 +73,15 @@ SHARDS = (
     Shard("command", ("psa_scripts/containers/command.py", "psa_scripts/jsontext.py",
                       "psa_scripts/containers/singularity.py"),
           ("tests/test_command.py", "tests/test_jsontext.py", "tests/test_singularity_scripts.py")),
+    Shard("run-summary", ("psa_scripts/workflow/summary.py", "psa_scripts/workflow/inline.py"),
+          ("tests/test_run_summary.py", "tests/test_inline.py", "tests/test_validate_own_scripts.py")),
+    Shard("script-process", ("psa_scripts/workflow/script_process.py",),
+          ("tests/test_script_process.py", "tests/test_nativeshell.py", "tests/test_run_bash.py",
+           "tests/test_run_stopping.py"),
+          only=("psa_scripts.workflow.script_process.x_run_process__mutmut_*",)),
+    Shard("decode-document", ("psa_scripts/workflow/model.py",),
+          ("tests/test_xml_reader.py", "tests/test_workflow_model.py", "tests/test_migrate.py"),
+          only=("psa_scripts.workflow.model.x_decode_document__mutmut_*",)),
 )
 
 
@@ -124,11 +136,19 @@ def run(shard: Shard, mutmut: str, children: int) -> Dict[str, Tuple[int, int]]:
     tree = prepare(shard)
     print(f"== shard {shard.name}: {', '.join(shard.modules)}", flush=True)
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH",)}
-    completed = subprocess.run([mutmut, "run", "--max-children", str(children)], cwd=tree, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=3600)
+    # A test's subprocess (psa run's script interpreter, `python -m psa_scripts.cli`) imports the
+    # copy of the tree unmutated: psa-scripts is not installed in mutmut's venv, and the mutated copy
+    # imports mutmut, which cannot start outside the tree. (mutmut takes this path out of its own.)
+    env["PYTHONPATH"] = str(tree)
+    log = tree / "mutmut.log"
+    with log.open("w", encoding="utf-8") as handle:
+        completed = subprocess.run([mutmut, "run", "--max-children", str(children), *shard.only], cwd=tree, env=env,
+                                   stdout=handle, stderr=subprocess.STDOUT, text=True, timeout=3600)
     if completed.returncode != 0:
-        print(completed.stderr[-2000:], file=sys.stderr)
-        raise SystemExit(f"mutate: mutmut failed on shard {shard.name} (exit {completed.returncode})")
+        # mutmut says why on its standard output (a failed clean run's pytest output among it)
+        print(log.read_text(encoding="utf-8", errors="replace")[-3000:], file=sys.stderr)
+        raise SystemExit(f"mutate: mutmut failed on shard {shard.name} (exit {completed.returncode}; "
+                         f"its output: {log})")
     return scores(tree)
 
 
