@@ -131,7 +131,8 @@ def test_at_the_deadline_the_whole_process_group_is_killed(tmp_path):
         run_command([SH, "-c", f"sleep 60 & echo $$ $! > {pids}; wait"], 0.5)
     assert time.monotonic() - started < 30
     shell, child = map(int, pids.read_text().split())
-    assert gone(shell)
+    with pytest.raises(ChildProcessError):  # reaped, not left a zombie of ours
+        os.waitpid(shell, os.WNOHANG)
     assert wait_until(lambda: gone(child)), "the background child outlived the deadline"
     assert open_descriptors() == before
 
@@ -141,6 +142,12 @@ def test_a_program_that_closes_its_output_but_runs_on_times_out_and_is_killed(tm
     with pytest.raises(CommandTimeout):
         run_command([SH, "-c", f"exec >&- 2>&-; echo $$ > {pid_file}; sleep 60"], 0.5)
     assert gone(int(pid_file.read_text()))
+
+
+def test_a_program_that_closes_its_output_early_is_waited_for_to_its_deadline():
+    """Closing its output is not the end: its exit status is waited for, up to the deadline."""
+    done = run_command([SH, "-c", "exec >&- 2>&-; sleep 0.6; exit 5"], 1.5)
+    assert (done.returncode, done.stdout, done.stderr) == (5, "", "")
 
 
 def test_a_program_that_cannot_start_is_an_os_error_and_leaves_nothing(tmp_path):
