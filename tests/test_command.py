@@ -103,6 +103,17 @@ def test_the_environment_is_the_process_s_unless_given(monkeypatch):
     assert run_command([SH, "-c", "echo [$PSA_COMMAND_TEST]"], 10, environ={"A": "1"}).stdout == "[]\n"
 
 
+def test_the_engine_s_gateway_secret_is_not_passed_on_its_process_tree_cookie_is(monkeypatch):
+    """jsr223-cpython gives the script CPYTHON_TOKEN (its py4j gateway's secret) and a cookie
+    variable by which it kills what the task left: the command gets the cookie, not the secret."""
+    monkeypatch.setenv("CPYTHON_TOKEN", "gateway-secret")
+    monkeypatch.setenv("PROCESS_KILLER_COOKIE_CPython_Job7Task1", "cookie")
+    for given in (None, {"CPYTHON_TOKEN": "gateway-secret", "PROCESS_KILLER_COOKIE_CPython_Job7Task1": "cookie"}):
+        printed = run_command(["/usr/bin/env"], 10, environ=given).stdout
+        assert "gateway-secret" not in printed and "PROCESS_KILLER_COOKIE_CPython_Job7Task1=cookie\n" in printed
+    assert os.environ["CPYTHON_TOKEN"] == "gateway-secret"  # this process's own is untouched
+
+
 def test_output_that_is_not_utf8_is_read_with_replacement_characters():
     assert run_command([SH, "-c", r"printf 'caf\351\n'"], 10).stdout == "caf\ufffd\n"
 

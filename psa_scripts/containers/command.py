@@ -14,9 +14,11 @@ scripts that run a command on the node (the Singularity actions), without import
 - the program gets its own process group: at the deadline, or when the script itself is
   interrupted, the whole group is killed (SIGKILL) and reaped — nothing it started is left
   (SIGINT and SIGTERM are held while it starts, so an interruption never finds its pid unknown);
-- it gets this process's environment (with the engine's marker variable: the engine kills
-  what is left with it when it ends a task) and its signals at their defaults (SIGPIPE and
-  SIGXFSZ, which Python ignores, as ``subprocess`` restores them), none blocked;
+- it gets this process's environment but ``CPYTHON_TOKEN``, the secret with which the script
+  talks to the engine's py4j gateway (a program run on the node has no use for it); the
+  engine's process-tree cookie stays, so the engine kills what is left when it ends the task
+  (docs/scripts.md, "Running a command on the node"); its signals are at their defaults
+  (SIGPIPE and SIGXFSZ, which Python ignores, as ``subprocess`` restores them), none blocked;
 - the file descriptors the interpreter inherited, other than 0-2, are closed in the program,
   as ``close_fds=True`` does (Python's own descriptors are not inheritable anyway).
 """
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
     from typing import List, Mapping, Optional, Sequence
 
 OUTPUT_LIMIT = 4 * 1024 * 1024  # bytes kept of each stream
+# The engine's gateway secret (jsr223-cpython puts it in the script's environment): not passed on.
+GATEWAY_SECRET = "CPYTHON_TOKEN"
 _CHUNK = 65536
 # Signals the program gets back at their default action, as subprocess does (restore_signals):
 # Python ignores SIGPIPE (and SIGXFSZ), and an ignored signal stays ignored across exec.
@@ -65,11 +69,13 @@ class Finished:
 
 def run_command(argv: Sequence[str], timeout: float, environ: Optional[Mapping[str, str]] = None) -> Finished:
     """Run ``argv`` (``argv[0]`` a path to the program) to its end, at most ``timeout`` seconds;
-    ``environ`` defaults to this process's environment. CommandTimeout when it runs longer (it is
-    killed), OSError when it cannot be started."""
+    ``environ`` defaults to this process's environment; ``CPYTHON_TOKEN`` is never passed on.
+    CommandTimeout when it runs longer (it is killed), OSError when it cannot be started."""
     deadline = time.monotonic() + timeout
     read_ends: List[int] = []
     write_ends: List[int] = []  # ours until the program has its copies
+    environment = dict(os.environ if environ is None else environ)
+    environment.pop(GATEWAY_SECRET, None)
     child = None
     try:
         for _ in ("stdout", "stderr"):
@@ -82,8 +88,8 @@ def run_command(argv: Sequence[str], timeout: float, environ: Optional[Mapping[s
         mask = _signal.pthread_sigmask(_signal.SIG_BLOCK, ())  # read only: nothing held yet
         try:
             _signal.pthread_sigmask(_signal.SIG_BLOCK, _HELD)
-            child = os.posix_spawn(argv[0], list(argv), dict(os.environ if environ is None else environ),
-                                   file_actions=actions, setpgroup=0, setsigmask=mask, setsigdef=_RESTORED)
+            child = os.posix_spawn(argv[0], list(argv), environment, file_actions=actions, setpgroup=0,
+                                   setsigmask=mask, setsigdef=_RESTORED)
         finally:  # a held signal is handled from here on, with the pid known
             _signal.pthread_sigmask(_signal.SIG_SETMASK, mask)
         while write_ends:  # else the pipes never reach their end
