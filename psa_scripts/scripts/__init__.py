@@ -29,10 +29,10 @@ from ..errors import InputError
 
 # A script's start-up pays for what it imports (docs/scripts.md, "Starting lean"): the module type
 # and importing by name without ``types`` and ``importlib`` (which brings ``warnings``).
-MODULE_TYPE = type(sys)  # types.ModuleType
+_MODULE_TYPE = type(sys)  # types.ModuleType
 
 
-def import_module(name: str) -> Any:
+def _import_module(name: str) -> Any:
     """The module of absolute dotted name ``name``, imported: ``importlib.import_module(name)``."""
     __import__(name)
     return sys.modules[name]
@@ -57,7 +57,7 @@ class ScriptInfo:
         module = self._loaded
         if module is None:
             try:
-                module = import_module(self.module)
+                module = _import_module(self.module)
             except ImportError as error:
                 if self.module.startswith(__name__ + "."):
                     raise
@@ -129,7 +129,7 @@ def script_info(target: Any, kind: Optional[str] = None) -> ScriptInfo:
     of an author's script; a catalog script has its own."""
     if isinstance(target, ScriptInfo):
         info = target
-    elif isinstance(target, MODULE_TYPE):
+    elif isinstance(target, _MODULE_TYPE):
         info = ScriptInfo(target.__name__, kind or names.DEFAULT_SCRIPT_KIND, target.__name__, target)
     elif isinstance(target, str) and target in SCRIPTS:
         info = SCRIPTS[target]
