@@ -17,28 +17,13 @@ from pathlib import Path
 import pytest
 
 from psa_scripts.containers import command
+from engine_support import wait_until
+from psa_run_process import gone
+
 from psa_scripts.containers.command import CommandTimeout, run_command
 
 SH = "/bin/sh"
 SOURCE_ROOT = str(Path(command.__file__).resolve().parents[2])
-
-
-def gone(pid: int) -> bool:
-    """The process has ended (a zombie waiting for init counts as ended)."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
-
-
-def wait_until(condition, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
 
 
 def open_descriptors():
@@ -54,22 +39,27 @@ def test_a_program_killed_by_a_signal_has_its_negative_number():
     assert run_command([SH, "-c", "kill -TERM $$"], 10).returncode == -signal.SIGTERM
 
 
-def _in_a_script(tmp_path, body, **popen):
-    """Run ``body`` (Python, with run_command imported) in a fresh interpreter; its output."""
+def _script(tmp_path, body):
+    """A Python file that runs ``body`` (with os, sys and run_command imported) in a fresh interpreter."""
     script = tmp_path / "script.py"
     script.write_text(f"import os, sys\nsys.path.insert(0, {SOURCE_ROOT!r})\n"
                       "from psa_scripts.containers.command import run_command\n" + textwrap.dedent(body))
-    return subprocess.run([sys.executable, "-I", str(script)], capture_output=True, text=True, timeout=60, **popen)
+    return script
+
+
+def _in_a_script(tmp_path, body):
+    """Run ``body`` (see _script) to its end; what it printed."""
+    return subprocess.run([sys.executable, "-I", str(_script(tmp_path, body))], capture_output=True, text=True,
+                          timeout=60)
 
 
 def test_stdin_is_at_its_end_though_the_script_s_own_never_ends(tmp_path):
     """The cpython engine's stdin is a pipe that never reaches its end: the command must not
     inherit it (a `cat` would wait for ever)."""
-    script = tmp_path / "script.py"
-    script.write_text(f"import sys\nsys.path.insert(0, {SOURCE_ROOT!r})\n"
-                      "from psa_scripts.containers.command import run_command\n"
-                      "done = run_command(['/bin/sh', '-c', 'cat; echo read-all'], 5)\n"
-                      "print(done.returncode, done.stdout.strip())\n")
+    script = _script(tmp_path, """
+        done = run_command(['/bin/sh', '-c', 'cat; echo read-all'], 5)
+        print(done.returncode, done.stdout.strip())
+    """)
     with subprocess.Popen([sys.executable, "-I", str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True) as script_process:
         try:  # its stdin stays open, never written, as the engine's
@@ -144,7 +134,7 @@ def test_at_the_deadline_the_whole_process_group_is_killed(tmp_path):
     shell, child = map(int, pids.read_text().split())
     with pytest.raises(ChildProcessError):  # reaped, not left a zombie of ours
         os.waitpid(shell, os.WNOHANG)
-    assert wait_until(lambda: gone(child)), "the background child outlived the deadline"
+    assert gone([child]), "the background child outlived the deadline"
     assert open_descriptors() == before
 
 
@@ -152,7 +142,7 @@ def test_a_program_that_closes_its_output_but_runs_on_times_out_and_is_killed(tm
     pid_file = tmp_path / "pid"
     with pytest.raises(CommandTimeout):
         run_command([SH, "-c", f"exec >&- 2>&-; echo $$ > {pid_file}; sleep 60"], 0.5)
-    assert gone(int(pid_file.read_text()))
+    assert gone([int(pid_file.read_text())])
 
 
 def test_a_program_that_closes_its_output_early_is_waited_for_to_its_deadline():
@@ -196,16 +186,12 @@ def test_an_interrupted_script_kills_the_program_it_was_waiting_for(tmp_path):
     """Ctrl-C (or the engine stopping the task) while a command runs: the script ends and the
     command's process group with it."""
     pids = tmp_path / "pids"
-    script = tmp_path / "script.py"
-    script.write_text(textwrap.dedent(f"""
-        import sys
-        sys.path.insert(0, {SOURCE_ROOT!r})
-        from psa_scripts.containers.command import run_command
+    script = _script(tmp_path, f"""
         run_command(["/bin/sh", "-c", "sleep 60 & echo $$ $! > {pids}; wait"], 60)
-    """))
+    """)
     script_process = subprocess.Popen([sys.executable, "-I", str(script)], stderr=subprocess.PIPE)
     try:
-        assert wait_until(lambda: pids.exists() and len(pids.read_text().split()) == 2)
+        wait_until(lambda: pids.exists() and len(pids.read_text().split()) == 2, what="the command's pids")
         script_process.send_signal(signal.SIGINT)
         _, stderr = script_process.communicate(timeout=30)
     finally:
@@ -213,4 +199,4 @@ def test_an_interrupted_script_kills_the_program_it_was_waiting_for(tmp_path):
         script_process.wait()
     assert b"KeyboardInterrupt" in stderr
     shell, child = map(int, pids.read_text().split())
-    assert wait_until(lambda: gone(shell) and gone(child)), "the command outlived the script"
+    assert gone([shell, child]), "the command outlived the script"
