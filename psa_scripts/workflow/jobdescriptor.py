@@ -153,14 +153,16 @@ class Definition:
 _SCRIPT_CHOICE = (("code", "code"), ("file", "file"))
 _SIMPLE_SCRIPT = (one("script", "simpleScript", minimum=1),)
 _SPACE = {"url": Attribute(True, URI_OR_VARIABLE)}
+# What to do when a task fails, on the job (its default) and on each task: the same four attributes.
+_ON_ERROR = {"onTaskError": Attribute(type=ERROR_POLICY), "restartTaskOnError": Attribute(type=RESTART_POLICY_OR_VARIABLE),
+             "taskRetryDelay": Attribute(type=DURATION_OR_VARIABLE),
+             "maxNumberOfExecution": Attribute(type=NON_NEGATIVE_OR_VARIABLE)}
 
 DEFINITIONS: Dict[str, Definition] = {
     "job": Definition(
         "job", {
             "name": Attribute(True, JOB_NAME), "priority": Attribute(type=PRIORITY),
-            "onTaskError": Attribute(type=ERROR_POLICY), "restartTaskOnError": Attribute(type=RESTART_POLICY_OR_VARIABLE),
-            "taskRetryDelay": Attribute(type=DURATION_OR_VARIABLE),
-            "maxNumberOfExecution": Attribute(type=NON_NEGATIVE_OR_VARIABLE),
+            **_ON_ERROR,
             "projectName": OPTIONAL, "tags": Attribute(type=TAGS)},
         (one("variables"), one("description", "jobDescription"), one("genericInformation"),
          one("inputSpace"), one("outputSpace"), one("globalSpace"), one("userSpace"),
@@ -183,9 +185,7 @@ DEFINITIONS: Dict[str, Definition] = {
     "task": Definition(
         "task", {
             "name": Attribute(True, NAME), "numberOfNodes": Attribute(type=POSITIVE_OR_VARIABLE),
-            "onTaskError": Attribute(type=ERROR_POLICY), "restartTaskOnError": Attribute(type=RESTART_POLICY_OR_VARIABLE),
-            "taskRetryDelay": Attribute(type=DURATION_OR_VARIABLE),
-            "maxNumberOfExecution": Attribute(type=NON_NEGATIVE_OR_VARIABLE),
+            **_ON_ERROR,
             "fork": Attribute(type=BOOLEAN_OR_VARIABLE), "runAsMe": Attribute(type=BOOLEAN_OR_VARIABLE),
             "walltime": Attribute(type=DURATION_OR_VARIABLE), "preciousResult": Attribute(type=BOOLEAN_OR_VARIABLE),
             "preciousLogs": Attribute(type=BOOLEAN_OR_VARIABLE),
